@@ -1,0 +1,164 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one schema over the environment. Every variable here has a row in the README's config table,
+ * and `tests/unit/config.test.ts` fails when one is missing there.
+ */
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const num = (fallback: number, min = 0) => z.coerce.number().min(min).default(fallback);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+  .pipe(z.url().optional());
+
+export const envSchema = z.object({
+  // --- process & logs
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
+  SOPHIA_DATA_DIR: z.string().default('.data'),
+
+  // --- Temporal
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: bool(false),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i).default('sophia'),
+  TEMPORAL_UI_URL: z.string().default('http://localhost:8233'),
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_TEST_SERVER_PATH: optionalString,
+  TEMPORAL_DEV_SERVER: bool(true),
+  TEMPORAL_DEV_SERVER_PORT: int(7233, 1),
+  TEMPORAL_DEV_UI_PORT: int(8233, 1),
+
+  // --- API
+  API_HOST: z.string().default('0.0.0.0'),
+  API_PORT: int(8000, 0),
+  API_BODY_LIMIT: z.string().default('2mb'),
+  API_TOKEN: optionalString,
+  API_WAIT_TIMEOUT_MS: int(120_000, 0),
+
+  // --- workers
+  WORKER_POOLS: z.string().default('workflows,llm,sandbox,memory'),
+  WORKER_WORKFLOW_CONCURRENCY: int(50, 1),
+  WORKER_LLM_CONCURRENCY: int(8, 1),
+  WORKER_SANDBOX_CONCURRENCY: int(2, 1),
+  WORKER_MEMORY_CONCURRENCY: int(4, 1),
+  WORKER_SHUTDOWN_GRACE_MS: int(10_000, 0),
+
+  // --- LLM
+  OPENAI_BASE_URL: optionalUrl,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  OPENAI_TIMEOUT_MS: int(120_000, 1),
+  LLM_STRUCTURED_OUTPUT: z.enum(['auto', 'json_schema', 'json_object']).default('auto'),
+  LLM_TEMPERATURE: num(0.2),
+  LLM_MAX_TOKENS: int(4096, 1),
+  LLM_PRICE_INPUT_PER_MTOK: num(0.15),
+  LLM_PRICE_OUTPUT_PER_MTOK: num(0.6),
+  LLM_CACHE_TTL_SECONDS: int(7 * 24 * 3600, 0),
+  LLM_RATE_LIMIT_RPM: int(0, 0),
+
+  // --- job defaults
+  JOB_MAX_ITERATIONS: int(4, 1),
+  JOB_MAX_TOKENS: int(200_000, 1),
+  JOB_MAX_COST_USD: num(2),
+  APPROVAL_TIMEOUT: z.string().default('24h'),
+  APPROVAL_DEFAULT_OUTCOME: z.enum(['approve', 'reject']).default('reject'),
+
+  // --- Redis
+  REDIS_URL: optionalString,
+
+  // --- memory
+  MEMORY_STORE: z.enum(['embedded', 'qdrant']).default('embedded'),
+  QDRANT_URL: optionalUrl,
+  QDRANT_API_KEY: optionalString,
+  EMBEDDINGS_PROVIDER: z.enum(['hash', 'openai']).default('hash'),
+  EMBEDDINGS_MODEL: z.string().default('text-embedding-3-small'),
+  EMBEDDINGS_DIMENSION: int(768, 8),
+
+  // --- sandbox
+  SANDBOX_DRIVER: z.enum(['auto', 'bwrap', 'process']).default('auto'),
+  SANDBOX_ALLOW_UNSANDBOXED: bool(false),
+  SANDBOX_TIMEOUT_MS: int(60_000, 100),
+  SANDBOX_MEMORY_MB: int(1024, 16),
+  SANDBOX_MAX_PROCESSES: int(256, 1),
+  SANDBOX_MAX_FILE_MB: int(64, 1),
+  SANDBOX_OUTPUT_LIMIT_KB: int(1024, 1),
+  SANDBOX_TOOLS_DIR: optionalString,
+
+  // --- Codacy
+  CODACY_API_TOKEN: optionalString,
+  CODACY_BASE_URL: z.string().default('https://app.codacy.com/api/v3'),
+  CODACY_PROVIDER: optionalString,
+  CODACY_ORGANIZATION: optionalString,
+  CODACY_REPOSITORY: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  /** Absolute data directory. */
+  dataDir: string;
+  /** Absolute project root. */
+  projectRoot: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n') +
+        '\nFix these environment variables (see the config table in README.md) and start again.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export const projectRoot = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+
+/** Parses an environment; throws `ConfigError` naming each bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '?'), message: issue.message })),
+    );
+  }
+  const parsed = result.data;
+  return {
+    ...parsed,
+    dataDir: path.resolve(projectRoot, parsed.SOPHIA_DATA_DIR),
+    projectRoot,
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's config, parsed once. */
+export function config(): Config {
+  cached ??= parseConfig();
+  return cached;
+}
+
+/** For tests that change the environment. */
+export function resetConfig(): void {
+  cached = undefined;
+}

