@@ -62,6 +62,8 @@ export const envSchema = z.object({
   WORKER_SANDBOX_CONCURRENCY: int(2, 1),
   WORKER_MEMORY_CONCURRENCY: int(4, 1),
   WORKER_SHUTDOWN_GRACE_MS: int(10_000, 0),
+  WORKER_METRICS_PORT: int(0, 0),
+  WORKER_WORKFLOW_BUNDLE: optionalString,
 
   // --- LLM
   OPENAI_BASE_URL: optionalUrl,
@@ -75,6 +77,7 @@ export const envSchema = z.object({
   LLM_PRICE_OUTPUT_PER_MTOK: num(0.6),
   LLM_CACHE_TTL_SECONDS: int(7 * 24 * 3600, 0),
   LLM_RATE_LIMIT_RPM: int(0, 0),
+  LLM_STALL_TIMEOUT_MS: int(30_000, 1),
 
   // --- job defaults
   JOB_MAX_ITERATIONS: int(4, 1),

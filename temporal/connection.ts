@@ -38,8 +38,8 @@ function connectionOptions(cfg: TemporalConfig): ConnectionOptions & NativeConne
 }
 
 /** A client connection (API, CLI, tests). Fails fast when Temporal is unreachable. */
-export async function connectClient(cfg: TemporalConfig): Promise<Client> {
-  const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: '5s' });
+export async function connectClient(cfg: TemporalConfig, connectTimeoutMs = 5_000): Promise<Client> {
+  const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: connectTimeoutMs });
   return new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { projectRoot } from '../../common/config';
 import { requireBinary } from '../../temporal/binaries';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../temporal/search-attributes';
@@ -27,5 +28,13 @@ export default async function globalSetup(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-test-'));
   process.env.SOPHIA_DATA_DIR = dataDir;
   process.env.LOG_LEVEL ??= 'warn';
+  // Bundle the workflows once for the whole run; every test worker loads this bundle.
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  const bundle = path.join(dataDir, 'workflow-bundle.js');
+  fs.writeFileSync(bundle, code);
+  process.env.WORKER_WORKFLOW_BUNDLE = bundle;
   process.env.NODE_ENV = 'test';
 }
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };

@@ -1,0 +1,45 @@
+import express, { type Express } from 'express';
+import type { Config } from '../common/config';
+import type { Logger } from '../common/logger';
+import { errorMiddleware, HttpError } from './errors';
+import { apiMetrics } from './metrics';
+import { healthRouter } from './routes/health';
+import { workflowsRouter } from './routes/workflows';
+import type { TemporalGateway } from './temporal-gateway';
+
+export interface AppDeps {
+  gateway: TemporalGateway;
+  cfg: Config;
+  log: Logger;
+}
+
+/** The Express app. It talks to workflows only through the Temporal client in `gateway`. */
+export function createApp(deps: AppDeps): Express {
+  const { cfg, log } = deps;
+  apiMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: cfg.API_BODY_LIMIT }));
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () =>
+      log.debug(
+        { method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      ),
+    );
+    next();
+  });
+  app.use(healthRouter(deps));
+  if (cfg.API_TOKEN) {
+    app.use('/api', (req, _res, next) => {
+      const header = req.get('authorization') ?? '';
+      if (header !== `Bearer ${cfg.API_TOKEN}`) throw new HttpError(401, 'Unauthorized', 'Send Authorization: Bearer <API_TOKEN>.');
+      next();
+    });
+  }
+  app.use('/api/workflows', workflowsRouter(deps));
+  app.use((req, _res, next) => next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path}.`)));
+  app.use(errorMiddleware(log));
+  return app;
+}

@@ -1,0 +1,92 @@
+import { isGrpcServiceError, ServiceError, WorkflowFailedError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
+import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { FAILURES, isFailureType } from '../common/failures';
+import type { Logger } from '../common/logger';
+
+/** An error the API answers as is: status, a stable code, a message and details. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export class TemporalUnavailableError extends HttpError {
+  constructor(cause: string) {
+    super(503, 'TemporalUnavailable', `Temporal is unreachable: ${cause}. Check TEMPORAL_ADDRESS and that the server runs.`);
+  }
+}
+
+const GRPC_UNAVAILABLE = [4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */];
+
+/** Maps a failed job (its failure chain) to an HTTP error, by the catalogue type of its cause. */
+export function jobFailureToHttp(err: WorkflowFailedError, workflowId: string): HttpError {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
+    const spec = FAILURES[cause.type];
+    return new HttpError(spec.httpStatus, cause.type, cause.message, { workflowId, hint: spec.hint, retryable: false });
+  }
+  if (cause instanceof CancelledFailure) return new HttpError(409, 'JobCancelled', 'The job was cancelled.', { workflowId });
+  if (cause instanceof TerminatedFailure) return new HttpError(409, 'JobTerminated', 'The job was terminated.', { workflowId });
+  if (cause instanceof TimeoutFailure) return new HttpError(504, 'JobTimedOut', 'The job timed out.', { workflowId });
+  return new HttpError(500, 'JobFailed', cause?.message ?? err.message, { workflowId });
+}
+
+/** Turns anything thrown in a route into one JSON error shape; never leaks a stack. */
+export function errorMiddleware(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const http = toHttpError(err);
+    if (http.status >= 500) log.error({ err: String(err), path: req.path }, http.message);
+    else log.debug({ code: http.code, path: req.path }, http.message);
+    res.status(http.status).json({ error: { code: http.code, message: http.message, details: http.details } });
+  };
+}
+
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ZodError) {
+    return new HttpError(400, 'InvalidInput', 'The request is invalid.', {
+      fields: err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+    });
+  }
+  const bodyError = err as { type?: string; status?: number; limit?: number };
+  if (bodyError?.type === 'entity.parse.failed') {
+    return new HttpError(400, 'MalformedJson', 'The request body is not valid JSON.', {
+      fields: [{ path: '(body)', message: 'malformed JSON' }],
+    });
+  }
+  if (bodyError?.type === 'entity.too.large') {
+    return new HttpError(400, 'BodyTooLarge', `The request body is over the ${bodyError.limit} byte limit.`, {
+      fields: [{ path: '(body)', message: `larger than ${bodyError.limit} bytes (API_BODY_LIMIT)` }],
+    });
+  }
+  if (bodyError?.type === 'encoding.unsupported' || bodyError?.status === 415) {
+    return new HttpError(415, 'UnsupportedMediaType', 'Send JSON with Content-Type: application/json.');
+  }
+  if (err instanceof WorkflowNotFoundError) return new HttpError(404, 'JobNotFound', err.message);
+  if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError(409, 'JobExists', err.message);
+  if (isGrpcServiceError(err) && GRPC_UNAVAILABLE.includes(err.code)) return new TemporalUnavailableError(err.details);
+  if (err instanceof ServiceError) {
+    const grpc = err.cause;
+    if (isGrpcServiceError(grpc) && grpc.code === 5 /* NOT_FOUND */) return new HttpError(404, 'JobNotFound', err.message);
+    if (isGrpcServiceError(grpc) && GRPC_UNAVAILABLE.includes(grpc.code)) return new TemporalUnavailableError(grpc.details);
+  }
+  if (err instanceof Error && /connect|ECONNREFUSED|UNAVAILABLE|deadline/i.test(err.message)) {
+    return new TemporalUnavailableError(err.message);
+  }
+  return new HttpError(500, 'Internal', 'Internal error.');
+}

@@ -1,0 +1,37 @@
+import { collectDefaultMetrics, Counter, Histogram, register } from 'prom-client';
+
+/** Metrics of the API process. Registered once per process (modules may load twice in tests). */
+function once<T>(name: string, make: () => T): T {
+  return (register.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+let defaults = false;
+export function apiMetrics() {
+  if (!defaults) {
+    defaults = true;
+    collectDefaultMetrics();
+  }
+  return {
+    requests: once(
+      'coding_requests_total',
+      () =>
+        new Counter({
+          name: 'coding_requests_total',
+          help: 'Coding job requests by task kind and status (accepted, duplicate, invalid, unavailable).',
+          labelNames: ['task', 'status'] as const,
+        }),
+    ),
+    duration: once(
+      'code_generation_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'code_generation_duration_seconds',
+          help: 'Wall time of finished coding jobs, start to close, by task kind and outcome.',
+          labelNames: ['task', 'outcome'] as const,
+          buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+        }),
+    ),
+  };
+}
+
+export { register };

@@ -1,0 +1,80 @@
+import { Router } from 'express';
+import Redis from 'ioredis';
+import type { Config } from '../../common/config';
+import { register } from '../metrics';
+import type { TemporalGateway } from '../temporal-gateway';
+
+export interface DependencyCheck {
+  ok: boolean;
+  /** A required dependency down makes the API not ready; an optional one only degrades it. */
+  required: boolean;
+  detail: string;
+}
+
+async function checkRedis(url: string): Promise<DependencyCheck> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    return { ok: true, required: false, detail: 'ping ok' };
+  } catch (err) {
+    return { ok: false, required: false, detail: `down (${String(err)}); workers fall back to in-process cache and limiter` };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function checkQdrant(url: string, apiKey?: string): Promise<DependencyCheck> {
+  try {
+    const res = await fetch(new URL('/readyz', url), {
+      headers: apiKey ? { 'api-key': apiKey } : {},
+      signal: AbortSignal.timeout(2_000),
+    });
+    return { ok: res.ok, required: true, detail: `HTTP ${res.status}` };
+  } catch (err) {
+    return { ok: false, required: true, detail: String(err) };
+  }
+}
+
+/** Every dependency this deployment is configured with, checked in parallel. */
+export async function readiness(gateway: TemporalGateway, cfg: Config) {
+  const checks: Record<string, Promise<DependencyCheck>> = {
+    temporal: gateway.check().then((c) => ({ ...c, required: true })),
+  };
+  checks.redis = cfg.REDIS_URL
+    ? checkRedis(cfg.REDIS_URL)
+    : Promise.resolve({ ok: true, required: false, detail: 'not configured: in-process cache and rate limiter' });
+  if (cfg.MEMORY_STORE === 'qdrant' && cfg.QDRANT_URL) checks.qdrant = checkQdrant(cfg.QDRANT_URL, cfg.QDRANT_API_KEY);
+  checks.model = Promise.resolve(
+    cfg.OPENAI_BASE_URL || cfg.OPENAI_API_KEY
+      ? { ok: true, required: false, detail: `${cfg.OPENAI_BASE_URL ?? 'api.openai.com'} model ${cfg.OPENAI_MODEL}` }
+      : { ok: false, required: false, detail: 'not configured: set OPENAI_BASE_URL / OPENAI_API_KEY for the LLM workers' },
+  );
+  const results = Object.fromEntries(
+    await Promise.all(Object.entries(checks).map(async ([name, p]) => [name, await p] as const)),
+  );
+  const ready = Object.values(results).every((c) => c.ok || !c.required);
+  const degraded = Object.values(results).some((c) => !c.ok && !c.required);
+  return { ready, degraded, checks: results };
+}
+
+export function healthRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {
+  const router = Router();
+  const started = new Date().toISOString();
+
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok', startedAt: started, uptimeSeconds: Math.round(process.uptime()) });
+  });
+
+  router.get('/ready', async (_req, res) => {
+    const result = await readiness(deps.gateway, deps.cfg);
+    res.status(result.ready ? 200 : 503).json({ status: result.ready ? (result.degraded ? 'degraded' : 'ready') : 'unavailable', ...result });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.set('content-type', register.contentType).send(await register.metrics());
+  });
+
+  return router;
+}

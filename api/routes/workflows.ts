@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { Router } from 'express';
+import type { Config } from '../../common/config';
+import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
+import { taskQueues } from '../../temporal/task-queues';
+import {
+  jobWorkflowId,
+  statusQuery,
+  type CodingJobInput,
+  type CodingJobResult,
+  type CodingJobStatus,
+} from '../../workflows/coding-job/definitions';
+import { HttpError, jobFailureToHttp, toHttpError } from '../errors';
+import { apiMetrics } from '../metrics';
+import type { TemporalGateway } from '../temporal-gateway';
+import { startJobSchema, workflowIdSchema, type StartJobBody } from '../validation';
+
+export interface JobLinks {
+  self: string;
+  result: string;
+  ui: string;
+}
+
+export function jobLinks(cfg: Config, workflowId: string, runId?: string): JobLinks {
+  const id = encodeURIComponent(workflowId);
+  const ui = `${cfg.TEMPORAL_UI_URL.replace(/\/$/, '')}/namespaces/${encodeURIComponent(cfg.TEMPORAL_NAMESPACE)}/workflows/${id}${runId ? `/${runId}/history` : ''}`;
+  return { self: `/api/workflows/${id}`, result: `/api/workflows/${id}/result`, ui };
+}
+
+/** Turns a validated body into the workflow input, resolving config defaults here (workflows read no env). */
+export function jobInput(body: StartJobBody, cfg: Config): CodingJobInput {
+  return {
+    task: body.task,
+    description: body.description,
+    language: body.language,
+    files: body.files,
+    context: body.context,
+    requirements: body.requirements,
+    project: body.project,
+    error: body.error,
+    options: body.options,
+    defaults: {
+      maxIterations: cfg.JOB_MAX_ITERATIONS,
+      maxTokens: cfg.JOB_MAX_TOKENS,
+      maxCostUsd: cfg.JOB_MAX_COST_USD,
+      approvalTimeout: cfg.APPROVAL_TIMEOUT,
+      approvalDefault: cfg.APPROVAL_DEFAULT_OUTCOME,
+    },
+  };
+}
+
+function summaryOf(body: StartJobBody): string {
+  const line = body.description.replace(/\s+/g, ' ').trim();
+  return `${body.task.toUpperCase()}${body.language ? ` (${body.language})` : ''}: ${line.length > 100 ? line.slice(0, 99) + '…' : line}`;
+}
+
+function detailsOf(body: StartJobBody): string {
+  const parts = [`**Task:** ${body.task}`, `**Description:** ${body.description.slice(0, 2000)}`];
+  if (body.project) parts.push(`**Project:** ${body.project}`);
+  if (body.requirements?.length) parts.push('**Requirements:**\n' + body.requirements.map((r) => `- ${r}`).join('\n'));
+  if (body.files) parts.push(`**Files:** ${Object.keys(body.files).join(', ')}`);
+  return parts.join('\n\n');
+}
+
+/** Starts a job; the same requestId twice gives the same job. */
+export async function startJob(
+  gateway: TemporalGateway,
+  cfg: Config,
+  body: StartJobBody,
+): Promise<{ workflowId: string; runId: string; existing: boolean }> {
+  const workflowId = jobWorkflowId(body.requestId ?? `${body.task}-${randomUUID()}`);
+  try {
+    const handle = await gateway.call((client) =>
+      client.workflow.start('codingLifecycleWorkflow', {
+        workflowId,
+        taskQueue: taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows,
+        args: [jobInput(body, cfg)],
+        // A second start with the same id, running or finished, fails and answers the existing job.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: summaryOf(body),
+        staticDetails: detailsOf(body),
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.taskKind, value: body.task },
+          { key: SEARCH_ATTRIBUTES.project, value: body.project ?? 'default' },
+          { key: SEARCH_ATTRIBUTES.language, value: body.language ?? 'python' },
+          { key: SEARCH_ATTRIBUTES.phase, value: 'QUEUED' },
+          { key: SEARCH_ATTRIBUTES.iteration, value: 0 },
+          { key: SEARCH_ATTRIBUTES.outcome, value: 'running' },
+        ],
+      }),
+    );
+    const runId = handle.firstExecutionRunId;
+    return { workflowId, runId, existing: false };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const description = await gateway.call((client) => client.workflow.getHandle(workflowId).describe());
+      return { workflowId, runId: description.runId, existing: true };
+    }
+    throw err;
+  }
+}
+
+function attr<T>(description: WorkflowExecutionDescription, key: { name: string }): T | undefined {
+  const pair = description.typedSearchAttributes.getAll().find((p) => p.key.name === key.name);
+  return pair?.value as T | undefined;
+}
+
+/** Status from the search attributes (works with no worker up), enriched by the status query when running. */
+export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowId: string) {
+  const handle = await gateway.call(async (client) => client.workflow.getHandle(workflowId));
+  const description = await gateway.call(() => handle.describe());
+  let live: CodingJobStatus | undefined;
+  if (description.status.name === 'RUNNING') {
+    // A query needs a workflow worker; with none up, answer from the search attributes alone.
+    live = await gateway.call(() => handle.query(statusQuery), 3_000).catch(() => undefined);
+  }
+  observeDuration(description);
+  return {
+    workflowId,
+    runId: description.runId,
+    status: description.status.name,
+    task: attr<string>(description, SEARCH_ATTRIBUTES.taskKind),
+    project: attr<string>(description, SEARCH_ATTRIBUTES.project),
+    phase: live?.phase ?? attr<string>(description, SEARCH_ATTRIBUTES.phase),
+    iteration: live?.iteration ?? attr<number>(description, SEARCH_ATTRIBUTES.iteration) ?? 0,
+    outcome: live?.outcome ?? attr<string>(description, SEARCH_ATTRIBUTES.outcome),
+    message: live?.message,
+    lastTests: live?.lastTests,
+    usage: live?.usage,
+    awaitingApproval: live?.awaitingApproval ?? false,
+    startedAt: description.startTime.toISOString(),
+    closedAt: description.closeTime?.toISOString() ?? null,
+    historyLength: description.historyLength,
+    links: jobLinks(cfg, workflowId, description.runId),
+  };
+}
+
+const observed = new Set<string>();
+function observeDuration(description: WorkflowExecutionDescription): void {
+  if (!description.closeTime || observed.has(description.runId)) return;
+  observed.add(description.runId);
+  if (observed.size > 10_000) observed.clear();
+  const task = attr<string>(description, SEARCH_ATTRIBUTES.taskKind) ?? 'unknown';
+  const outcome = attr<string>(description, SEARCH_ATTRIBUTES.outcome) ?? description.status.name.toLowerCase();
+  apiMetrics()
+    .duration.labels(task, outcome)
+    .observe((description.closeTime.getTime() - description.startTime.getTime()) / 1000);
+}
+
+/** The result of a finished job; 409 while it runs; the job's typed failure when it failed. */
+export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowId: string, waitMs = 0) {
+  const handle = await gateway.call(async (client) => client.workflow.getHandle(workflowId));
+  const description = await gateway.call(() => handle.describe());
+  if (description.status.name === 'RUNNING' && waitMs <= 0) {
+    throw new HttpError(409, 'JobNotFinished', 'The job is still running; poll its status or retry later.', {
+      workflowId,
+      links: jobLinks(cfg, workflowId, description.runId),
+    });
+  }
+  try {
+    const result = await gateway.call(() => handle.result() as Promise<CodingJobResult>, Math.max(waitMs, 5_000));
+    observeDuration(await gateway.call(() => handle.describe()));
+    return { workflowId, runId: description.runId, status: 'COMPLETED', result, links: jobLinks(cfg, workflowId) };
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw jobFailureToHttp(err, workflowId);
+    const http = toHttpError(err);
+    if (http.code === 'TemporalUnavailable' && waitMs > 0) {
+      throw new HttpError(409, 'JobNotFinished', `The job did not finish within ${waitMs} ms.`, { workflowId });
+    }
+    throw http;
+  }
+}
+
+export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {
+  const { gateway, cfg } = deps;
+  const router = Router();
+  const metrics = apiMetrics();
+
+  router.post('/', async (req, res) => {
+    const parsed = startJobSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      const task = typeof req.body?.task === 'string' ? String(req.body.task).toLowerCase().slice(0, 20) : 'unknown';
+      metrics.requests.labels(task, 'invalid').inc();
+      throw parsed.error;
+    }
+    const body = parsed.data;
+    try {
+      const started = await startJob(gateway, cfg, body);
+      metrics.requests.labels(body.task, started.existing ? 'duplicate' : 'accepted').inc();
+      res.status(started.existing ? 200 : 202).json({ ...started, links: jobLinks(cfg, started.workflowId, started.runId) });
+    } catch (err) {
+      metrics.requests.labels(body.task, 'unavailable').inc();
+      throw err;
+    }
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(await jobStatus(gateway, cfg, workflowIdSchema.parse(req.params.id)));
+  });
+
+  router.get('/:id/result', async (req, res) => {
+    const wait = Number(req.query.wait ?? 0);
+    const waitMs = Number.isFinite(wait) ? Math.min(Math.max(wait, 0), cfg.API_WAIT_TIMEOUT_MS) : 0;
+    res.json(await jobResult(gateway, cfg, workflowIdSchema.parse(req.params.id), waitMs));
+  });
+
+  router.post('/:id/cancel', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
+    const handle = await gateway.call(async (client: Client) => client.workflow.getHandle(workflowId));
+    const description = await gateway.call(() => handle.describe());
+    if (description.status.name !== 'RUNNING') {
+      throw new HttpError(409, 'JobNotRunning', `The job is ${description.status.name.toLowerCase()}; nothing to cancel.`, {
+        workflowId,
+      });
+    }
+    await gateway.call(() => handle.cancel());
+    res.status(202).json({ workflowId, runId: description.runId, status: 'CANCEL_REQUESTED' });
+  });
+
+  return router;
+}

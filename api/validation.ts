@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { LANGUAGES, TASK_KINDS } from '../workflows/coding-job/definitions';
+
+const relativePath = z
+  .string()
+  .min(1)
+  .max(300)
+  .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..') && !p.includes('\0'), {
+    message: 'must be a relative path inside the project (no leading /, no ..)',
+  });
+
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30m, 24h or 7d');
+
+export const jobOptionsSchema = z
+  .object({
+    maxIterations: z.number().int().min(1).max(20).optional(),
+    maxTokens: z.number().int().min(1000).max(10_000_000).optional(),
+    maxCostUsd: z.number().min(0).max(1000).optional(),
+    requireApproval: z.boolean().optional(),
+    approvalTimeout: duration.optional(),
+    approvalDefault: z.enum(['approve', 'reject']).optional(),
+  })
+  .strict();
+
+/** `POST /api/workflows`. Task names are accepted in any case ("GENERATE" or "generate"). */
+export const startJobSchema = z
+  .object({
+    task: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(TASK_KINDS)),
+    description: z.string().trim().min(1).max(20_000),
+    language: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(LANGUAGES)).optional(),
+    files: z
+      .record(relativePath, z.string().max(512_000))
+      .refine((files) => Object.keys(files).length <= 100, 'at most 100 files')
+      .optional(),
+    context: z.string().max(50_000).optional(),
+    requirements: z.array(z.string().min(1).max(2_000)).max(50).optional(),
+    project: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/, 'letters, digits, dot, dash and underscore')
+      .optional(),
+    error: z.string().max(50_000).optional(),
+    requestId: z
+      .string()
+      .regex(/^[\w.:-]{1,128}$/, 'letters, digits and . _ : - (at most 128)')
+      .optional(),
+    options: jobOptionsSchema.optional(),
+  })
+  .strict();
+export type StartJobBody = z.infer<typeof startJobSchema>;
+
+export const workflowIdSchema = z.string().regex(/^[\w.:-]{1,200}$/, 'a workflow id');

@@ -1,0 +1,124 @@
+/**
+ * `npm start`: the whole stack on one machine. A Temporal dev server (database under the data
+ * directory, Web UI), one process per worker pool, and the API. A pool process that dies is
+ * restarted, so killing a worker mid-job shows the job resume. Ctrl-C stops everything cleanly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { config } from '../common/config';
+import { logger } from '../common/logger';
+import { findBinary } from '../temporal/binaries';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+
+interface Component {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  child?: ChildProcess;
+  restarts: number;
+}
+
+async function main(): Promise<void> {
+  const cfg = config();
+  const log = logger('stack');
+  let shuttingDown = false;
+  let devServer: DevServer | undefined;
+  let address = cfg.TEMPORAL_ADDRESS;
+  let uiUrl = cfg.TEMPORAL_UI_URL;
+
+  if (cfg.TEMPORAL_DEV_SERVER) {
+    const { found, tried } = findBinary('temporal', cfg.TEMPORAL_CLI_PATH, cfg.projectRoot);
+    if (!found) {
+      throw new Error(
+        `No Temporal CLI found. Tried:\n${tried.map((t) => `  - ${t}`).join('\n')}\n` +
+          'Run `node scripts/bootstrap.mjs tools`, install the Temporal CLI, or set TEMPORAL_DEV_SERVER=false with TEMPORAL_ADDRESS.',
+      );
+    }
+    const temporalLog = logger('temporal');
+    log.info(`starting Temporal dev server (${found.source}: ${found.path})`);
+    devServer = await startDevServer({
+      cliPath: found.path,
+      dbFile: path.join(cfg.dataDir, 'temporal', 'dev.db'),
+      port: cfg.TEMPORAL_DEV_SERVER_PORT,
+      uiPort: cfg.TEMPORAL_DEV_UI_PORT,
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      onLine: (line) => temporalLog.info(line.length > 400 ? `${line.slice(0, 400)}…` : line),
+    });
+    address = devServer.address;
+    uiUrl = devServer.uiUrl;
+    devServer.process.once('exit', (code) => {
+      if (!shuttingDown) {
+        log.fatal(`Temporal dev server exited (code ${code}); stopping the stack`);
+        void shutdown(1);
+      }
+    });
+  }
+
+  const dist = path.join(cfg.projectRoot, 'dist');
+  const common = { TEMPORAL_ADDRESS: address, TEMPORAL_UI_URL: uiUrl };
+  const components: Component[] = [
+    { name: 'worker:workflows', script: 'workers/workflow-worker.js', env: { WORKER_METRICS_PORT: '9464' }, restarts: 0 },
+    { name: 'worker:llm', script: 'workers/llm-worker.js', env: { WORKER_METRICS_PORT: '9465' }, restarts: 0 },
+    { name: 'worker:sandbox', script: 'workers/sandbox-worker.js', env: { WORKER_METRICS_PORT: '9466' }, restarts: 0 },
+    { name: 'worker:memory', script: 'workers/memory-worker.js', env: { WORKER_METRICS_PORT: '9467' }, restarts: 0 },
+    { name: 'api', script: 'api/main.js', env: {}, restarts: 0 },
+  ];
+
+  const launch = (component: Component) => {
+    const child = spawn(process.execPath, [path.join(dist, component.script)], {
+      env: { ...process.env, ...common, ...component.env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    component.child = child;
+    child.once('exit', (code, signal) => {
+      if (shuttingDown) return;
+      component.restarts += 1;
+      const delay = Math.min(30_000, 1_000 * 2 ** Math.min(component.restarts - 1, 5));
+      log.warn(`${component.name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+      setTimeout(() => !shuttingDown && launch(component), delay);
+    });
+  };
+  components.forEach(launch);
+
+  log.info(
+    [
+      'Sophia Code is starting:',
+      `  API        http://localhost:${cfg.API_PORT}  (health: /health, readiness: /ready, metrics: /metrics)`,
+      `  Web UI     ${uiUrl}`,
+      `  Temporal   ${address} namespace ${cfg.TEMPORAL_NAMESPACE}`,
+      `  Model      ${cfg.OPENAI_BASE_URL ?? (cfg.OPENAI_API_KEY ? 'api.openai.com' : 'NOT CONFIGURED: set OPENAI_BASE_URL')}`,
+      '  Stop with Ctrl-C.',
+    ].join('\n'),
+  );
+
+  async function shutdown(code: number): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info('stopping: API and workers first, then Temporal');
+    await Promise.all(
+      components.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            const child = c.child;
+            if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), cfg.WORKER_SHUTDOWN_GRACE_MS + 5_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await devServer?.stop();
+    log.info('stopped');
+    process.exit(code);
+  }
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+}
+
+main().catch((err: unknown) => {
+  logger('stack').fatal(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

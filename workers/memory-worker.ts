@@ -1,0 +1,4 @@
+/** The memory pool alone, as one Kubernetes Deployment runs it. */
+import { main } from './run-pools';
+
+main(['memory']);

@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import * as analysisActivities from '../activities/analysis';
+import * as fileActivities from '../activities/files';
+import * as llmActivities from '../activities/llm';
+import * as memoryActivities from '../activities/memory';
+import * as sandboxActivities from '../activities/sandbox';
+import type { Config } from '../common/config';
+import type { Logger } from '../common/logger';
+import { taskQueues, type PoolName } from '../temporal/task-queues';
+
+/** What each activity pool serves. */
+const ACTIVITIES: Record<Exclude<PoolName, 'workflows'>, () => object> = {
+  llm: () => ({ ...llmActivities }),
+  sandbox: () => ({ ...sandboxActivities, ...analysisActivities }),
+  memory: () => ({ ...fileActivities, ...memoryActivities }),
+};
+
+function concurrency(pool: PoolName, cfg: Config): number {
+  const byPool: Record<PoolName, number> = {
+    workflows: cfg.WORKER_WORKFLOW_CONCURRENCY,
+    llm: cfg.WORKER_LLM_CONCURRENCY,
+    sandbox: cfg.WORKER_SANDBOX_CONCURRENCY,
+    memory: cfg.WORKER_MEMORY_CONCURRENCY,
+  };
+  return byPool[pool];
+}
+
+/** The prebuilt workflow bundle when one is named (production images), else the source (bundled at start). */
+function workflowSource(cfg: Config): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = cfg.WORKER_WORKFLOW_BUNDLE;
+  if (bundle) {
+    if (!fs.existsSync(bundle)) throw new Error(`WORKER_WORKFLOW_BUNDLE=${bundle} does not exist; run npm run build:workflows`);
+    return { workflowBundle: { codePath: bundle } };
+  }
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+export interface PoolWorkerOptions {
+  pool: PoolName;
+  connection: NativeConnection;
+  cfg: Config;
+  log: Logger;
+  /** Queue prefix; tests use their own so they never share tasks. */
+  taskQueuePrefix?: string;
+}
+
+/** Creates the worker of one pool on its own task queue with its own concurrency. */
+export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePrefix }: PoolWorkerOptions) {
+  const taskQueue = taskQueues(taskQueuePrefix ?? cfg.TEMPORAL_TASK_QUEUE_PREFIX)[pool];
+  const limit = concurrency(pool, cfg);
+  const base = {
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue,
+    shutdownGraceTime: cfg.WORKER_SHUTDOWN_GRACE_MS,
+  };
+  const worker =
+    pool === 'workflows'
+      ? await Worker.create({ ...base, ...workflowSource(cfg), maxConcurrentWorkflowTaskExecutions: limit })
+      : await Worker.create({
+          ...base,
+          activities: ACTIVITIES[pool](),
+          maxConcurrentActivityTaskExecutions: limit,
+        });
+  log.info({ taskQueue, concurrency: limit }, `pool ${pool} ready`);
+  return worker;
+}

@@ -1,0 +1,4 @@
+/** The workflows pool alone, as one Kubernetes Deployment runs it. */
+import { main } from './run-pools';
+
+main(['workflows']);

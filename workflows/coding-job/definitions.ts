@@ -1,0 +1,144 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ArtifactRef, FileSetRef } from '../../activities/artifacts/store';
+
+/**
+ * The contract of a coding job: input, status, result and messages. The API imports this file, so
+ * it holds types and message definitions only. Fields added later are optional with defaults, so a
+ * running workflow never breaks.
+ */
+
+export const TASK_KINDS = ['generate', 'test', 'review', 'refactor', 'debug', 'document', 'deploy'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+export const LANGUAGES = ['python', 'typescript', 'javascript'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export const PHASES = [
+  'QUEUED',
+  'GENERATE',
+  'WRITE_TESTS',
+  'RUN_TESTS',
+  'REVIEW',
+  'REFACTOR',
+  'AWAITING_APPROVAL',
+  'DONE',
+  'FAILED',
+  'CANCELLED',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const OUTCOMES = ['running', 'succeeded', 'failed', 'budget-exhausted', 'rejected', 'cancelled'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface JobOptions {
+  /** Refactor rounds before the job stops (default from JOB_MAX_ITERATIONS). */
+  maxIterations?: number;
+  /** Token budget across every model call of the job. */
+  maxTokens?: number;
+  /** Cost budget in USD. */
+  maxCostUsd?: number;
+  /** Ask a human to approve before the job finishes. */
+  requireApproval?: boolean;
+  /** How long the approval gate waits, e.g. '24h'. */
+  approvalTimeout?: string;
+  /** What happens when the approval gate times out. */
+  approvalDefault?: 'approve' | 'reject';
+}
+
+/** What the API hands to a new job. Files are inline here once; the first step stores them as artifacts. */
+export interface CodingJobInput {
+  task: TaskKind;
+  description: string;
+  language?: Language;
+  /** The user's files, path → content. */
+  files?: Record<string, string>;
+  context?: string;
+  requirements?: string[];
+  /** Groups jobs in memory and search (`SophiaProject`). */
+  project?: string;
+  /** An error message or stack trace, for DEBUG. */
+  error?: string;
+  options?: JobOptions;
+  /** Config defaults resolved by the API, so the workflow never reads the environment. */
+  defaults?: Required<Omit<JobOptions, 'requireApproval'>>;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  costUsd: number;
+  /** Model calls answered from the response cache (not billed again). */
+  cachedCalls: number;
+}
+
+export interface TestSummary {
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  summary: string;
+}
+
+export interface IterationRecord {
+  iteration: number;
+  /** What produced this iteration's code: the first generation, or a refactor. */
+  step: 'generate' | 'refactor' | 'input';
+  files: FileSetRef;
+  explanation: string;
+  tests?: TestSummary & { stdout?: ArtifactRef; stderr?: ArtifactRef };
+  findings?: { blocking: number; total: number; summary: string; report?: ArtifactRef };
+  usage: TokenUsage;
+}
+
+export interface CodingJobStatus {
+  task: TaskKind;
+  phase: Phase;
+  outcome: Outcome;
+  iteration: number;
+  startedAt: string;
+  updatedAt: string;
+  /** One sentence on where the job stands. */
+  message: string;
+  lastTests?: TestSummary;
+  usage: TokenUsage;
+  awaitingApproval: boolean;
+}
+
+export interface CodingJobResult {
+  outcome: Outcome;
+  task: TaskKind;
+  language: Language;
+  /** The final code. */
+  files?: FileSetRef;
+  explanation: string;
+  iterations: IterationRecord[];
+  usage: TokenUsage;
+  message: string;
+}
+
+export interface ApproveInput {
+  reviewer?: string;
+  comment?: string;
+}
+
+export interface RequestChangesInput {
+  reviewer?: string;
+  feedback: string;
+}
+
+/** Phase, iteration and last test summary. */
+export const statusQuery = defineQuery<CodingJobStatus>('status');
+/** Approve at the approval gate. Rejected when the job is not waiting for approval. */
+export const approveUpdate = defineUpdate<CodingJobStatus, [ApproveInput]>('approve');
+/** Ask for another refactor round with this feedback. Rejected when the job is not waiting for approval. */
+export const requestChangesUpdate = defineUpdate<CodingJobStatus, [RequestChangesInput]>('requestChanges');
+/** Reject at the approval gate. */
+export const rejectSignal = defineSignal<[ApproveInput]>('reject');
+
+export const EMPTY_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, cachedCalls: 0 };
+
+/** Business workflow id: a retried start with the same request id is the same job. */
+export function jobWorkflowId(requestId: string): string {
+  return `job-${requestId}`;
+}

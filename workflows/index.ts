@@ -1,0 +1,2 @@
+/** The workflow bundle: the worker's workflowsPath. */
+export * from './coding-job/workflow';
