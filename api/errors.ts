@@ -1,4 +1,4 @@
-import { isGrpcServiceError, ServiceError, WorkflowFailedError } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, type WorkflowFailedError } from '@temporalio/client';
 import {
   ApplicationFailure,
   CancelledFailure,

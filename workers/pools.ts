@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import * as analysisActivities from '../activities/analysis';
 import * as fileActivities from '../activities/files';
 import * as llmActivities from '../activities/llm';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { Worker } from '@temporalio/worker';
+import { type Worker } from '@temporalio/worker';
 import { register } from 'prom-client';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
