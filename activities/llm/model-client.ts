@@ -223,9 +223,27 @@ function resolveEndpoint(cfg: Config): Endpoint {
   const key = `${baseURL}\n${apiKey}\n${cfg.OPENAI_TIMEOUT_MS}`;
   if (clientCache?.key !== key) {
     // maxRetries 0: a retry inside the activity would hide 429s and 5xx from Temporal's retry policy.
-    clientCache = { key, client: new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: cfg.OPENAI_TIMEOUT_MS }) };
+    clientCache = {
+      key,
+      client: new OpenAI({
+        baseURL,
+        apiKey,
+        maxRetries: 0,
+        timeout: cfg.OPENAI_TIMEOUT_MS,
+        // The package's own error lines (e.g. an unparsable SSE chunk) are diagnostics: the call
+        // reports its typed failure anyway, so they go to debug instead of raw console.error.
+        logLevel: 'error',
+        logger: openaiLogger(),
+      }),
+    };
   }
   return { client: clientCache.client, baseURL, model: cfg.OPENAI_MODEL };
+}
+
+function openaiLogger(): NonNullable<ConstructorParameters<typeof OpenAI>[0]>['logger'] {
+  const log = logger('llm');
+  const write = (message: string, ...rest: unknown[]) => log.debug({ detail: rest.map(String) }, `openai: ${message}`);
+  return { error: write, warn: write, info: write, debug: write };
 }
 
 function endpointKey(endpoint: Endpoint): string {
@@ -300,7 +318,6 @@ function responseFormat(call: CallContext): OpenAI.ChatCompletionCreateParams['r
 async function complete(call: CallContext, messages: ChatMessage[]): Promise<CompletionOutcome> {
   const { endpoint, cfg, input } = call;
   const errorContext: ModelErrorContext = { baseURL: endpoint.baseURL, model: endpoint.model };
-  await acquireRateLimit();
 
   const body = {
     model: endpoint.model,
@@ -309,13 +326,15 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
     max_tokens: call.maxTokens,
     response_format: responseFormat(call),
   };
-  const controller = new AbortController();
   const activity = activityContext();
-  const onActivityCancel = () => controller.abort();
-  activity?.cancellationSignal.addEventListener('abort', onActivityCancel);
   const progress = { chars: 0, chunks: 0 };
   const beat = () => heartbeat(activity, { ...input.heartbeatDetails, purpose: input.purpose, chars: progress.chars });
   beat();
+  await acquireRateLimit(activity, beat);
+
+  const controller = new AbortController();
+  const onActivityCancel = () => controller.abort();
+  activity?.cancellationSignal.addEventListener('abort', onActivityCancel);
   const ticker = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   const stall = { timer: undefined as NodeJS.Timeout | undefined, fired: false };
   const armStallTimer = () => {
@@ -361,6 +380,8 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
       progress.chunks++;
       if (progress.chunks % HEARTBEAT_EVERY_CHUNKS === 0) beat();
     }
+    // The openai stream ends quietly when aborted; a stall or a cancellation must not pass for an answer.
+    if (controller.signal.aborted) throw new Error('the stream was aborted');
     checkRefusal(refusal, finishReason, endpoint);
     return { content, usage: readUsage(usage, messages, content), finishReason };
   } catch (err) {
@@ -490,12 +511,15 @@ async function writeCache(hash: string, entry: CachedAnswer, cfg: Config, log: L
   }
 }
 
-async function acquireRateLimit(): Promise<void> {
+async function acquireRateLimit(activity: Context | undefined, beat: () => void): Promise<void> {
   const limiter = modelRateLimiter();
   if (!limiter) return;
   try {
-    await limiter.acquire();
+    await limiter.acquire({ signal: activity?.cancellationSignal, onWait: beat });
   } catch (err) {
+    if (activity?.cancellationSignal.aborted) {
+      throw activity.cancellationSignal.reason instanceof Error ? activity.cancellationSignal.reason : err;
+    }
     if (err instanceof ApplicationFailure) throw err;
     // Fail open: a broken limiter must not stop the pool; the endpoint's own 429s still apply.
     logger('llm', activityBindings()).warn({ err: String(err) }, 'model rate limiter failed; calling anyway');

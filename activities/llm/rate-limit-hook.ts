@@ -8,11 +8,12 @@
 /** What the model client needs from a limiter. */
 export interface ModelRateLimiter {
   /**
-   * Resolves when a call may go out. It may throw an `ApplicationFailure` (e.g. `ModelRateLimited`
+   * Resolves when a call may go out. `signal` is the activity's cancellation (stop waiting), and
+   * `onWait` is called before each wait so the client can heartbeat through a long one. It may throw an `ApplicationFailure` (e.g. `ModelRateLimited`
    * with a `nextRetryDelay`) to hand the wait to Temporal instead of holding the activity slot;
    * the client rethrows those. Any other error is logged and the call goes out anyway (fail open).
    */
-  acquire(): Promise<void>;
+  acquire(options?: { signal?: AbortSignal; onWait?: (waitMs: number) => void }): Promise<unknown>;
   /** Called with the endpoint's retry-after when it answers 429, so every worker backs off. */
   penalize(ms: number): Promise<void>;
 }
