@@ -1,0 +1,119 @@
+import { artifactStore, type ArtifactRef, type FileSetRef } from '../artifacts';
+import { executeSandboxed, type SandboxExecution, type SandboxLanguage } from '../sandbox/run-in-sandbox';
+import { VIOLATION_TEXT, type Violation } from '../sandbox/violations';
+import { loadFiles } from '../sandbox/workspace';
+import { parseJestJson } from './jest-json';
+import { parseJUnit } from './junit';
+import { planNodeTests } from './node-runner';
+import { planPytest } from './python-runner';
+import type { RunnerPlan } from './runner-plan';
+import { emptyReport, summarizeReport, trimTrace, type TestReport } from './test-report';
+
+export interface RunTestsInput {
+  files: FileSetRef;
+  language: SandboxLanguage;
+  /** Overrides the runner's command; may use `{report}` for a JUnit XML path the report is read from. */
+  testCommand?: string[];
+  timeoutMs?: number;
+}
+
+export interface RunTestsResult {
+  report: TestReport;
+  exitCode: number | null;
+  timedOut: boolean;
+  driver: 'bwrap' | 'process';
+  stdout: ArtifactRef;
+  stderr: ArtifactRef;
+  outputTruncated: boolean;
+  /** What the sandbox contained: 'timeout', 'cpu', 'memory', 'processes', 'output-limit', 'network'… */
+  violations: Violation[];
+  /** One line for humans: "3 passed, 1 failed: test_add - assert 3 == 4". */
+  summary: string;
+  /** Which runner ran: pytest, node-test, jest or custom. */
+  runner: RunnerPlan['runner'];
+  durationMs: number;
+}
+
+function parseReport(plan: RunnerPlan, report: Buffer | undefined): TestReport | undefined {
+  if (!report || report.length === 0) return undefined;
+  try {
+    return plan.reportFormat === 'jest-json' ? parseJestJson(report.toString('utf8')) : parseJUnit(report.toString('utf8'));
+  } catch {
+    // A report cut at the output cap or forged by the code is no report; fall back to the exit code.
+    return undefined;
+  }
+}
+
+/** Turns a run and its (possibly missing) report into the final TestReport; a dead run never reads as green. */
+function finalReport(plan: RunnerPlan, run: SandboxExecution): TestReport {
+  const parsed = parseReport(plan, run.report);
+  const report = parsed ?? emptyReport();
+  if (!parsed || report.durationMs === 0) report.durationMs = run.durationMs;
+  const problems = report.failed + report.errors;
+  if (run.exitCode === 0 && !run.timedOut && !run.outputTruncated && parsed) return report;
+  if (plan.noTestsExitCode !== undefined && run.exitCode === plan.noTestsExitCode && !run.timedOut) {
+    report.errors += 1;
+    report.failures.push({ name: '(collection)', message: 'no tests were collected' });
+    return report;
+  }
+  if (problems === 0 || run.violations.length > 0) {
+    const why = run.violations.length
+      ? run.violations.map((v) => VIOLATION_TEXT[v]).join('; ')
+      : `the test command exited with code ${String(run.exitCode)}${run.signal ? ` (${run.signal})` : ''}`;
+    report.errors += 1;
+    report.failures.unshift({
+      name: '(run)',
+      message: why,
+      trace: trimTrace(run.stderr.subarray(-4096).toString('utf8') || run.stdout.subarray(-4096).toString('utf8')),
+    });
+  }
+  return report;
+}
+
+/**
+ * Runs the job's tests in the sandbox and parses the results. Failing tests are a normal result;
+ * only a missing toolchain, an unusable sandbox, bad input or cancellation throw.
+ */
+export async function runTestsInSandbox(input: RunTestsInput): Promise<RunTestsResult> {
+  const files = await loadFiles(input.files);
+  const plan = input.language === 'python' ? await planPytest(input.testCommand) : await planNodeTests(files, input.testCommand);
+  const store = artifactStore();
+  if (plan.noTests) {
+    const empty = await store.put('');
+    const report: TestReport = { ...emptyReport(), errors: 1, failures: [{ name: '(collection)', message: plan.noTests }] };
+    return {
+      report,
+      exitCode: null,
+      timedOut: false,
+      driver: 'bwrap',
+      stdout: empty,
+      stderr: empty,
+      outputTruncated: false,
+      violations: [],
+      summary: summarizeReport(report),
+      runner: plan.runner,
+      durationMs: 0,
+    };
+  }
+  const run = await executeSandboxed({ files, command: plan.command, language: input.language, timeoutMs: input.timeoutMs });
+  const output = `${run.stdout.subarray(-8192).toString('utf8')}\n${run.stderr.subarray(-8192).toString('utf8')}`;
+  const missing = plan.missingToolchain?.(output);
+  if (missing) throw missing;
+  const report = finalReport(plan, run);
+  const notes = run.violations.map((v) => VIOLATION_TEXT[v]);
+  if (run.outputTruncated && !run.violations.includes('output-limit')) notes.push('output truncated');
+  const [stdout, stderr] = await Promise.all([store.put(run.stdout), store.put(run.stderr)]);
+  return {
+    report,
+    exitCode: run.exitCode,
+    timedOut: run.timedOut,
+    driver: run.driver,
+    stdout,
+    stderr,
+    outputTruncated: run.outputTruncated,
+    violations: run.violations,
+    summary: summarizeReport(report, notes),
+    runner: plan.runner,
+    durationMs: run.durationMs,
+  };
+}
