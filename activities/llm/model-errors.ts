@@ -84,7 +84,8 @@ export function toModelFailure(err: unknown, context: ModelErrorContext = {}): A
 
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
-    const detail = err.message;
+    // The package prefixes the status ("400 bad model"); the failure message names it already.
+    const detail = err.message.replace(/^\d{3}\s+/, '').replace(/\.$/, '');
     const details = [{ status, code: err.code ?? undefined, param: err.param ?? undefined, requestId: err.requestID }];
     if (status === 429) {
       const delay = retryAfterMs(err.headers);
