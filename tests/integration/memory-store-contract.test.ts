@@ -1,0 +1,199 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { EmbeddedMemoryStore } from '../../activities/memory/embedded-store';
+import { QdrantMemoryStore } from '../../activities/memory/qdrant-store';
+import { memoryId, type MemoryRecord, type MemoryStore } from '../../activities/memory/store';
+
+/** Opens a store; calling `open` again on the same adapter instance reopens the same data. */
+interface Adapter {
+  name: string;
+  open(): MemoryStore;
+}
+
+const DIM = 8;
+const EMBEDDER = { name: 'test-embedder', dimension: DIM };
+
+function tempDirAdapter(name: string, options: { exactScanBelow?: number }): () => Adapter {
+  return () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-memory-contract-'));
+    return { name, open: () => new EmbeddedMemoryStore({ dir, ...options }) };
+  };
+}
+
+const embedded = tempDirAdapter('embedded (graph search)', { exactScanBelow: 0 });
+const embeddedExact = tempDirAdapter('embedded (exact scan under selective filters)', {});
+const qdrant = (): Adapter => {
+  const collectionPrefix = `contract_${randomUUID().slice(0, 8)}`;
+  return {
+    name: 'qdrant',
+    open: () => new QdrantMemoryStore({ url: process.env.QDRANT_URL!, collectionPrefix, retryDelayMs: 50 }),
+  };
+};
+
+const adapters = [embedded, embeddedExact, ...(process.env.QDRANT_URL ? [qdrant] : [])];
+
+/** A unit vector pointing mostly along one axis, so the nearest neighbours are known by construction. */
+function axis(i: number, wobble = 0): number[] {
+  const v = Array.from({ length: DIM }, (_, j) => (j === i % DIM ? 1 : 0.05 * (((j + wobble) % 3) - 1)));
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+
+function record(text: string, vector: number[], payload: Partial<MemoryRecord['payload']> = {}): MemoryRecord {
+  return {
+    id: memoryId(text),
+    text,
+    vector,
+    payload: { project: 'alpha', collection: 'code', language: 'typescript', tags: [], ...payload },
+  };
+}
+
+describe.each(adapters.map((make) => [make().name, make] as const))('%s memory store', (_name, make) => {
+  let adapter: Adapter;
+  let store: MemoryStore;
+
+  beforeEach(async () => {
+    adapter = make();
+    store = adapter.open();
+    await store.ensureCollection('code', EMBEDDER);
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  test('finds the nearest records first, with descending cosine scores', async () => {
+    await store.upsert('code', [record('zero', axis(0)), record('one', axis(1)), record('two', axis(2))]);
+    const hits = await store.search({ collection: 'code', vector: axis(1, 1), topK: 2 });
+    expect(hits.map((h) => h.text)).toEqual(['one', expect.any(String)]);
+    expect(hits[0]!.score).toBeGreaterThan(0.95);
+    expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
+    expect(hits[0]!.payload).toMatchObject({ project: 'alpha', collection: 'code', language: 'typescript' });
+    expect(hits[0]!.id).toBe(memoryId('one'));
+  });
+
+  test('storing the same record twice keeps one copy, and a changed text under the same id replaces it', async () => {
+    const first = record('same', axis(3));
+    await store.upsert('code', [first]);
+    await store.upsert('code', [first]);
+    await store.upsert('code', [{ ...first, text: 'same, edited', vector: axis(4) }]);
+    const stats = await store.stats();
+    expect(stats.collections.find((c) => c.collection === 'code')).toMatchObject({ records: 1, embedder: EMBEDDER });
+    const hits = await store.search({ collection: 'code', vector: axis(4), topK: 5 });
+    expect(hits.map((h) => h.text)).toEqual(['same, edited']);
+  });
+
+  test('filters by project, language, tags and survival, and never returns records outside the filter', async () => {
+    await store.upsert('code', [
+      record('alpha ts survived', axis(0), { tags: ['fix', 'auth'], survived: true }),
+      record('alpha ts failed', axis(0, 1), { tags: ['fix'], survived: false }),
+      record('alpha py', axis(0, 2), { language: 'python', tags: ['auth'] }),
+      record('beta ts', axis(0, 3), { project: 'beta', tags: ['fix', 'auth'] }),
+      ...Array.from({ length: 20 }, (_, i) => record(`alpha filler ${i}`, axis(i + 1, i))),
+    ]);
+    const search = (filter: Parameters<MemoryStore['search']>[0]['filter']) =>
+      store.search({ collection: 'code', vector: axis(0), topK: 3, filter }).then((hits) => hits.map((h) => h.text));
+
+    expect(await search({ project: 'beta' })).toEqual(['beta ts']);
+    expect((await search({ project: 'alpha', language: 'python' }))[0]).toBe('alpha py');
+    expect(await search({ project: 'alpha', language: 'python' })).not.toContain('alpha ts survived');
+    expect((await search({ tags: ['fix', 'auth'] })).sort()).toEqual(['alpha ts survived', 'beta ts']);
+    expect(await search({ project: 'alpha', survived: true })).toEqual(['alpha ts survived']);
+    expect(await search({ project: 'gamma' })).toEqual([]);
+  });
+
+  test('deletes records by id and ignores ids it does not know', async () => {
+    await store.upsert('code', [record('keep', axis(0)), record('drop', axis(0, 1))]);
+    await store.delete('code', [memoryId('drop'), memoryId('never-stored')]);
+    const hits = await store.search({ collection: 'code', vector: axis(0), topK: 5 });
+    expect(hits.map((h) => h.text)).toEqual(['keep']);
+  });
+
+  test('a collection that was never written has no hits and no embedder', async () => {
+    expect(await store.search({ collection: 'reviews', vector: axis(0), topK: 5 })).toEqual([]);
+    expect(await store.embedderOf('reviews')).toBeUndefined();
+  });
+
+  test('refuses another embedder or dimension on an existing collection with a non-retryable EmbedderMismatch', async () => {
+    const mismatch = store.ensureCollection('code', { name: 'other-embedder', dimension: DIM });
+    await expect(mismatch).rejects.toBeInstanceOf(ApplicationFailure);
+    await expect(mismatch).rejects.toMatchObject({ type: 'EmbedderMismatch', nonRetryable: true });
+    await expect(store.ensureCollection('code', { name: EMBEDDER.name, dimension: DIM * 2 })).rejects.toMatchObject({
+      type: 'EmbedderMismatch',
+    });
+    await expect(store.upsert('code', [record('wrong size', [1, 0, 0])])).rejects.toMatchObject({
+      type: 'EmbedderMismatch',
+    });
+    await expect(store.search({ collection: 'code', vector: [1, 0], topK: 1 })).rejects.toMatchObject({
+      type: 'EmbedderMismatch',
+    });
+  });
+
+  test('keeps its records, payloads and embedder across a close and reopen', async () => {
+    await store.upsert('code', [record('persisted', axis(5), { tags: ['kept'] }), record('deleted', axis(6))]);
+    await store.delete('code', [memoryId('deleted')]);
+    await store.close();
+
+    store = adapter.open();
+    expect(await store.embedderOf('code')).toEqual(EMBEDDER);
+    await expect(store.ensureCollection('code', { name: 'other-embedder', dimension: DIM })).rejects.toMatchObject({
+      type: 'EmbedderMismatch',
+    });
+    const hits = await store.search({ collection: 'code', vector: axis(5), topK: 5, filter: { tags: ['kept'] } });
+    expect(hits.map((h) => h.text)).toEqual(['persisted']);
+    expect((await store.search({ collection: 'code', vector: axis(6), topK: 5 })).map((h) => h.text)).toEqual([
+      'persisted',
+    ]);
+  });
+
+  test('reports the record count and embedder of every collection', async () => {
+    await store.ensureCollection('fixes', EMBEDDER);
+    await store.upsert('fixes', [record('a fix', axis(1), { collection: 'fixes' })]);
+    await store.upsert('code', [record('c1', axis(1)), record('c2', axis(2))]);
+    const stats = await store.stats();
+    expect(stats.store).toBe(store.kind);
+    expect(stats.collections).toEqual(
+      expect.arrayContaining([
+        { collection: 'code', records: 2, embedder: EMBEDDER },
+        { collection: 'fixes', records: 1, embedder: EMBEDDER },
+        { collection: 'docs', records: 0, embedder: undefined },
+      ]),
+    );
+  });
+});
+
+describe('embedded memory store', () => {
+  test('reopens from its saved graph plus the records written after the snapshot', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-memory-snapshot-'));
+    const first = new EmbeddedMemoryStore({ dir, snapshotEvery: 5 });
+    await first.ensureCollection('docs', EMBEDDER);
+    const records = Array.from({ length: 8 }, (_, i) => record(`doc ${i}`, axis(i, i), { collection: 'docs' }));
+    await first.upsert('docs', records);
+    expect(fs.existsSync(path.join(dir, 'docs', 'index.usearch'))).toBe(true);
+    // Simulates a crash: no close, so the last three records exist only in the log.
+    await first.upsert('docs', [record('late', axis(7), { collection: 'docs' })]);
+
+    const second = new EmbeddedMemoryStore({ dir, snapshotEvery: 5 });
+    const hits = await second.search({ collection: 'docs', vector: axis(7), topK: 2 });
+    expect(hits.map((h) => h.text).sort()).toEqual(['doc 7', 'late']);
+    expect((await second.stats()).collections.find((c) => c.collection === 'docs')?.records).toBe(9);
+    await second.close();
+  });
+
+  test('ignores a torn last log line left by a crash mid-write', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-memory-torn-'));
+    const first = new EmbeddedMemoryStore({ dir });
+    await first.ensureCollection('code', EMBEDDER);
+    await first.upsert('code', [record('whole', axis(0))]);
+    fs.appendFileSync(path.join(dir, 'code', 'log.jsonl'), '{"op":"put","key":1,"id":"x","te');
+
+    const second = new EmbeddedMemoryStore({ dir });
+    expect((await second.search({ collection: 'code', vector: axis(0), topK: 3 })).map((h) => h.text)).toEqual([
+      'whole',
+    ]);
+    await second.close();
+  });
+});
