@@ -481,7 +481,6 @@ async function readCache<T>(
   schema: z.ZodType<T>,
   log: Log,
 ): Promise<{ value: T; usage: ModelUsage; model: string; repaired: boolean } | undefined> {
-  if (config().LLM_CACHE_TTL_SECONDS === 0) return undefined;
   let text: string | undefined;
   try {
     text = await responseCache().get(hash);
@@ -502,7 +501,6 @@ async function readCache<T>(
 }
 
 async function writeCache(hash: string, entry: CachedAnswer, cfg: Config, log: Log): Promise<void> {
-  if (cfg.LLM_CACHE_TTL_SECONDS === 0) return;
   try {
     await responseCache().set(hash, JSON.stringify(entry), cfg.LLM_CACHE_TTL_SECONDS);
   } catch (err) {

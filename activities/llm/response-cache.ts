@@ -7,7 +7,10 @@
  * cache with one line at start-up: `setResponseCache(sharedState().cache)`.
  */
 
-/** A string key/value store with expiry. Errors are survivable: the client then just calls the model. */
+/**
+ * A string key/value store with expiry (`ttlSeconds` 0: no expiry). Errors are survivable: the client
+ * then just calls the model.
+ */
 export interface ResponseCache {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
@@ -34,7 +37,8 @@ export class InProcessResponseCache implements ResponseCache {
 
   set(key: string, value: string, ttlSeconds: number): Promise<void> {
     this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: this.now() + ttlSeconds * 1000 });
+    // 0 means no expiry, as in the shared Redis cache: LLM_CACHE_TTL_SECONDS has one meaning.
+    this.entries.set(key, { value, expiresAt: ttlSeconds > 0 ? this.now() + ttlSeconds * 1000 : Infinity });
     // Map iteration is insertion order, so the first key is the oldest write.
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;

@@ -1,5 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { artifactStore } from '../../activities/artifacts';
 import { callModel, resetModelClient, type ModelCallInput } from '../../activities/llm/model-client';
@@ -138,6 +138,19 @@ describe('callModel', () => {
       purpose: 'generate',
       chars: JSON.stringify(goodAnswer).length,
     });
+  });
+});
+
+describe('callModel in an activity', () => {
+  it('stops streaming and surfaces the cancellation when the activity is cancelled', async () => {
+    server.enqueue({ content: goodAnswer, chunkChars: 4, chunkDelayMs: 50 });
+    const env = new MockActivityEnvironment();
+
+    const running = env.run(() => call());
+    setTimeout(() => env.cancel(), 200);
+
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+    expect(server.chatRequests()).toHaveLength(1);
   });
 });
 
@@ -405,5 +418,29 @@ describe('callModel response cache', () => {
     const result = await call();
 
     expect(result).toMatchObject({ value: goodAnswer, cached: false });
+  });
+});
+
+describe('InProcessResponseCache', () => {
+  it('expires entries after their ttl, and keeps them forever with a ttl of 0', async () => {
+    let now = 0;
+    const cache = new InProcessResponseCache(10, () => now);
+    await cache.set('short', 'a', 1);
+    await cache.set('forever', 'b', 0);
+
+    now = 5_000;
+
+    expect(await cache.get('short')).toBeUndefined();
+    expect(await cache.get('forever')).toBe('b');
+  });
+
+  it('drops the oldest entry beyond its size bound', async () => {
+    const cache = new InProcessResponseCache(2);
+    await cache.set('a', '1', 60);
+    await cache.set('b', '2', 60);
+    await cache.set('c', '3', 60);
+
+    expect(await cache.get('a')).toBeUndefined();
+    expect(await cache.get('c')).toBe('3');
   });
 });
