@@ -161,21 +161,23 @@ export async function callModel<T>(input: ModelCallInput<T>): Promise<ModelCallR
   let usage = first.usage;
   let parsed = parseStructuredOutput(first.content, input.schema);
   let repaired = false;
-  let last = first;
   if (!parsed.ok) {
     log.warn({ model: endpoint.model, error: parsed.error }, 'model answer is invalid; asking the model to repair it');
     const repairMessages: ChatMessage[] = [
       ...input.messages,
       { role: 'assistant', content: first.content === '' ? '(empty answer)' : first.content },
-      { role: 'user', content: repairInstructions(input.schemaName, jsonSchema, truncationHint(first, parsed.error, maxTokens)) },
+      {
+        role: 'user',
+        content: repairInstructions(input.schemaName, jsonSchema, truncationHint(first, parsed.error, maxTokens)),
+      },
     ];
-    last = await completeWithFallback(call, repairMessages);
-    usage = addUsage(usage, last.usage);
+    const second = await completeWithFallback(call, repairMessages);
+    usage = addUsage(usage, second.usage);
     const firstError = parsed.error;
-    parsed = parseStructuredOutput(last.content, input.schema);
+    parsed = parseStructuredOutput(second.content, input.schema);
     repaired = true;
     if (!parsed.ok) {
-      throw await outputInvalid(input, endpoint, [first.content, last.content], [firstError, parsed.error], usage);
+      throw await outputInvalid(input, endpoint, [first.content, second.content], [firstError, parsed.error], usage);
     }
   }
 
@@ -415,9 +417,13 @@ function checkRefusal(refusal: string | null | undefined, finishReason: string |
     });
   }
   if (finishReason === 'content_filter') {
-    throw modelFailure('ModelRefused', `The model (${endpoint.model}) stopped: its content filter blocked the answer.`, {
-      details: [{ finishReason }],
-    });
+    throw modelFailure(
+      'ModelRefused',
+      `The model (${endpoint.model}) stopped: its content filter blocked the answer.`,
+      {
+        details: [{ finishReason }],
+      },
+    );
   }
 }
 

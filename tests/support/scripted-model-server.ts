@@ -307,7 +307,8 @@ function handleAdmin(state: ServerState, method: string, path: string, rawBody: 
   }
   if (method === 'POST' && path === '/_scripted/script') {
     const script = parseMaybeJson(rawBody);
-    if (typeof script !== 'object' || script === null) return sendError(res, 400, 'invalid_json', 'Script is not JSON.');
+    if (typeof script !== 'object' || script === null)
+      return sendError(res, 400, 'invalid_json', 'Script is not JSON.');
     state.script = script as ModelScript;
     state.queue = [...(state.script.replies ?? [])];
     state.ruleHits.clear();
@@ -400,14 +401,34 @@ async function sendFault(chat: RecordedChatRequest, reply: FaultReply, res: http
       const headers: Record<string, string> = {};
       if (reply.retryAfterSeconds !== undefined) headers['retry-after'] = String(reply.retryAfterSeconds);
       if (reply.retryAfterMs !== undefined) headers['retry-after-ms'] = String(reply.retryAfterMs);
-      return sendError(res, 429, 'rate_limit_exceeded', 'Rate limit reached. Please try again later.', 'requests', null, headers);
+      return sendError(
+        res,
+        429,
+        'rate_limit_exceeded',
+        'Rate limit reached. Please try again later.',
+        'requests',
+        null,
+        headers,
+      );
     }
     case 'server-error':
-      return sendError(res, 500, 'server_error', reply.message ?? 'The server had an error while processing your request.', 'server_error');
+      return sendError(
+        res,
+        500,
+        'server_error',
+        reply.message ?? 'The server had an error while processing your request.',
+        'server_error',
+      );
     case 'bad-request':
       return sendError(res, 400, 'invalid_request', reply.message ?? 'Invalid request.', 'invalid_request_error');
     case 'unauthorized':
-      return sendError(res, 401, 'invalid_api_key', reply.message ?? 'Incorrect API key provided.', 'invalid_request_error');
+      return sendError(
+        res,
+        401,
+        'invalid_api_key',
+        reply.message ?? 'Incorrect API key provided.',
+        'invalid_request_error',
+      );
     case 'malformed-json': {
       if (!chat.body.stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -467,8 +488,14 @@ function splitText(text: string, size: number): string[] {
 // ---------------------------------------------------------------------------------------------------
 
 function sendEmbeddings(state: ServerState, recorded: RecordedRequest, res: http.ServerResponse): void {
-  const body = (recorded.body ?? {}) as { input?: unknown; dimensions?: number; encoding_format?: string; model?: string };
-  const inputs = Array.isArray(body.input) && body.input.every((i) => typeof i === 'string') ? body.input : [body.input];
+  const body = (recorded.body ?? {}) as {
+    input?: unknown;
+    dimensions?: number;
+    encoding_format?: string;
+    model?: string;
+  };
+  const inputs =
+    Array.isArray(body.input) && body.input.every((i) => typeof i === 'string') ? body.input : [body.input];
   const dimensions = body.dimensions ?? state.script.embeddingDimensions ?? 1536;
   const data = inputs.map((input, index) => {
     const vector = embeddingFor(typeof input === 'string' ? input : JSON.stringify(input), dimensions);
@@ -506,7 +533,12 @@ function sendModels(state: ServerState, res: http.ServerResponse): void {
   const created = Math.floor(Date.now() / 1000);
   sendJson(res, 200, {
     object: 'list',
-    data: (state.script.models ?? ['scripted-model']).map((id) => ({ id, object: 'model', created, owned_by: 'sophia-tests' })),
+    data: (state.script.models ?? ['scripted-model']).map((id) => ({
+      id,
+      object: 'model',
+      created,
+      owned_by: 'sophia-tests',
+    })),
   });
 }
 

@@ -380,7 +380,8 @@ describe('callModel endpoint failures', () => {
 
   it('passes a limiter ApplicationFailure through without calling the model', async () => {
     setModelRateLimiter({
-      acquire: () => Promise.reject(ApplicationFailure.create({ type: 'ModelRateLimited', message: 'fleet budget spent' })),
+      acquire: () =>
+        Promise.reject(ApplicationFailure.create({ type: 'ModelRateLimited', message: 'fleet budget spent' })),
       penalize: () => Promise.resolve(),
     });
 
@@ -412,7 +413,10 @@ describe('callModel response cache', () => {
   });
 
   it('calls the model when the cache fails, and still answers', async () => {
-    setResponseCache({ get: () => Promise.reject(new Error('redis down')), set: () => Promise.reject(new Error('redis down')) });
+    setResponseCache({
+      get: () => Promise.reject(new Error('redis down')),
+      set: () => Promise.reject(new Error('redis down')),
+    });
     server.enqueue({ content: goodAnswer });
 
     const result = await call();

@@ -3,7 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { retryAfterMs, toModelFailure } from '../../activities/llm/model-errors';
 
 function apiError(status: number, headers: Record<string, string> = {}): APIError {
-  return APIError.generate(status, { error: { message: `HTTP ${status}`, code: 'x' } }, undefined, new Headers(headers));
+  return APIError.generate(
+    status,
+    { error: { message: `HTTP ${status}`, code: 'x' } },
+    undefined,
+    new Headers(headers),
+  );
 }
 
 describe('toModelFailure', () => {

@@ -67,7 +67,9 @@ describe('scripted model server', () => {
   it('answers queued replies first, then the responder function', async () => {
     server.setScript({ default: { content: 'default' } });
     server.enqueue({ content: { queued: true } });
-    server.respondWith((request) => (request.last.includes('dynamic') ? { content: request.last.toUpperCase() } : undefined));
+    server.respondWith((request) =>
+      request.last.includes('dynamic') ? { content: request.last.toUpperCase() } : undefined,
+    );
 
     const queued = await ask('dynamic');
     const dynamic = await ask('dynamic');
@@ -79,7 +81,11 @@ describe('scripted model server', () => {
   });
 
   it('streams deltas and a final usage chunk, and records the request', async () => {
-    server.enqueue({ content: 'a fairly long streamed answer', usage: { promptTokens: 3, completionTokens: 4 }, chunkChars: 5 });
+    server.enqueue({
+      content: 'a fairly long streamed answer',
+      usage: { promptTokens: 3, completionTokens: 4 },
+      chunkChars: 5,
+    });
 
     const stream = await client.chat.completions.create({
       model: 'scripted-model',
@@ -121,7 +127,9 @@ describe('scripted model server', () => {
 
     expect(floats.data[0]?.embedding).toEqual(embeddingFor('alpha', 8));
     expect(floats.data[1]?.embedding).not.toEqual(floats.data[0]?.embedding);
-    expect(decoded.data[0]?.embedding.map((v) => v.toFixed(5))).toEqual(embeddingFor('alpha', 8).map((v) => v.toFixed(5)));
+    expect(decoded.data[0]?.embedding.map((v) => v.toFixed(5))).toEqual(
+      embeddingFor('alpha', 8).map((v) => v.toFixed(5)),
+    );
     const norm = Math.hypot(...(floats.data[0]?.embedding ?? []));
     expect(norm).toBeCloseTo(1, 6);
   });
@@ -156,7 +164,10 @@ describe('scripted model server', () => {
       });
       const remote = new OpenAI({ baseURL: url, apiKey: 'k', maxRetries: 0 });
 
-      const answer = await remote.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hello' }] });
+      const answer = await remote.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: 'hello' }],
+      });
       const recorded = (await (await fetch(url.replace(/\/v1$/, '/_scripted/requests'))).json()) as { path: string }[];
 
       expect(answer.choices[0]?.message.content).toBe('{"greeting":"hi"}');
