@@ -13,7 +13,10 @@ import type { AddressInfo, Socket } from 'node:net';
  *
  * In-process: `const server = await startScriptedModelServer(script)`, then `OPENAI_BASE_URL=server.url`.
  * As a process: `tsx tests/support/scripted-model-server.ts --port 8089 --script script.json`; the
- * admin endpoints under `/_scripted/` then let another process read the recorded requests.
+ * admin endpoints under `/_scripted/` then let another process read the recorded requests
+ * (`GET /_scripted/requests`), forget them (`POST /_scripted/reset`) or load a script
+ * (`POST /_scripted/script`). `tests/support/model-scripts/demo.json` is a script for trying the stack
+ * without a model: it answers every code-writing step with a small slugify module.
  */
 
 // ---------------------------------------------------------------------------------------------------
