@@ -48,7 +48,7 @@ export interface SandboxRunResult {
  * Idempotent: every call gets a new sandbox and leaves nothing behind; the same input gives the same
  * result as far as the code itself is deterministic.
  * Timeouts: runs for at most `timeoutMs` (default SANDBOX_TIMEOUT_MS) plus a few seconds of set-up;
- * heartbeats every 5 s, so set `heartbeatTimeout` ≥ 15 s and `startToCloseTimeout` ≥ timeout + 30 s.
+ * heartbeats every timeout/20 (0.25–5 s), so a `heartbeatTimeout` of 15 s is safe and `startToCloseTimeout` ≥ timeout + 30 s.
  * Failures: `InvalidInput` (bad paths, empty command), `ToolchainMissing`, `SandboxUnavailable`
  * (no usable bwrap and no opt-in to the process driver); cancellation kills the tree and removes the
  * workspace. The code's own failures and limit hits are results, never errors.
@@ -84,7 +84,7 @@ export async function runInSandbox(input: RunInSandboxInput): Promise<SandboxRun
  *
  * Idempotent (fresh sandbox per call, artifacts content-addressed). A failing test is a normal result
  * with `failed > 0`; a run killed by a limit is a result with `errors > 0` and `violations` naming it.
- * Timeouts: as `runInSandbox` (heartbeats every 5 s).
+ * Timeouts: as `runInSandbox` (heartbeats at most every 5 s).
  * Failures: `ToolchainMissing` (no python/pytest/node/tsx/jest, named), `SandboxUnavailable`,
  * `InvalidInput`.
  */

@@ -143,6 +143,7 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   if (needs.node) mounts.roBind(tc.node.prefix);
   if (needs.pip && tc.pipDir) mounts.roBind(tc.pipDir, SANDBOX_PIP_DIR);
   if (needs.nodeModules && tc.nodeModules) mounts.roBind(tc.nodeModules, SANDBOX_NODE_MODULES);
+  if (tc.extraToolsDir) mounts.roBind(tc.extraToolsDir);
   mounts.roBind(plan.stagingDir, '/src');
 
   const env = Object.entries(plan.env).flatMap(([k, v]) => ['--setenv', k, v]);

@@ -84,6 +84,7 @@ function resolveCommand(command: string[], tc: Toolchains, driver: DriverName, r
 
 function sandboxEnv(spec: SandboxSpec, tc: Toolchains, driver: DriverName, workdir: string): Record<string, string> {
   const bins = [
+    ...(tc.extraToolsDir ? [path.join(tc.extraToolsDir, 'bin'), tc.extraToolsDir] : []),
     tc.python ? path.dirname(tc.python.executable) : undefined,
     path.dirname(tc.node.executable),
     '/usr/local/bin',
@@ -132,6 +133,9 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
     let outcome: CappedOutcome;
     let sandboxUid: number | undefined;
     const onProgress = (p: { elapsedMs: number; outputBytes: number }): void => heartbeat({ phase: 'running', ...p });
+    // Often enough that a short heartbeatTimeout still sees the run alive, rarely enough to be free.
+    const heartbeatMs = Math.min(5_000, Math.max(250, Math.round(limits.timeoutMs / 20)));
+    heartbeat({ phase: 'starting', driver });
     if (driver === 'bwrap') {
       // A fresh high uid per run: no account owns it, and its process count starts at zero.
       sandboxUid = runningAsRoot() ? randomInt(200_000, 1_000_000) : undefined;
@@ -154,6 +158,7 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
         reportFd: true,
         signal,
         onProgress,
+        heartbeatMs,
       });
     } else {
       log.warn(
@@ -171,6 +176,7 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
         outputLimitBytes: limits.outputLimitBytes,
         signal,
         onProgress,
+        heartbeatMs,
       });
       outcome.report = await fs.readFile(reportPath).catch(() => undefined);
     }

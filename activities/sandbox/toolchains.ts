@@ -19,6 +19,8 @@ export interface Toolchains {
   pipDir?: string;
   /** The pinned ruff binary, if present. */
   ruff?: string;
+  /** SANDBOX_TOOLS_DIR: an operator's extra toolchain directory, bound read-only at its own path. */
+  extraToolsDir?: string;
 }
 
 /** Where the sandbox mounts the host's pip tools and node_modules, independent of the host layout. */
@@ -41,9 +43,9 @@ export function resetToolchains(): void {
   cached = undefined;
 }
 
-function toolsDir(): string {
-  const cfg = config();
-  return path.resolve(cfg.projectRoot, cfg.SANDBOX_TOOLS_DIR ?? '.tools');
+/** Where scripts/bootstrap.mjs installs the pinned pip tools. */
+function pipToolsDir(): string {
+  return path.join(config().projectRoot, '.tools', 'pip');
 }
 
 function existing(p: string): string | undefined {
@@ -81,7 +83,7 @@ async function resolvePython(pipDir: string | undefined): Promise<Toolchains['py
 
 async function resolveToolchains(): Promise<Toolchains> {
   const cfg = config();
-  const pipDir = existing(path.join(toolsDir(), 'pip'));
+  const pipDir = existing(pipToolsDir());
   const nodeExecutable = fs.realpathSync(process.execPath);
   return {
     python: await resolvePython(pipDir),
@@ -89,6 +91,7 @@ async function resolveToolchains(): Promise<Toolchains> {
     nodeModules: existing(path.join(cfg.projectRoot, 'node_modules')),
     pipDir,
     ruff: pipDir ? existing(path.join(pipDir, 'bin', 'ruff')) : undefined,
+    extraToolsDir: cfg.SANDBOX_TOOLS_DIR ? existing(path.resolve(cfg.projectRoot, cfg.SANDBOX_TOOLS_DIR)) : undefined,
   };
 }
 

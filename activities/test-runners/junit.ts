@@ -47,6 +47,13 @@ function caseName(testcase: XmlNode): string {
   return classname && classname !== 'test' ? `${classname}::${name}` : name;
 }
 
+/** The attribute message, made specific with pytest's first `E ` line when it is generic ("collection failure"). */
+function messageOf(attribute: string | undefined, body: string): string {
+  const explanation = /^E\s+(.+)$/m.exec(body)?.[1]?.trim();
+  if (!attribute) return explanation ?? body.split('\n')[0] ?? 'failed';
+  return explanation && !attribute.includes(explanation) ? `${attribute}: ${explanation}` : attribute;
+}
+
 /**
  * Parses JUnit XML as written by pytest (`--junitxml`) and by node's test runner
  * (`--test-reporter=junit`) into a TestReport. Testcases may sit in nested suites or directly
@@ -71,7 +78,7 @@ export function parseJUnit(xml: string): TestReport {
         const body = text(problem);
         report.failures.push({
           name: caseName(testcase),
-          message: trimMessage(attr(problem, 'message') ?? body.split('\n')[0] ?? 'failed'),
+          message: trimMessage(messageOf(attr(problem, 'message'), body)),
           trace: trimTrace(body),
         });
       }

@@ -1,0 +1,125 @@
+import { artifactStore } from '../../activities/artifacts';
+import { runTests } from '../../activities/sandbox';
+import { resetToolchains } from '../../activities/sandbox/toolchains';
+
+/** Real pytest, real node test runner (TypeScript through tsx) and real jest, all under bwrap. */
+
+const PY_CALC = 'def add(a, b):\n    return a + b\n';
+const PY_TESTS = [
+  'import pytest',
+  'from calc import add',
+  '',
+  'def test_adds():',
+  '    assert add(1, 2) == 3',
+  '',
+  'def test_adds_wrongly():',
+  '    assert add(1, 2) == 4, "one plus two should be four"',
+  '',
+  '@pytest.mark.skip(reason="not yet")',
+  'def test_later():',
+  '    pass',
+].join('\n');
+
+const TS_ADD = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n';
+const TS_TESTS = [
+  "import { test } from 'node:test';",
+  "import assert from 'node:assert/strict';",
+  "import { add } from '../src/add';",
+  '',
+  "test('adds two numbers', () => {",
+  '  assert.equal(add(1, 2), 3);',
+  '});',
+  '',
+  "test('adds two numbers wrongly', () => {",
+  "  assert.equal(add(1, 2), 4, 'one plus two should be four');",
+  '});',
+].join('\n');
+
+describe('runTests', () => {
+  it('runs a Python job with pytest and reports the failing assertion with its message', async () => {
+    const files = await artifactStore().putFiles({ 'calc.py': PY_CALC, 'test_calc.py': PY_TESTS });
+    const result = await runTests({ files, language: 'python' });
+    expect(result.driver).toBe('bwrap');
+    expect(result.runner).toBe('pytest');
+    expect(result.report).toMatchObject({ passed: 1, failed: 1, errors: 0, skipped: 1 });
+    expect(result.report.failures).toHaveLength(1);
+    expect(result.report.failures[0]?.name).toBe('test_calc::test_adds_wrongly');
+    expect(result.report.failures[0]?.message).toContain('one plus two should be four');
+    expect(result.report.failures[0]?.trace).toContain('assert add(1, 2) == 4');
+    expect(result.summary).toMatch(/^1 passed, 1 failed, 1 skipped: test_calc::test_adds_wrongly - AssertionError: one plus two/);
+    expect(result.violations).toEqual([]);
+    expect(await artifactStore().getText(result.stdout)).toContain('1 failed, 1 passed, 1 skipped');
+  });
+
+  it('reports an all-green Python job as passing with exit code 0', async () => {
+    const files = await artifactStore().putFiles({ 'calc.py': PY_CALC, 'test_ok.py': 'from calc import add\n\ndef test_adds():\n    assert add(2, 2) == 4\n' });
+    const result = await runTests({ files, language: 'python' });
+    expect(result.exitCode).toBe(0);
+    expect(result.report).toMatchObject({ passed: 1, failed: 0, errors: 0, failures: [] });
+    expect(result.summary).toBe('1 passed');
+  });
+
+  it('counts a Python file that does not import as an error, not as green', async () => {
+    const files = await artifactStore().putFiles({ 'test_broken.py': 'import not_a_module\n\ndef test_x():\n    pass\n' });
+    const result = await runTests({ files, language: 'python' });
+    expect(result.report.passed).toBe(0);
+    expect(result.report.errors).toBeGreaterThanOrEqual(1);
+    expect(result.report.failures[0]?.message).toMatch(/not_a_module/);
+  });
+
+  it('runs a TypeScript job with the node test runner through tsx and reports the failing assertion', async () => {
+    const files = await artifactStore().putFiles({ 'src/add.ts': TS_ADD, 'test/add.test.ts': TS_TESTS });
+    const result = await runTests({ files, language: 'typescript' });
+    expect(result.runner).toBe('node-test');
+    expect(result.report).toMatchObject({ passed: 1, failed: 1, errors: 0 });
+    expect(result.report.failures[0]?.name).toBe('adds two numbers wrongly');
+    expect(result.report.failures[0]?.message).toContain('one plus two should be four');
+    expect(result.summary).toMatch(/^1 passed, 1 failed: adds two numbers wrongly - one plus two should be four/);
+  });
+
+  it('runs jest when the job declares it, with its failure message', async () => {
+    const files = await artifactStore().putFiles({
+      'package.json': JSON.stringify({ name: 'job', devDependencies: { jest: '*' }, scripts: { test: 'jest' } }),
+      'src/add.ts': TS_ADD,
+      'src/add.test.ts': "import { add } from './add';\n\ntest('adds', () => {\n  expect(add(1, 2)).toBe(3);\n});\n\ntest('adds wrongly', () => {\n  expect(add(1, 2)).toBe(4);\n});\n",
+    });
+    const result = await runTests({ files, language: 'typescript' });
+    expect(result.runner).toBe('jest');
+    expect(result.report).toMatchObject({ passed: 1, failed: 1, errors: 0 });
+    expect(result.report.failures[0]?.name).toBe('adds wrongly');
+    expect(result.report.failures[0]?.message).toMatch(/Expected: 4[\s\S]*Received: 3/);
+  });
+
+  it('reports a JavaScript job without test files as an error rather than as passing', async () => {
+    const files = await artifactStore().putFiles({ 'index.js': 'module.exports = 1;\n' });
+    const result = await runTests({ files, language: 'javascript' });
+    expect(result.report.errors).toBe(1);
+    expect(result.report.passed).toBe(0);
+    expect(result.summary).toMatch(/no test files found/);
+  });
+
+  it('gives the same report for the same input twice', async () => {
+    const files = await artifactStore().putFiles({ 'calc.py': PY_CALC, 'test_calc.py': PY_TESTS });
+    const [a, b] = [await runTests({ files, language: 'python' }), await runTests({ files, language: 'python' })];
+    const strip = (r: typeof a) => ({ ...r.report, durationMs: 0, failures: r.report.failures.map((f) => f.message) });
+    expect(strip(a)).toEqual(strip(b));
+    expect(a.summary).toBe(b.summary);
+  });
+
+  it('fails with a non-retryable ToolchainMissing naming python when no interpreter is on PATH', async () => {
+    const savedPath = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    resetToolchains();
+    try {
+      const files = await artifactStore().putFiles({ 'test_x.py': 'def test_x():\n    pass\n' });
+      await expect(runTests({ files, language: 'python' })).rejects.toMatchObject({
+        type: 'ToolchainMissing',
+        nonRetryable: true,
+        message: expect.stringContaining('python3'),
+      });
+    } finally {
+      process.env.PATH = savedPath;
+      resetToolchains();
+    }
+  });
+});
