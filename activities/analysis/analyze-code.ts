@@ -1,0 +1,75 @@
+import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from '../artifacts';
+import { activityCancellationSignal, heartbeat } from '../sandbox/activity-context';
+import { loadFiles } from '../sandbox/workspace';
+import { codacyFindings, codacyOptionsFromConfig, type CodacyQuery } from './codacy';
+import { hasLintableFiles, runEslint } from './eslint';
+import { normaliseFindings, summarizeFindings, type Finding } from './finding';
+import { runRuff, type Ruleset } from './ruff';
+
+export interface AnalyzeCodeInput {
+  files: FileSetRef;
+  language: 'python' | 'typescript' | 'javascript';
+  /** `docs` adds ruff's pydocstyle D rules and ESLint's jsdoc/require-jsdoc. */
+  ruleset?: Ruleset;
+  /** Which Codacy results to add when Codacy is configured; repository issues on the job's files by default. */
+  codacy?: CodacyQuery;
+}
+
+export interface AnalyzeCodeResult {
+  /** At most MAX_FINDINGS_IN_RESULT, most severe kept; the full list is in `report`. */
+  findings: Finding[];
+  /** The analyzers that ran: `ruff`, `eslint`, `codacy`. */
+  tools: string[];
+  /** JSON `{ findings, tools, counts }` in the artifact store. */
+  report: ArtifactRef;
+  summary: string;
+  /** All findings, before the cap. */
+  totalFindings: number;
+}
+
+/** Keeps workflow history small; the report artifact has everything. */
+export const MAX_FINDINGS_IN_RESULT = 200;
+
+function isPython(path: string): boolean {
+  return /\.pyi?$/.test(path);
+}
+
+/** Runs the local analyzers by file type, plus Codacy when configured, and normalises everything. */
+export async function analyzeCodeFiles(input: AnalyzeCodeInput): Promise<AnalyzeCodeResult> {
+  const ruleset = input.ruleset ?? 'default';
+  const files: FileMap = await loadFiles(input.files);
+  const tools: string[] = [];
+  const findings: Finding[] = [];
+  const python = Object.fromEntries(Object.entries(files).filter(([p]) => isPython(p)));
+  if (Object.keys(python).length > 0) {
+    heartbeat({ phase: 'ruff' });
+    findings.push(...(await runRuff(python, ruleset)));
+    tools.push('ruff');
+  }
+  if (hasLintableFiles(files).any) {
+    heartbeat({ phase: 'eslint' });
+    findings.push(...(await runEslint(files, ruleset)));
+    tools.push('eslint');
+  }
+  const codacy = codacyOptionsFromConfig(activityCancellationSignal());
+  if (codacy) {
+    heartbeat({ phase: 'codacy' });
+    findings.push(...(await codacyFindings(codacy, input.codacy ?? {}, input.language, Object.keys(files))));
+    tools.push('codacy');
+  }
+  const all = normaliseFindings(findings);
+  const counts = {
+    error: all.filter((f) => f.severity === 'error').length,
+    warning: all.filter((f) => f.severity === 'warning').length,
+    info: all.filter((f) => f.severity === 'info').length,
+  };
+  const report = await artifactStore().putJson({ findings: all, tools, counts });
+  const severityRank = { error: 0, warning: 1, info: 2 } as const;
+  const kept =
+    all.length <= MAX_FINDINGS_IN_RESULT
+      ? all
+      : normaliseFindings(
+          [...all].sort((a, b) => severityRank[a.severity] - severityRank[b.severity]).slice(0, MAX_FINDINGS_IN_RESULT),
+        );
+  return { findings: kept, tools, report, summary: summarizeFindings(all, tools), totalFindings: all.length };
+}

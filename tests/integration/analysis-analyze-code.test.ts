@@ -1,0 +1,120 @@
+import { analyzeCode } from '../../activities/analysis';
+import { artifactStore } from '../../activities/artifacts';
+import { resetConfig } from '../../common/config';
+import { CODACY_TOKEN, startFakeCodacy } from '../support/codacy-server';
+
+/** Real ruff (in the sandbox) and real ESLint; Codacy through its recorded responses. */
+
+const PY = [
+  'import os',
+  '',
+  '',
+  'def evaluate(expr):',
+  '    if expr == None:',
+  '        return 0',
+  '    return eval(expr) + undefined_total',
+  '',
+].join('\n');
+
+const TS = [
+  "import fs from 'node:fs';",
+  '',
+  'export function add(a: any, b: number): number {',
+  '  var unused = 1;',
+  '  // eslint-disable-next-line',
+  '  return eval(`${a} + ${b}`);',
+  '}',
+  '',
+].join('\n');
+
+describe('analyzeCode', () => {
+  it('returns ruff findings for Python in the normalised shape, sorted by line', async () => {
+    const files = await artifactStore().putFiles({ 'calc.py': PY });
+    const result = await analyzeCode({ files, language: 'python' });
+    expect(result.tools).toEqual(['ruff']);
+    const rules = result.findings.map((f) => `${f.line}:${f.rule}:${f.severity}`);
+    expect(rules).toEqual(['1:F401:warning', '5:E711:warning', '7:F821:error', '7:S307:warning']);
+    expect(result.findings[0]).toEqual({
+      tool: 'ruff',
+      rule: 'F401',
+      severity: 'warning',
+      file: 'calc.py',
+      line: 1,
+      message: '`os` imported but unused',
+      suggestion: 'Remove unused import: `os`',
+    });
+    expect(result.summary).toBe('4 findings (1 error, 3 warnings) from ruff; first: calc.py:7 F821 Undefined name `undefined_total`');
+    const report = await artifactStore().getJson<{ findings: unknown[]; counts: Record<string, number> }>(result.report);
+    expect(report.counts).toEqual({ error: 1, warning: 3, info: 0 });
+  });
+
+  it('adds pydocstyle findings with the docs ruleset', async () => {
+    const files = await artifactStore().putFiles({ 'calc.py': PY });
+    const result = await analyzeCode({ files, language: 'python', ruleset: 'docs' });
+    expect(result.findings.filter((f) => f.rule.startsWith('D')).map((f) => f.rule)).toEqual(['D100', 'D103']);
+    expect(result.findings.find((f) => f.rule === 'D103')?.severity).toBe('info');
+  });
+
+  it('returns ESLint findings for TypeScript and ignores inline eslint-disable comments', async () => {
+    const files = await artifactStore().putFiles({ 'src/add.ts': TS });
+    const result = await analyzeCode({ files, language: 'typescript' });
+    expect(result.tools).toEqual(['eslint']);
+    expect(result.findings.map((f) => `${f.line}:${f.rule}:${f.severity}`)).toEqual([
+      '1:@typescript-eslint/no-unused-vars:warning',
+      '3:@typescript-eslint/no-explicit-any:warning',
+      '4:@typescript-eslint/no-unused-vars:warning',
+      '4:no-var:warning',
+      '6:no-eval:error',
+    ]);
+    expect(result.findings.every((f) => f.tool === 'eslint' && f.file === 'src/add.ts')).toBe(true);
+  });
+
+  it('adds jsdoc/require-jsdoc for exported functions with the docs ruleset', async () => {
+    const files = await artifactStore().putFiles({ 'src/ok.js': 'export function twice(x) {\n  return x * 2;\n}\n' });
+    const plain = await analyzeCode({ files, language: 'javascript' });
+    const docs = await analyzeCode({ files, language: 'javascript', ruleset: 'docs' });
+    expect(plain.findings).toEqual([]);
+    expect(plain.summary).toBe('no findings from eslint');
+    expect(docs.findings).toEqual([
+      expect.objectContaining({ tool: 'eslint', rule: 'jsdoc/require-jsdoc', severity: 'info', file: 'src/ok.js', line: 1 }),
+    ]);
+  });
+
+  it('reports a syntax error as an error finding instead of failing', async () => {
+    const files = await artifactStore().putFiles({ 'bad.py': 'def broken(:\n    pass\n', 'bad.ts': 'const x = ;\n' });
+    const result = await analyzeCode({ files, language: 'python' });
+    expect(result.tools).toEqual(['ruff', 'eslint']);
+    expect(result.findings.filter((f) => f.severity === 'error').map((f) => `${f.tool}:${f.file}`)).toEqual(
+      expect.arrayContaining(['ruff:bad.py', 'eslint:bad.ts']),
+    );
+  });
+
+  it("adds Codacy's issues on the job's files when Codacy is configured", async () => {
+    const fake = await startFakeCodacy();
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      CODACY_API_TOKEN: CODACY_TOKEN,
+      CODACY_BASE_URL: fake.baseUrl,
+      CODACY_PROVIDER: 'gh',
+      CODACY_ORGANIZATION: 'acme',
+      CODACY_REPOSITORY: 'widgets',
+    });
+    resetConfig();
+    try {
+      const files = await artifactStore().putFiles({ 'calc.py': PY });
+      const result = await analyzeCode({ files, language: 'python' });
+      expect(result.tools).toEqual(['ruff', 'codacy']);
+      // other/legacy.py is not part of the job, so its Codacy issue is left out.
+      expect(result.findings.filter((f) => f.tool.startsWith('codacy/')).map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual([
+        'calc.py:1:PyLint_W0611',
+        'calc.py:7:Bandit_B307',
+      ]);
+      expect(fake.requests[0]?.body).toEqual({ languages: ['Python'] });
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+      resetConfig();
+      await fake.close();
+    }
+  });
+});
