@@ -1,9 +1,17 @@
 import { artifactStore, type FileSetRef } from './artifacts';
+import { sharedState } from './cache';
 import { callModel } from './llm/model-client';
+import { setModelRateLimiter } from './llm/rate-limit-hook';
+import { setResponseCache } from './llm/response-cache';
 import { generatePrompt } from './llm/prompts';
 import { codeAnswerSchema } from './llm/schemas';
 
 /** Activities of the LLM pool (`<prefix>-llm` task queue). */
+
+// Every LLM worker shares one response cache and one rate limiter: Redis when REDIS_URL is set,
+// in-process otherwise (the shared state logs which, and degrades to in-process if Redis dies).
+setResponseCache(sharedState().cache);
+setModelRateLimiter(sharedState().limiter);
 
 export interface ModelCallUsage {
   promptTokens: number;

@@ -1,20 +1,20 @@
 import fs from 'node:fs';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import * as analysisActivities from '../activities/analysis';
-import * as fileActivities from '../activities/files';
-import * as llmActivities from '../activities/llm';
-import * as memoryActivities from '../activities/memory';
-import * as sandboxActivities from '../activities/sandbox';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { taskQueues, type PoolName } from '../temporal/task-queues';
 
-/** What each activity pool serves. */
+/**
+ * What each activity pool serves. Loaded lazily so a pool process pulls in only its own activities
+ * and their native dependencies.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
 const ACTIVITIES: Record<Exclude<PoolName, 'workflows'>, () => object> = {
-  llm: () => ({ ...llmActivities }),
-  sandbox: () => ({ ...sandboxActivities, ...analysisActivities }),
-  memory: () => ({ ...fileActivities, ...memoryActivities }),
+  llm: () => ({ ...(require('../activities/llm') as object) }),
+  sandbox: () => ({ ...(require('../activities/sandbox') as object), ...(require('../activities/analysis') as object) }),
+  memory: () => ({ ...(require('../activities/files') as object), ...(require('../activities/memory') as object) }),
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function concurrency(pool: PoolName, cfg: Config): number {
   const byPool: Record<PoolName, number> = {
