@@ -66,13 +66,15 @@ function fnv1a(text: string, seed = 0x811c9dc5): number {
   return hash >>> 0;
 }
 
+const TITLE_WEIGHT = 3;
+
 /**
  * The offline default: hashed, code-aware token features (the hashing trick with a sign bit), with
  * sub-linear term weights, L2-normalised. No model, no network, deterministic, so memory works out of
  * the box; a real embedding model ranks prose better.
  */
 export class HashEmbedder implements Embedder {
-  readonly name = 'hash-code-v1';
+  readonly name = 'hash-code-v2';
 
   constructor(readonly dimension: number) {}
 
@@ -82,12 +84,28 @@ export class HashEmbedder implements Embedder {
 
   embedOne(text: string): Float32Array {
     const vector = new Float32Array(this.dimension);
-    for (const [feature, count] of codeFeatures(text)) {
-      const h = fnv1a(feature);
-      const sign = fnv1a(feature, 0x9747b28c) & 1 ? 1 : -1;
-      vector[h % this.dimension]! += sign * (1 + Math.log(count));
+    const newline = text.indexOf('\n');
+    // The first line names what follows (the indexer writes `path symbol` there): without corpus
+    // statistics to down-weight common words, weighting the name is what lets `put` beat `putJson`.
+    const title = newline >= 0 ? codeFeatures(text.slice(0, newline)) : new Map<string, number>();
+    const body = codeFeatures(newline >= 0 ? text.slice(newline + 1) : text);
+    if (title.size === 0) {
+      for (const [feature, count] of body) this.add(vector, feature, 1 + Math.log(count));
+      return normalize(vector);
     }
+    // Title and body are normalised apart, so a long body does not drown the name it sits under.
+    const titleVector = new Float32Array(this.dimension);
+    for (const [feature, count] of title) this.add(titleVector, feature, 1 + Math.log(count));
+    for (const [feature, count] of body) this.add(vector, feature, 1 + Math.log(count));
+    normalize(titleVector);
+    normalize(vector);
+    for (let i = 0; i < vector.length; i++) vector[i] = TITLE_WEIGHT * titleVector[i]! + vector[i]!;
     return normalize(vector);
+  }
+
+  private add(vector: Float32Array, feature: string, weight: number): void {
+    const sign = fnv1a(feature, 0x9747b28c) & 1 ? 1 : -1;
+    vector[fnv1a(feature) % this.dimension]! += sign * weight;
   }
 }
 
