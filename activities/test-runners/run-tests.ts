@@ -1,4 +1,5 @@
 import { artifactStore, type ArtifactRef, type FileSetRef } from '../artifacts';
+import { chooseDriver } from '../sandbox/driver';
 import { executeSandboxed, type SandboxExecution, type SandboxLanguage } from '../sandbox/run-in-sandbox';
 import { VIOLATION_TEXT, type Violation } from '../sandbox/violations';
 import { loadFiles } from '../sandbox/workspace';
@@ -79,13 +80,15 @@ export async function runTestsInSandbox(input: RunTestsInput): Promise<RunTestsR
   const plan = input.language === 'python' ? await planPytest(input.testCommand) : await planNodeTests(files, input.testCommand);
   const store = artifactStore();
   if (plan.noTests) {
+    // Still resolve the driver: a misconfigured sandbox should fail here too, not only once tests exist.
+    const driver = await chooseDriver();
     const empty = await store.put('');
     const report: TestReport = { ...emptyReport(), errors: 1, failures: [{ name: '(collection)', message: plan.noTests }] };
     return {
       report,
       exitCode: null,
       timedOut: false,
-      driver: 'bwrap',
+      driver,
       stdout: empty,
       stderr: empty,
       outputTruncated: false,
