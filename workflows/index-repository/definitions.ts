@@ -86,3 +86,6 @@ export const indexProgressQuery = defineQuery<IndexProgress>('indexProgress');
 export function indexWorkflowId(project: string): string {
   return `index-repository:${project}`;
 }
+
+/** Workflow type names, for clients that start workflows by name (the API). */
+export const INDEX_REPOSITORY_WORKFLOW = 'indexRepositoryWorkflow';

@@ -65,3 +65,7 @@ export interface SearchMemoryResult {
   context: string;
   contextTokens: number;
 }
+
+/** Workflow type names, for clients that start workflows by name (the API). */
+export const SEARCH_MEMORY_WORKFLOW = 'searchMemoryWorkflow';
+export const STORE_MEMORY_WORKFLOW = 'storeMemoryWorkflow';
