@@ -32,8 +32,17 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  // Artifacts of the bench go to a throwaway directory, not the project's data dir.
-  process.env.SOPHIA_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-bench-'));
+  // Artifacts of the bench go to a throwaway directory (removed at the end), not the project's data dir.
+  const scratch = process.env.SOPHIA_DATA_DIR ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-bench-sandbox-'));
+  if (scratch) process.env.SOPHIA_DATA_DIR = scratch;
+  try {
+    await measure();
+  } finally {
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function measure(): Promise<void> {
   process.env.LOG_LEVEL ??= 'warn';
   const files = { 'hello.py': 'print("hi")\n' };
   // The real interpreter on both sides: a pyenv shim on PATH would add its own ~50 ms to the plain run.
