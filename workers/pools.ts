@@ -11,7 +11,11 @@ import { taskQueues, type PoolName } from '../temporal/task-queues';
 /* eslint-disable @typescript-eslint/no-require-imports */
 const ACTIVITIES: Record<Exclude<PoolName, 'workflows'>, () => object> = {
   llm: () => ({ ...(require('../activities/llm') as object) }),
-  sandbox: () => ({ ...(require('../activities/sandbox') as object), ...(require('../activities/analysis') as object) }),
+  sandbox: () => ({
+    ...(require('../activities/sandbox') as object),
+    ...(require('../activities/analysis') as object),
+    ...(require('../activities/review') as object),
+  }),
   memory: () => ({ ...(require('../activities/files') as object), ...(require('../activities/memory') as object) }),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

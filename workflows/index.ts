@@ -2,3 +2,4 @@
 export * from './coding-job/workflow';
 export * from './index-repository/workflow';
 export * from './memory/workflow';
+export * from './scheduled-review/workflow';

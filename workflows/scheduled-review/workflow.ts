@@ -1,0 +1,186 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as analysisActivities from '../../activities/analysis';
+import type * as reviewActivities from '../../activities/review';
+import type * as sandboxActivities from '../../activities/sandbox';
+import { isFailureType } from '../../common/failures';
+import { RETRY_POLICIES } from '../../temporal/retry-policies';
+import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
+import { taskQueuesForWorkflowQueue } from '../../temporal/task-queues';
+import {
+  REVIEW_LANGUAGES,
+  REVIEW_TASK_KIND,
+  reviewBaselineKey,
+  type ReviewOutcome,
+  type ReviewPhase,
+  type ReviewTestCounts,
+  type ScheduledReviewInput,
+  type ScheduledReviewResult,
+} from './definitions';
+
+function activitiesFor(workflowTaskQueue: string) {
+  const { sandbox } = taskQueuesForWorkflowQueue(workflowTaskQueue);
+  return {
+    // Reading the repository, the baseline and two reports: seconds, local I/O, cheap to retry.
+    review: proxyActivities<typeof reviewActivities>({
+      taskQueue: sandbox,
+      startToCloseTimeout: '2 minutes',
+      heartbeatTimeout: '30 seconds',
+      retry: RETRY_POLICIES.local,
+    }),
+    // Analysis may wait on Codacy (30 s per request, retried inside the activity), hence 3 min.
+    analysis: proxyActivities<typeof analysisActivities>({
+      taskQueue: sandbox,
+      startToCloseTimeout: '3 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: RETRY_POLICIES.sandbox,
+    }),
+    // A test suite runs for up to SANDBOX_TIMEOUT_MS (set on the worker); the heartbeat catches a dead worker.
+    tests: proxyActivities<typeof sandboxActivities>({
+      taskQueue: sandbox,
+      startToCloseTimeout: '15 minutes',
+      heartbeatTimeout: '30 seconds',
+      retry: RETRY_POLICIES.sandbox,
+    }),
+  };
+}
+
+/**
+ * A review of a local repository, started by a Temporal Schedule (or directly): snapshot the
+ * repository's files, run the tests if asked, analyse the code (ruff / ESLint, Codacy when set up),
+ * then compare the findings with the previous review under the same schedule and make this review
+ * the next one's baseline. The result has new, fixed and still-open findings (capped lists, counts,
+ * and the full comparison as an artifact) and the test counts against the previous run's.
+ *
+ * Deterministic; every step is an activity on the sandbox pool, which reads the repository. Each
+ * run is a new execution, so the baseline lives in a small state file via `loadReviewBaseline` /
+ * `saveReviewBaseline`; re-running a review is idempotent. Search attributes: SophiaTaskKind=review,
+ * SophiaProject, SophiaLanguage, SophiaPhase per step, SophiaOutcome. Fails with the catalogue type
+ * of the step that failed: `RepositoryInvalid` (no such directory on the sandbox worker),
+ * `InvalidInput`, `ToolchainMissing`, `SandboxUnavailable`.
+ */
+export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Promise<ScheduledReviewResult> {
+  const { review, analysis, tests } = activitiesFor(workflowInfo().taskQueue);
+  const project = input.project ?? 'default';
+  const enter = (phase: ReviewPhase, outcome: ReviewOutcome = 'running') => {
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.phase, value: phase },
+      { key: SEARCH_ATTRIBUTES.outcome, value: outcome },
+    ]);
+    log.info('review phase', { phase, repositoryPath: input.repositoryPath });
+  };
+
+  try {
+    // The search attributes are set here too, so a review started without a schedule is found as well.
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.taskKind, value: REVIEW_TASK_KIND },
+      { key: SEARCH_ATTRIBUTES.project, value: project },
+      { key: SEARCH_ATTRIBUTES.language, value: String(input.language) },
+    ]);
+    if (!(REVIEW_LANGUAGES as readonly string[]).includes(input.language) || !input.repositoryPath?.startsWith('/')) {
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        nonRetryable: true,
+        message: `A review needs an absolute repositoryPath and a language in ${REVIEW_LANGUAGES.join(', ')}.`,
+      });
+    }
+    const reviewedAt = new Date().toISOString();
+    const key = reviewBaselineKey(input);
+
+    enter('SNAPSHOT');
+    const snapshot = await review.snapshotRepository.executeWithOptions(
+      { summary: `snapshot ${input.repositoryPath}` },
+      [{ path: input.repositoryPath, language: input.language }],
+    );
+
+    let testRun: { counts: ReviewTestCounts; summary: string } | undefined;
+    if (input.runTests) {
+      enter('RUN_TESTS');
+      const run = await tests.runTests.executeWithOptions({ summary: `tests of ${snapshot.summary}` }, [
+        { files: snapshot.files, language: input.language },
+      ]);
+      const { passed, failed, errors, skipped } = run.report;
+      testRun = { counts: { passed, failed, errors, skipped }, summary: run.summary };
+    }
+
+    enter('REVIEW');
+    const findings = await analysis.analyzeCode.executeWithOptions({ summary: `analyse ${snapshot.summary}` }, [
+      { files: snapshot.files, language: input.language },
+    ]);
+
+    enter('COMPARE');
+    const { baseline: previous } = await review.loadReviewBaseline({ key });
+    const comparison = await review.compareReviewFindings.executeWithOptions(
+      { summary: previous ? `compare with ${previous.workflowId}` : 'first review: no baseline' },
+      [{ current: findings.report, previous }],
+    );
+    const { workflowId, runId } = workflowInfo();
+    await review.saveReviewBaseline({
+      key,
+      baseline: {
+        findings: findings.report,
+        totalFindings: findings.totalFindings,
+        tests: testRun?.counts,
+        workflowId,
+        runId,
+        reviewedAt,
+      },
+    });
+
+    const testLine = testRun ? `; tests: ${testRun.summary}` : '';
+    const result: ScheduledReviewResult = {
+      repositoryPath: input.repositoryPath,
+      language: input.language,
+      project,
+      baselineKey: key,
+      reviewedAt,
+      fileCount: snapshot.fileCount,
+      findings: {
+        total: findings.totalFindings,
+        tools: findings.tools,
+        report: findings.report,
+        summary: findings.summary,
+      },
+      comparison,
+      tests: testRun && { ...testRun.counts, summary: testRun.summary, previous: previous?.tests },
+      summary: `${snapshot.fileCount} file(s), ${findings.totalFindings} finding(s): ${comparison.summary}${testLine}`,
+    };
+    enter('DONE', 'succeeded');
+    return result;
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => enter('CANCELLED', 'cancelled'));
+      throw err;
+    }
+    enter('FAILED', 'failed');
+    throw asTypedFailure(err);
+  }
+}
+
+/** Surfaces the catalogue type of the step that failed, so the API and the Web UI show it as is. */
+function asTypedFailure(err: unknown): ApplicationFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
+    return ApplicationFailure.create({
+      type: cause.type,
+      message: cause.message,
+      nonRetryable: true,
+      details: cause.details ? [...cause.details] : undefined,
+      cause: err instanceof Error ? err : undefined,
+    });
+  }
+  if (cause instanceof ApplicationFailure) return cause;
+  return ApplicationFailure.create({
+    type: 'DependencyUnavailable',
+    nonRetryable: true,
+    message: err instanceof Error ? err.message : String(err),
+  });
+}
