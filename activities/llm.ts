@@ -3,8 +3,9 @@ import { sharedState } from './cache';
 import { callModel } from './llm/model-client';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
-import { generatePrompt } from './llm/prompts';
-import { codeAnswerSchema } from './llm/schemas';
+import { Context } from '@temporalio/activity';
+import { generatePrompt, refactorFilePrompt, reviewPrompt, writeTestsPrompt } from './llm/prompts';
+import { codeAnswerSchema, fileRewriteSchema, reviewAnswerSchema } from './llm/schemas';
 
 /** Activities of the LLM pool (`<prefix>-llm` task queue). */
 
@@ -89,4 +90,183 @@ async function toCodeResult(
 
 function normalisePath(p: string): string {
   return p.replace(/^\.\//, '').replace(/\\/g, '/');
+}
+
+function addUsage(total: ModelCallUsage, result: { usage: Omit<ModelCallUsage, 'costUsd' | 'cached'>; costUsd: number; cached: boolean }) {
+  total.promptTokens += result.usage.promptTokens;
+  total.completionTokens += result.usage.completionTokens;
+  total.totalTokens += result.usage.totalTokens;
+  if (!result.cached) total.costUsd += result.costUsd;
+  total.cached = total.cached && result.cached;
+}
+
+/** Test files by naming convention: pytest's and node/jest's. */
+export function isTestFile(filePath: string): boolean {
+  const name = filePath.split('/').pop() ?? filePath;
+  return /^test_.*\.py$/.test(name) || /_test\.py$/.test(name) || /\.(test|spec)\.[cm]?[jt]sx?$/.test(name) || name === 'conftest.py';
+}
+
+export interface WriteTestsInput {
+  task: string;
+  description: string;
+  language: string;
+  files: FileSetRef;
+  requirements?: string[];
+  /** DEBUG: the error the first test must reproduce. */
+  error?: string;
+  memoryContext?: string;
+}
+
+/**
+ * Writes tests for the job's code (for DEBUG: a test that reproduces the reported error) and stores
+ * code plus tests. Only test files the model writes are kept: it must not change the code under
+ * test here. Idempotent (response cache, content-addressed store). startToCloseTimeout ~10 min,
+ * heartbeats while streaming. Failures: as generateCode.
+ */
+export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeResult> {
+  const store = artifactStore();
+  const existing = await store.getFiles(input.files);
+  const result = await callModel({
+    purpose: input.error ? 'reproduce' : 'write-tests',
+    schemaName: 'code_answer',
+    schema: codeAnswerSchema,
+    messages: writeTestsPrompt({ ...input, files: existing }),
+  });
+  const tests = result.value.files.filter((f) => isTestFile(normalisePath(f.path)));
+  return toCodeResult(existing, { ...result, value: { ...result.value, files: tests.length ? tests : result.value.files } });
+}
+
+export interface ReviewFinding {
+  severity: 'blocking' | 'major' | 'minor';
+  file: string;
+  line: number | null;
+  message: string;
+  suggestion: string | null;
+}
+
+export interface ReviewCodeInput {
+  description: string;
+  language: string;
+  files: FileSetRef;
+  /** Static-analysis findings, one per line. */
+  analysis: string;
+  /** The test summary line. */
+  tests: string;
+}
+
+export interface ReviewCodeResult {
+  findings: ReviewFinding[];
+  blocking: number;
+  summary: string;
+  usage: ModelCallUsage;
+}
+
+/**
+ * Reviews the code with the model, given the static-analysis findings and test results as evidence.
+ * Read-only and idempotent. startToCloseTimeout ~10 min, heartbeats while streaming. Failures: as
+ * generateCode.
+ */
+export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResult> {
+  const files = await artifactStore().getFiles(input.files);
+  const result = await callModel({
+    purpose: 'review',
+    schemaName: 'review_answer',
+    schema: reviewAnswerSchema,
+    messages: reviewPrompt({ ...input, files }),
+  });
+  return {
+    findings: result.value.findings,
+    blocking: result.value.findings.filter((f) => f.severity === 'blocking').length,
+    summary: result.value.summary,
+    usage: { ...result.usage, costUsd: result.costUsd, cached: result.cached },
+  };
+}
+
+export interface RefactorCodeInput {
+  description: string;
+  language: string;
+  files: FileSetRef;
+  /** Files to rewrite, in order. */
+  targets: string[];
+  /** Failing tests: names, messages and trimmed traces. */
+  failures: string;
+  /** Blocking review and analysis findings. */
+  findings: string;
+  feedback?: string;
+  memoryContext?: string;
+}
+
+export interface RefactorCodeResult extends GenerateCodeResult {
+  /** Files whose rewrite was taken from an earlier attempt's heartbeat instead of the model. */
+  resumed: string[];
+}
+
+interface RefactorProgress {
+  /** path → artifact id of the rewritten file. */
+  done: Record<string, string>;
+  explanations: Record<string, string>;
+  usage: ModelCallUsage;
+}
+
+/**
+ * Rewrites the target files one model call per file, so the failures and findings are fixed.
+ *
+ * Resumable: after each file it heartbeats `{ done, explanations, usage }` (the rewritten file is in
+ * the artifact store). A retry after a crash reads the last heartbeat and continues from the next
+ * file; finished files are not asked of the model again. Idempotent. Give it a startToCloseTimeout
+ * of ~30 min and a heartbeatTimeout of ~1 min. Failures: as generateCode.
+ */
+export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCodeResult> {
+  const store = artifactStore();
+  const files = await store.getFiles(input.files);
+  const previous = lastHeartbeat<RefactorProgress>();
+  const progress: RefactorProgress = previous ?? {
+    done: {},
+    explanations: {},
+    usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, cached: true },
+  };
+  const resumed = Object.keys(progress.done);
+  for (const [filePath, id] of Object.entries(progress.done)) files[filePath] = await store.getText(id);
+
+  for (const target of input.targets) {
+    if (progress.done[target]) continue;
+    const result = await callModel({
+      purpose: 'refactor',
+      schemaName: 'file_rewrite',
+      schema: fileRewriteSchema,
+      messages: refactorFilePrompt({ ...input, path: target, files }),
+      heartbeatDetails: { ...progress },
+    });
+    files[target] = result.value.content;
+    const ref = await store.put(result.value.content);
+    progress.done[target] = ref.id;
+    progress.explanations[target] = result.value.explanation;
+    addUsage(progress.usage, result);
+    heartbeatProgress(progress);
+  }
+  const stored = await store.putFiles(files);
+  return {
+    files: stored,
+    written: input.targets,
+    explanation: input.targets.map((t) => `${t}: ${progress.explanations[t] ?? ''}`).join('\n'),
+    usage: progress.usage,
+    resumed,
+  };
+}
+
+function lastHeartbeat<T>(): T | undefined {
+  try {
+    const details = Context.current().info.heartbeatDetails as T | undefined;
+    return details && typeof details === 'object' && 'done' in details ? details : undefined;
+  } catch {
+    return undefined; // outside an activity (unit tests, scripts)
+  }
+}
+
+function heartbeatProgress(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity
+  }
 }

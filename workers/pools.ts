@@ -16,7 +16,11 @@ const ACTIVITIES: Record<Exclude<PoolName, 'workflows'>, () => object> = {
     ...(require('../activities/analysis') as object),
     ...(require('../activities/review') as object),
   }),
-  memory: () => ({ ...(require('../activities/files') as object), ...(require('../activities/memory') as object) }),
+  memory: () => ({
+    ...(require('../activities/files') as object),
+    ...(require('../activities/memory') as object),
+    ...(require('../activities/job-memory') as object),
+  }),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

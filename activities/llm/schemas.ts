@@ -16,3 +16,25 @@ export const codeAnswerSchema = z.object({
   explanation: z.string(),
 });
 export type CodeAnswer = z.infer<typeof codeAnswerSchema>;
+
+/** A whole rewritten file, for per-file refactors. */
+export const fileRewriteSchema = z.object({
+  content: z.string(),
+  explanation: z.string(),
+});
+export type FileRewrite = z.infer<typeof fileRewriteSchema>;
+
+/** The model's review: findings with a severity; `blocking` ones send the job back to refactor. */
+export const reviewAnswerSchema = z.object({
+  findings: z.array(
+    z.object({
+      severity: z.enum(['blocking', 'major', 'minor']),
+      file: z.string(),
+      line: z.number().int().nullable(),
+      message: z.string(),
+      suggestion: z.string().nullable(),
+    }),
+  ),
+  summary: z.string(),
+});
+export type ReviewAnswer = z.infer<typeof reviewAnswerSchema>;

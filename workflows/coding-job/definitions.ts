@@ -83,12 +83,24 @@ export interface TestSummary {
 export interface IterationRecord {
   iteration: number;
   /** What produced this iteration's code: the first generation, or a refactor. */
-  step: 'generate' | 'refactor' | 'input';
+  step: 'generate' | 'refactor' | 'input' | 'write-tests';
   files: FileSetRef;
   explanation: string;
   tests?: TestSummary & { stdout?: ArtifactRef; stderr?: ArtifactRef };
-  findings?: { blocking: number; total: number; summary: string; report?: ArtifactRef };
+  findings?: { blocking: number; total: number; summary: string; report?: ArtifactRef; items?: FindingSummary[] };
+  /** Reviewer feedback from the approval gate that drove this round. */
+  feedback?: string;
   usage: TokenUsage;
+}
+
+/** A finding as the result shows it: from static analysis or the model's review. */
+export interface FindingSummary {
+  source: string;
+  severity: string;
+  blocking: boolean;
+  file: string;
+  line: number;
+  message: string;
 }
 
 export interface CodingJobStatus {

@@ -1,30 +1,40 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
   isCancellation,
   log,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  ActivityFailure,
 } from '@temporalio/workflow';
+import type * as analysisActivities from '../../activities/analysis';
+import type { FileSetRef } from '../../activities/artifacts/store';
 import type * as fileActivities from '../../activities/files';
+import type * as jobMemoryActivities from '../../activities/job-memory';
 import type * as llmActivities from '../../activities/llm';
+import type * as sandboxActivities from '../../activities/sandbox';
 import { isFailureType } from '../../common/failures';
 import { RETRY_POLICIES } from '../../temporal/retry-policies';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueuesForWorkflowQueue } from '../../temporal/task-queues';
 import {
+  approveUpdate,
   EMPTY_USAGE,
+  rejectSignal,
+  requestChangesUpdate,
   statusQuery,
   type CodingJobInput,
   type CodingJobResult,
   type CodingJobStatus,
+  type FindingSummary,
   type IterationRecord,
   type Language,
   type Outcome,
   type Phase,
+  type TestSummary,
   type TokenUsage,
 } from './definitions';
 
@@ -36,6 +46,11 @@ function activitiesFor(workflowTaskQueue: string) {
       startToCloseTimeout: '30s',
       retry: RETRY_POLICIES.local,
     }),
+    memory: proxyActivities<typeof jobMemoryActivities>({
+      taskQueue: queues.memory,
+      startToCloseTimeout: '1m',
+      retry: RETRY_POLICIES.local,
+    }),
     llm: proxyActivities<typeof llmActivities>({
       taskQueue: queues.llm,
       // Model calls stream for minutes on big tasks; the heartbeat catches a dead worker much sooner.
@@ -43,19 +58,51 @@ function activitiesFor(workflowTaskQueue: string) {
       heartbeatTimeout: '1m',
       retry: RETRY_POLICIES.llm,
     }),
+    refactor: proxyActivities<typeof llmActivities>({
+      taskQueue: queues.llm,
+      // One model call per file: a big refactor takes long, and resumes from its heartbeat after a crash.
+      startToCloseTimeout: '30m',
+      heartbeatTimeout: '1m',
+      retry: RETRY_POLICIES.llm,
+    }),
+    sandbox: proxyActivities<typeof sandboxActivities & typeof analysisActivities>({
+      taskQueue: queues.sandbox,
+      startToCloseTimeout: '10m',
+      heartbeatTimeout: '1m',
+      retry: RETRY_POLICIES.sandbox,
+    }),
   };
 }
 
+const TEST_FILE = /(^|\/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|[^/]*\.(test|spec)\.[cm]?[jt]sx?)$/;
+const isTestPath = (p: string) => TEST_FILE.test(p);
+
+/** Which tasks write code first, and which only check what the user gave. */
+const GENERATES = new Set(['generate', 'document', 'deploy']);
+
 /**
- * A coding job: generate → (test → review → refactor)* → done, as durable steps.
+ * A coding job, as durable steps: GENERATE → WRITE_TESTS → RUN_TESTS → REVIEW → (REFACTOR → RUN_TESTS
+ * → REVIEW)* → (approval gate) → DONE. Task kinds enter at different states: TEST at WRITE_TESTS with
+ * the user's code, DEBUG writes a reproducing test first, REVIEW only runs the tests and reviews,
+ * DOCUMENT checks docstrings with a real rule.
  *
- * Deterministic; every step is an activity on its pool's task queue. The `status` query answers
- * phase, iteration and the last test summary, and each phase change updates the search attributes.
- * Fails with the catalogue type of the step that failed (e.g. ModelConfig when no model is set up).
+ * Stops on success, at the iteration budget, or at the token/cost budget. Deterministic; every step is
+ * an activity on its pool's queue, with code and reports in the artifact store and only references
+ * here. The `status` query answers phase, iteration and the last test summary; every phase change
+ * updates the search attributes. Fails with the catalogue type of the step that failed (e.g.
+ * ModelConfig when no model is set up).
  */
 export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<CodingJobResult> {
-  const { files, llm } = activitiesFor(workflowInfo().taskQueue);
+  const act = activitiesFor(workflowInfo().taskQueue);
   const language: Language = input.language ?? 'python';
+  const project = input.project ?? 'default';
+  const limits = {
+    maxIterations: input.options?.maxIterations ?? input.defaults?.maxIterations ?? 4,
+    maxTokens: input.options?.maxTokens ?? input.defaults?.maxTokens ?? 200_000,
+    maxCostUsd: input.options?.maxCostUsd ?? input.defaults?.maxCostUsd ?? 2,
+    approvalTimeout: input.options?.approvalTimeout ?? input.defaults?.approvalTimeout ?? '24h',
+    approvalDefault: input.options?.approvalDefault ?? input.defaults?.approvalDefault ?? 'reject',
+  };
   const started = new Date().toISOString();
   const usage: TokenUsage = { ...EMPTY_USAGE };
   const iterations: IterationRecord[] = [];
@@ -70,7 +117,45 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     usage,
     awaitingApproval: false,
   };
+  let decision: { kind: 'approve' | 'reject' | 'changes'; text?: string } | undefined;
+  // Read through a function: TypeScript would otherwise keep the narrowing from before the await.
+  const decisionNow = () => decision;
+
   setHandler(statusQuery, () => status);
+  setHandler(
+    approveUpdate,
+    (_input) => {
+      decision = { kind: 'approve', text: _input.comment };
+      return status;
+    },
+    { validator: (_input) => assertAwaitingApproval() },
+  );
+  setHandler(
+    requestChangesUpdate,
+    (changes) => {
+      decision = { kind: 'changes', text: changes.feedback };
+      return status;
+    },
+    {
+      validator: (changes) => {
+        assertAwaitingApproval();
+        if (!changes || typeof changes.feedback !== 'string' || changes.feedback.trim() === '') {
+          throw ApplicationFailure.create({ type: 'InvalidInput', message: 'feedback must be a non-empty string' });
+        }
+      },
+    },
+  );
+  setHandler(rejectSignal, (reason) => {
+    if (status.awaitingApproval) decision = { kind: 'reject', text: reason?.comment };
+  });
+  function assertAwaitingApproval(): void {
+    if (!status.awaitingApproval) {
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        message: `The job is not waiting for approval (phase ${status.phase}).`,
+      });
+    }
+  }
 
   const enter = (phase: Phase, message: string, outcome: Outcome = status.outcome) => {
     status = { ...status, phase, message, outcome, updatedAt: new Date().toISOString(), usage: { ...usage } };
@@ -81,54 +166,273 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     ]);
     log.info('phase', { phase, iteration: status.iteration, message });
   };
-  const addUsage = (u: llmActivities.ModelCallUsage) => {
+  const count = (u: llmActivities.ModelCallUsage): TokenUsage => {
     usage.promptTokens += u.promptTokens;
     usage.completionTokens += u.completionTokens;
     usage.totalTokens += u.totalTokens;
     // A cached answer was paid for by an earlier attempt; it is not billed again.
     if (u.cached) usage.cachedCalls += 1;
     else usage.costUsd += u.costUsd;
+    return { ...EMPTY_USAGE, ...u, cachedCalls: u.cached ? 1 : 0 };
+  };
+  const overBudget = () => usage.totalTokens >= limits.maxTokens || usage.costUsd >= limits.maxCostUsd;
+  const finish = (outcome: Outcome, message: string, files?: FileSetRef): CodingJobResult => {
+    enter(outcome === 'succeeded' ? 'DONE' : 'FAILED', message, outcome);
+    const last = iterations[iterations.length - 1];
+    return {
+      outcome,
+      task: input.task,
+      language,
+      files: files ?? last?.files,
+      explanation: iterations
+        .map((i) => i.explanation)
+        .filter(Boolean)
+        .join('\n\n'),
+      iterations,
+      usage: { ...usage },
+      message,
+    };
   };
 
   try {
-    const userFiles =
+    let code: FileSetRef | undefined =
       input.files && Object.keys(input.files).length > 0
-        ? (await files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [{ files: input.files }]))
+        ? (await act.files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [{ files: input.files }]))
             .files
         : undefined;
+    const userHasTests = !!code?.files.some((f) => isTestPath(f.path));
 
-    enter('GENERATE', `Generating ${language} code`);
-    const generated = await llm.generateCode.executeWithOptions({ summary: `generate: ${oneLine(input.description)}` }, [
-      {
-        task: input.task,
-        description: input.description,
-        language,
-        files: userFiles,
-        context: input.context,
-        requirements: input.requirements,
-      },
-    ]);
-    addUsage(generated.usage);
-    iterations.push({
-      iteration: 0,
-      step: 'generate',
-      files: generated.files,
-      explanation: generated.explanation,
-      usage: { ...EMPTY_USAGE, ...generated.usage, cachedCalls: generated.usage.cached ? 1 : 0 },
-    });
+    let memoryContext: string | undefined;
+    if (['generate', 'debug', 'refactor'].includes(input.task)) {
+      memoryContext = await act.memory.recallForJob
+        .executeWithOptions({ summary: 'recall related memory' }, [
+          { query: `${input.description}\n${input.error ?? ''}`, project, language },
+        ])
+        .then((r) => r.context || undefined)
+        // Memory makes jobs better, never blocks them.
+        .catch(() => undefined);
+    }
 
-    const message = `Generated ${generated.written.length} file(s): ${generated.written.join(', ')}`;
-    enter('DONE', message, 'succeeded');
-    return {
-      outcome: 'succeeded',
-      task: input.task,
-      language,
-      files: generated.files,
-      explanation: generated.explanation,
-      iterations,
-      usage,
-      message,
-    };
+    // --- GENERATE (generate, document, deploy)
+    if (GENERATES.has(input.task) || !code) {
+      enter('GENERATE', `Writing ${language} code`);
+      const generated = await act.llm.generateCode.executeWithOptions(
+        { summary: `${input.task}: ${oneLine(input.description)}` },
+        [
+          {
+            task: GENERATES.has(input.task) ? input.task : 'generate',
+            description: input.description,
+            language,
+            files: code,
+            context: input.context,
+            requirements: input.requirements,
+            memoryContext,
+          },
+        ],
+      );
+      code = generated.files;
+      iterations.push({
+        iteration: 0,
+        step: 'generate',
+        files: code,
+        explanation: generated.explanation,
+        usage: count(generated.usage),
+      });
+    } else {
+      iterations.push({ iteration: 0, step: 'input', files: code, explanation: '', usage: { ...EMPTY_USAGE } });
+    }
+
+    // --- WRITE_TESTS: every task but REVIEW, DOCUMENT and DEPLOY, unless the user brought tests.
+    const needsTests =
+      input.task === 'test' || input.task === 'debug' || (!userHasTests && ['generate', 'refactor'].includes(input.task));
+    if (needsTests) {
+      enter('WRITE_TESTS', input.task === 'debug' ? 'Writing a test that reproduces the error' : 'Writing tests');
+      const written = await act.llm.writeTests.executeWithOptions(
+        { summary: input.task === 'debug' ? 'write a reproducing test' : 'write tests' },
+        [
+          {
+            task: input.task,
+            description: input.description,
+            language,
+            files: code,
+            requirements: input.requirements,
+            error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
+            memoryContext,
+          },
+        ],
+      );
+      code = written.files;
+      iterations.push({
+        iteration: 0,
+        step: 'write-tests',
+        files: code,
+        explanation: written.explanation,
+        usage: count(written.usage),
+      });
+    }
+
+    // What a refactor may rewrite: the tests for TEST jobs, the code for everything else.
+    const targetsOf = (files: FileSetRef) =>
+      files.files.map((f) => f.path).filter((p) => (input.task === 'test' ? isTestPath(p) : !isTestPath(p) && isSource(p)));
+
+    let feedback: string | undefined;
+    let lastFix: { from: FileSetRef; explanation: string } | undefined;
+    for (let iteration = 0; ; iteration++) {
+      status = { ...status, iteration };
+      const record = iterations[iterations.length - 1]!;
+
+      // --- RUN_TESTS
+      let tests: TestSummary | undefined;
+      let failures = '';
+      if (code.files.some((f) => isTestPath(f.path))) {
+        enter('RUN_TESTS', 'Running the tests in the sandbox');
+        const run = await act.sandbox.runTests.executeWithOptions({ summary: `run tests (iteration ${iteration})` }, [
+          { files: code, language },
+        ]);
+        tests = { ...countsOf(run.report), summary: run.summary };
+        record.tests = { ...tests, stdout: run.stdout, stderr: run.stderr };
+        status = { ...status, lastTests: tests };
+        failures = run.report.failures
+          .map((f) => `- ${f.name}: ${f.message}${f.trace ? `\n${f.trace}` : ''}`)
+          .join('\n')
+          .slice(0, 8_000);
+      }
+      const testsGreen = !tests || (tests.failed === 0 && tests.errors === 0 && tests.passed > 0);
+
+      // --- REVIEW: static analysis (real linters), then the model's review with that evidence.
+      enter('REVIEW', tests ? `Reviewing (${tests.summary})` : 'Reviewing');
+      const analysis = await act.sandbox.analyzeCode.executeWithOptions({ summary: 'static analysis' }, [
+        { files: code, language, ruleset: input.task === 'document' ? 'docs' : 'default' },
+      ]);
+      const findings: FindingSummary[] = analysis.findings.map((f) => ({
+        source: f.tool,
+        severity: f.severity,
+        // Lint errors block; docs rules block a DOCUMENT job, whatever their severity.
+        blocking: f.severity === 'error' || (input.task === 'document' && /^D\d|jsdoc/i.test(f.rule)),
+        file: f.file,
+        line: f.line,
+        message: `${f.rule}: ${f.message}`,
+      }));
+      const review = await act.llm.reviewCode.executeWithOptions({ summary: 'model review' }, [
+        {
+          description: input.description,
+          language,
+          files: code,
+          analysis: findings.map((f) => `${f.file}:${f.line} [${f.source}] ${f.message}`).join('\n'),
+          tests: tests?.summary ?? 'no tests',
+        },
+      ]);
+      record.usage = addTo(record.usage, count(review.usage));
+      findings.push(
+        ...review.findings.map((f) => ({
+          source: 'review',
+          severity: f.severity,
+          blocking: f.severity === 'blocking',
+          file: f.file,
+          line: f.line ?? 0,
+          message: f.suggestion ? `${f.message} (suggestion: ${f.suggestion})` : f.message,
+        })),
+      );
+      const blocking = findings.filter((f) => f.blocking);
+      record.findings = {
+        blocking: blocking.length,
+        total: findings.length,
+        summary: `${blocking.length} blocking of ${findings.length}. ${analysis.summary} ${oneLine(review.summary, 200)}`,
+        report: analysis.report,
+        items: findings.slice(0, 50),
+      };
+
+      if (input.task === 'review') {
+        return finish('succeeded', `Reviewed: ${record.findings.summary}`, code);
+      }
+
+      const green = testsGreen && blocking.length === 0;
+      if (green) {
+        if (input.options?.requireApproval) {
+          enter('AWAITING_APPROVAL', 'Waiting for a reviewer to approve or request changes');
+          status = { ...status, awaitingApproval: true };
+          decision = undefined;
+          const decided = await condition(() => decision !== undefined, limits.approvalTimeout);
+          status = { ...status, awaitingApproval: false };
+          const outcome: { kind: 'approve' | 'reject' | 'changes'; text?: string } = decided
+            ? (decisionNow() ?? { kind: 'reject' })
+            : { kind: limits.approvalDefault };
+          if (outcome.kind === 'reject') {
+            await remember(false);
+            const why = decided
+              ? `Rejected by the reviewer${outcome.text ? `: ${outcome.text}` : ''}`
+              : `No decision within ${limits.approvalTimeout}; the default outcome is to reject`;
+            return finish('rejected', why, code);
+          }
+          if (outcome.kind === 'changes') feedback = outcome.text;
+        }
+        if (!feedback) {
+          await remember(true);
+          return finish('succeeded', `Done after ${iteration} refactor round(s): ${tests?.summary ?? 'no tests'}`, code);
+        }
+      }
+
+      if (iteration >= limits.maxIterations) {
+        await remember(false);
+        return finish('budget-exhausted', `Stopped at the iteration budget (${limits.maxIterations}): ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`, code);
+      }
+      if (overBudget()) {
+        await remember(false);
+        return finish('budget-exhausted', `Stopped at the token/cost budget (${usage.totalTokens} tokens, $${usage.costUsd.toFixed(4)})`, code);
+      }
+
+      // --- REFACTOR
+      status = { ...status, iteration: iteration + 1 };
+      enter('REFACTOR', feedback ? 'Refactoring with the reviewer\'s feedback' : `Refactoring: ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`);
+      const targets = targetsOf(code);
+      const before = code;
+      const refactored = await act.refactor.refactorCode.executeWithOptions(
+        { summary: `refactor ${targets.length} file(s) (iteration ${iteration + 1})` },
+        [
+          {
+            description: input.description,
+            language,
+            files: code,
+            targets,
+            failures,
+            findings: blocking.map((f) => `- ${f.file}:${f.line} [${f.source}] ${f.message}`).join('\n').slice(0, 6_000),
+            feedback,
+            memoryContext,
+          },
+        ],
+      );
+      code = refactored.files;
+      if (!testsGreen) lastFix = { from: before, explanation: refactored.explanation };
+      iterations.push({
+        iteration: iteration + 1,
+        step: 'refactor',
+        files: code,
+        explanation: refactored.explanation,
+        usage: count(refactored.usage),
+        feedback,
+      });
+      feedback = undefined;
+    }
+
+    async function remember(survived: boolean): Promise<void> {
+      await act.memory.rememberJob
+        .executeWithOptions({ summary: 'remember the finished job' }, [
+          {
+            jobId: workflowInfo().workflowId,
+            project,
+            language,
+            task: input.task,
+            description: input.description,
+            files: code!,
+            survived,
+            fixedFrom: lastFix?.from,
+            fixExplanation: lastFix?.explanation,
+            reviewSummary: iterations[iterations.length - 1]?.findings?.summary,
+          },
+        ])
+        // Memory is a bonus; a store outage must not fail finished work.
+        .catch((err: unknown) => log.warn('could not store memory', { error: String(err) }));
+    }
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => enter('CANCELLED', 'Cancelled by request', 'cancelled'));
@@ -138,6 +442,24 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     enter('FAILED', failure.message, 'failed');
     throw failure;
   }
+}
+
+function countsOf(report: { passed: number; failed: number; errors: number; skipped: number }) {
+  return { passed: report.passed, failed: report.failed, errors: report.errors, skipped: report.skipped };
+}
+
+function addTo(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return {
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    totalTokens: a.totalTokens + b.totalTokens,
+    costUsd: a.costUsd + b.costUsd,
+    cachedCalls: a.cachedCalls + b.cachedCalls,
+  };
+}
+
+function isSource(p: string): boolean {
+  return /\.(py|[cm]?[jt]sx?)$/.test(p);
 }
 
 /** Surfaces the catalogue type of the step that failed, so the API and the Web UI show it as is. */
