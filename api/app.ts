@@ -1,9 +1,13 @@
-import express, { type Express } from 'express';
+import type { Client } from '@temporalio/client';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { errorMiddleware, HttpError } from './errors';
 import { apiMetrics } from './metrics';
+import { assistRouter } from './routes/assist';
 import { healthRouter } from './routes/health';
+import { indexRouter, memoryRouter } from './routes/memory';
+import { schedulesRouter } from './routes/schedules';
 import { workflowsRouter } from './routes/workflows';
 import type { TemporalGateway } from './temporal-gateway';
 
@@ -39,7 +43,21 @@ export function createApp(deps: AppDeps): Express {
     });
   }
   app.use('/api/workflows', workflowsRouter(deps));
+  app.use('/api/coding', assistRouter(deps));
+  app.use('/api/schedules', schedulesRouter(deps));
+  app.use('/api/memory', withClient(deps.gateway, (client) => memoryRouter({ client, cfg })));
+  app.use('/api/index', withClient(deps.gateway, (client) => indexRouter({ client, cfg })));
   app.use((req, _res, next) => next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path}.`)));
   app.use(errorMiddleware(log));
   return app;
+}
+
+/** Mounts a router that needs a connected client, connecting lazily (503 while Temporal is down). */
+function withClient(gateway: TemporalGateway, make: (client: Client) => Router): RequestHandler {
+  let cached: { client: Client; router: Router } | undefined;
+  return async (req, res, next) => {
+    const client = await gateway.get();
+    if (cached?.client !== client) cached = { client, router: make(client) };
+    cached.router(req, res, next);
+  };
 }

@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Router } from 'express';
 import type { Config } from '../../common/config';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueues } from '../../temporal/task-queues';
+import { z } from 'zod';
+import { artifactStore } from '../../common/artifacts';
 import {
+  approveUpdate,
   jobWorkflowId,
+  requestChangesUpdate,
   statusQuery,
   type CodingJobInput,
   type CodingJobResult,
@@ -218,6 +227,52 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
     }
     await gateway.call(() => handle.cancel());
     res.status(202).json({ workflowId, runId: description.runId, status: 'CANCEL_REQUESTED' });
+  });
+
+  const approveSchema = z.object({ reviewer: z.string().max(200).optional(), comment: z.string().max(10_000).optional() }).strict();
+  const changesSchema = z
+    .object({ reviewer: z.string().max(200).optional(), feedback: z.string().trim().min(1).max(20_000) })
+    .strict();
+
+  /** Sends an update to the approval gate; 409 when the job is not waiting there. */
+  async function gate(workflowId: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CodingJobStatus>) {
+    const handle = await gateway.call(async (client: Client) => client.workflow.getHandle(workflowId));
+    const description = await gateway.call(() => handle.describe());
+    const notWaiting = () =>
+      new HttpError(409, 'JobNotAwaitingApproval', 'The job is not waiting for approval.', {
+        workflowId,
+        status: description.status.name,
+      });
+    if (description.status.name !== 'RUNNING') throw notWaiting();
+    try {
+      return await gateway.call(() => send(handle), 30_000);
+    } catch (err) {
+      // The update validator rejects it before it enters history when the job is not at the gate.
+      if (err instanceof WorkflowUpdateFailedError) throw notWaiting();
+      throw err;
+    }
+  }
+
+  router.post('/:id/approve', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
+    const body = approveSchema.parse(req.body ?? {});
+    const status = await gate(workflowId, (h) => h.executeUpdate(approveUpdate, { args: [body] }));
+    res.json({ workflowId, decision: 'approved', status });
+  });
+
+  router.post('/:id/request-changes', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
+    const body = changesSchema.parse(req.body ?? {});
+    const status = await gate(workflowId, (h) => h.executeUpdate(requestChangesUpdate, { args: [body] }));
+    res.json({ workflowId, decision: 'changes-requested', status });
+  });
+
+  /** The job's final files, inline: what a client shows or writes to disk. */
+  router.get('/:id/files', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
+    const { result } = await jobResult(gateway, cfg, workflowId);
+    if (!result.files) throw new HttpError(404, 'NoFiles', 'The job produced no files.', { workflowId });
+    res.json({ workflowId, files: await artifactStore().getFiles(result.files) });
   });
 
   return router;

@@ -1,0 +1,88 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { artifactStore } from '../../common/artifacts';
+import type { Config } from '../../common/config';
+import { LANGUAGES, type CodingJobResult } from '../../workflows/coding-job/definitions';
+import { HttpError } from '../errors';
+import { detectLanguage, detectTaskKind } from '../intent';
+import { apiMetrics } from '../metrics';
+import type { TemporalGateway } from '../temporal-gateway';
+import { jobOptionsSchema, startJobSchema } from '../validation';
+import { jobLinks, jobResult, startJob } from './workflows';
+
+const assistSchema = z
+  .object({
+    message: z.string().trim().min(1).max(20_000),
+    context: z.string().max(50_000).optional(),
+    files: startJobSchema.shape.files,
+    language: z.enum(LANGUAGES).optional(),
+    project: startJobSchema.shape.project,
+    requestId: startJobSchema.shape.requestId,
+    options: jobOptionsSchema.optional(),
+    /** false: answer 202 as soon as the job has started. */
+    wait: z.boolean().default(true),
+  })
+  .strict();
+
+/**
+ * `POST /api/coding/assist`: a request in plain words. The task kind and language are read from the
+ * message (and the files), a job is started, and by default the answer waits for its result.
+ */
+export function assistRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {
+  const { gateway, cfg } = deps;
+  const router = Router();
+
+  router.post('/assist', async (req, res) => {
+    const body = assistSchema.parse(req.body ?? {});
+    const task = detectTaskKind(body.message);
+    const language = body.language ?? detectLanguage(body.message, body.files);
+    const started = await startJob(gateway, cfg, {
+      task,
+      description: body.message,
+      language,
+      files: body.files,
+      context: body.context,
+      project: body.project,
+      requestId: body.requestId,
+      options: body.options,
+      error: task === 'debug' ? body.message : undefined,
+    });
+    apiMetrics().requests.labels(task, started.existing ? 'duplicate' : 'accepted').inc();
+    const head = { workflowId: started.workflowId, runId: started.runId, task, language: language ?? 'python' };
+    if (!body.wait) {
+      res.status(202).json({ ...head, status: 'RUNNING', links: jobLinks(cfg, started.workflowId, started.runId) });
+      return;
+    }
+    let finished: Awaited<ReturnType<typeof jobResult>>;
+    try {
+      finished = await jobResult(gateway, cfg, started.workflowId, cfg.API_WAIT_TIMEOUT_MS);
+    } catch (err) {
+      if (err instanceof HttpError && err.code === 'JobNotFinished') {
+        res.status(202).json({ ...head, status: 'RUNNING', links: jobLinks(cfg, started.workflowId, started.runId) });
+        return;
+      }
+      throw err;
+    }
+    const result: CodingJobResult = finished.result;
+    const last = result.iterations[result.iterations.length - 1];
+    res.json({
+      ...head,
+      success: result.outcome === 'succeeded',
+      outcome: result.outcome,
+      code: result.files ? await artifactStore().getFiles(result.files) : {},
+      explanation: result.explanation,
+      suggestions: (last?.findings?.items ?? []).filter((f) => !f.blocking).map((f) => `${f.file}:${f.line} ${f.message}`),
+      artifacts: {
+        files: result.files?.manifest.id,
+        testOutput: last?.tests?.stdout?.id,
+        analysisReport: last?.findings?.report?.id,
+      },
+      tests: last?.tests ? { passed: last.tests.passed, failed: last.tests.failed, summary: last.tests.summary } : undefined,
+      usage: result.usage,
+      message: result.message,
+      links: jobLinks(cfg, started.workflowId, started.runId),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowFailedError,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleExecutionResult,
+  type ScheduleHandle,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Config } from '../../common/config';
+import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
+import { taskQueues } from '../../temporal/task-queues';
+import {
+  REVIEW_LANGUAGES,
+  REVIEW_TASK_KIND,
+  SCHEDULED_REVIEW_WORKFLOW_TYPE,
+  scheduledReviewWorkflowId,
+  type ScheduledReviewInput,
+  type ScheduledReviewResult,
+} from '../../workflows/scheduled-review/definitions';
+import { HttpError, jobFailureToHttp } from '../errors';
+import type { TemporalGateway } from '../temporal-gateway';
+
+/** Reviews run daily unless the request says otherwise. */
+export const DEFAULT_REVIEW_INTERVAL_SECONDS = 24 * 3600;
+
+/**
+ * A review stuck on a dead dependency would, under the SKIP overlap policy, block every later run;
+ * a run timeout bounds that. Far above a normal review (seconds to minutes).
+ */
+const REVIEW_RUN_TIMEOUT = '1 hour';
+
+/**
+ * Runs missed while Temporal was down are worth one catch-up review when it returns, not a
+ * backlog: with SKIP, everything inside the window collapses into a single run anyway.
+ */
+const CATCHUP_WINDOW = '1 hour';
+
+const scheduleIdSchema = z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, dot, dash and underscore (at most 100)');
+
+const note = z.string().trim().max(500).optional();
+
+/** Standard cron (5 fields, optionally seconds and year) or a `@daily`-style shorthand; Temporal checks the rest. */
+const cronSchema = z
+  .string()
+  .trim()
+  .max(200)
+  .regex(
+    /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly|every\s+\S+)|(\S+\s+){4,6}\S+)$/,
+    'a cron expression such as "0 3 * * *" or "@daily"',
+  );
+
+export const createScheduleSchema = z
+  .object({
+    scheduleId: scheduleIdSchema.optional(),
+    repositoryPath: z
+      .string()
+      .min(1)
+      .max(4096)
+      .refine((p) => path.posix.isAbsolute(p) && !p.includes('\0'), 'an absolute path on the sandbox worker'),
+    language: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(REVIEW_LANGUAGES)),
+    project: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/, 'letters, digits, dot, dash and underscore')
+      .optional(),
+    cron: cronSchema.optional(),
+    intervalSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(366 * 24 * 3600)
+      .optional(),
+    runTests: z.boolean().optional(),
+    paused: z.boolean().optional(),
+    note,
+  })
+  .strict()
+  .refine((b) => b.cron === undefined || b.intervalSeconds === undefined, {
+    message: 'give either cron or intervalSeconds, not both',
+    path: ['cron'],
+  });
+export type CreateScheduleBody = z.infer<typeof createScheduleSchema>;
+
+const noteBodySchema = z.object({ note }).strict();
+
+/** What the API keeps on the schedule (its memo), so a list needs no describe per schedule. */
+interface ReviewScheduleMemo {
+  repositoryPath: string;
+  language: string;
+  project: string;
+  runTests: boolean;
+  taskQueue: string;
+  cron?: string;
+  intervalSeconds?: number;
+}
+
+function defaultScheduleId(repositoryPath: string): string {
+  const base =
+    path.posix
+      .basename(repositoryPath)
+      .replace(/[^\w.-]+/g, '-')
+      .slice(0, 60) || 'repository';
+  return `${base}-${randomUUID().slice(0, 8)}`;
+}
+
+function scheduleLinks(cfg: Config, scheduleId: string) {
+  const id = encodeURIComponent(scheduleId);
+  return {
+    self: `/api/schedules/${id}`,
+    latest: `/api/schedules/${id}/latest`,
+    ui: `${cfg.TEMPORAL_UI_URL.replace(/\/$/, '')}/namespaces/${encodeURIComponent(cfg.TEMPORAL_NAMESPACE)}/schedules/${id}`,
+  };
+}
+
+/** Schedule errors in the API's shape: unknown → 404, duplicate → 409, a spec Temporal rejects → 400. */
+function scheduleError(err: unknown, scheduleId: string): unknown {
+  if (err instanceof ScheduleNotFoundError) {
+    return new HttpError(404, 'ScheduleNotFound', `There is no review schedule ${scheduleId}.`, { scheduleId });
+  }
+  if (err instanceof ScheduleAlreadyRunning) {
+    return new HttpError(409, 'ScheduleExists', `A schedule with id ${scheduleId} already exists.`, { scheduleId });
+  }
+  // The client turns "Invalid schedule spec" into a TypeError; nothing else in these calls throws one.
+  if (err instanceof TypeError) {
+    return new HttpError(400, 'InvalidInput', 'The request is invalid.', {
+      fields: [{ path: 'cron', message: err.message }],
+    });
+  }
+  return err;
+}
+
+function runsOf(actions: ScheduleExecutionResult[]) {
+  return actions.map((a) => ({
+    workflowId: a.action.workflow.workflowId,
+    runId: a.action.workflow.firstExecutionRunId,
+    scheduledAt: a.scheduledAt.toISOString(),
+    startedAt: a.takenAt.toISOString(),
+  }));
+}
+
+function memoOf(memo: Record<string, unknown> | undefined): Partial<ReviewScheduleMemo> {
+  return (memo ?? {}) as Partial<ReviewScheduleMemo>;
+}
+
+/** The describe answer: what the schedule reviews, when, its state and its recent and next runs. */
+function scheduleView(cfg: Config, d: ScheduleDescription) {
+  const memo = memoOf(d.memo);
+  return {
+    scheduleId: d.scheduleId,
+    repositoryPath: memo.repositoryPath,
+    language: memo.language,
+    project: memo.project,
+    runTests: memo.runTests ?? false,
+    cron: memo.cron,
+    intervalSeconds: memo.intervalSeconds,
+    workflowType: d.action.workflowType,
+    taskQueue: d.action.taskQueue,
+    overlap: d.policies.overlap,
+    catchupWindowMs: d.policies.catchupWindow,
+    paused: d.state.paused,
+    note: d.state.note,
+    nextRunTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
+    recentRuns: runsOf(d.info.recentActions),
+    runningRuns: d.info.runningActions.map((a) => ({
+      workflowId: a.workflow.workflowId,
+      runId: a.workflow.firstExecutionRunId,
+    })),
+    actionsTaken: d.info.numActionsTaken,
+    skippedOverlap: d.info.numActionsSkippedOverlap,
+    createdAt: d.info.createdAt.toISOString(),
+    updatedAt: d.info.lastUpdatedAt?.toISOString() ?? null,
+    links: scheduleLinks(cfg, d.scheduleId),
+  };
+}
+
+export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {
+  const { gateway, cfg } = deps;
+  const router = Router();
+  const workflowQueue = taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows;
+
+  /** Runs a schedule call through the gateway and maps its errors. */
+  const onSchedule = async <T>(scheduleId: string, fn: (client: Client) => Promise<T>): Promise<T> => {
+    try {
+      return await gateway.call(fn);
+    } catch (err) {
+      throw scheduleError(err, scheduleId);
+    }
+  };
+
+  /**
+   * The handle and description of one of this deployment's review schedules. Any other schedule
+   * in the namespace (another workflow type, another deployment's task queues) is a 404 here, so
+   * this API never pauses or deletes what it does not own.
+   */
+  const reviewSchedule = async (
+    rawId: unknown,
+  ): Promise<{ handle: ScheduleHandle; description: ScheduleDescription }> => {
+    const scheduleId = scheduleIdSchema.parse(rawId);
+    const handle = await gateway.call(async (client) => client.schedule.getHandle(scheduleId));
+    const description = await onSchedule(scheduleId, () => handle.describe());
+    if (
+      description.action.workflowType !== SCHEDULED_REVIEW_WORKFLOW_TYPE ||
+      description.action.taskQueue !== workflowQueue
+    ) {
+      throw scheduleError(new ScheduleNotFoundError('not a review schedule', scheduleId), scheduleId);
+    }
+    return { handle, description };
+  };
+
+  router.post('/', async (req, res) => {
+    const body = createScheduleSchema.parse(req.body ?? {});
+    const scheduleId = body.scheduleId ?? defaultScheduleId(body.repositoryPath);
+    const project = body.project ?? 'default';
+    const input: ScheduledReviewInput = {
+      repositoryPath: body.repositoryPath,
+      language: body.language,
+      project,
+      runTests: body.runTests ?? false,
+      scheduleId,
+    };
+    const spec: ScheduleSpec = body.cron
+      ? { cronExpressions: [body.cron] }
+      : { intervals: [{ every: `${body.intervalSeconds ?? DEFAULT_REVIEW_INTERVAL_SECONDS}s` }] };
+    const memo: ReviewScheduleMemo = {
+      repositoryPath: body.repositoryPath,
+      language: body.language,
+      project,
+      runTests: input.runTests ?? false,
+      taskQueue: workflowQueue,
+      ...(body.cron
+        ? { cron: body.cron }
+        : { intervalSeconds: body.intervalSeconds ?? DEFAULT_REVIEW_INTERVAL_SECONDS }),
+    };
+    await onSchedule(scheduleId, (client) =>
+      client.schedule.create({
+        scheduleId,
+        spec,
+        action: {
+          type: 'startWorkflow',
+          workflowType: SCHEDULED_REVIEW_WORKFLOW_TYPE,
+          // Temporal appends the scheduled time, so every run has its own business id.
+          workflowId: scheduledReviewWorkflowId(scheduleId),
+          taskQueue: workflowQueue,
+          args: [input],
+          workflowRunTimeout: REVIEW_RUN_TIMEOUT,
+          staticSummary: `Scheduled review of ${body.repositoryPath} (${body.language})`,
+          typedSearchAttributes: [
+            { key: SEARCH_ATTRIBUTES.taskKind, value: REVIEW_TASK_KIND },
+            { key: SEARCH_ATTRIBUTES.project, value: project },
+            { key: SEARCH_ATTRIBUTES.language, value: body.language },
+          ],
+        },
+        policies: {
+          // Two runs of one schedule at once would race on the baseline and compare against a
+          // half-finished review; a review that is still running already covers the next tick.
+          overlap: ScheduleOverlapPolicy.SKIP,
+          catchupWindow: CATCHUP_WINDOW,
+        },
+        memo: { ...memo },
+        state: { paused: body.paused ?? false, note: body.note },
+      }),
+    );
+    res.status(201).json({ scheduleId, paused: body.paused ?? false, links: scheduleLinks(cfg, scheduleId) });
+  });
+
+  router.get('/', async (_req, res) => {
+    const schedules = await gateway.call(async (client) => {
+      const out = [];
+      for await (const s of client.schedule.list()) {
+        const memo = memoOf(s.memo);
+        if (s.action?.workflowType !== SCHEDULED_REVIEW_WORKFLOW_TYPE || memo.taskQueue !== workflowQueue) continue;
+        out.push({
+          scheduleId: s.scheduleId,
+          repositoryPath: memo.repositoryPath,
+          language: memo.language,
+          project: memo.project,
+          cron: memo.cron,
+          intervalSeconds: memo.intervalSeconds,
+          paused: s.state.paused,
+          note: s.state.note,
+          nextRunTimes: s.info.nextActionTimes.map((t) => t.toISOString()),
+          recentRuns: runsOf(s.info.recentActions),
+          links: scheduleLinks(cfg, s.scheduleId),
+        });
+      }
+      return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+    }, 15_000);
+    res.json({ schedules });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const { description } = await reviewSchedule(req.params.id);
+    res.json(scheduleView(cfg, description));
+  });
+
+  router.post('/:id/pause', async (req, res) => {
+    const body = noteBodySchema.parse(req.body ?? {});
+    const { handle } = await reviewSchedule(req.params.id);
+    await onSchedule(handle.scheduleId, () => handle.pause(body.note ?? 'Paused through the API'));
+    res.json(scheduleView(cfg, await onSchedule(handle.scheduleId, () => handle.describe())));
+  });
+
+  router.post('/:id/unpause', async (req, res) => {
+    const body = noteBodySchema.parse(req.body ?? {});
+    const { handle } = await reviewSchedule(req.params.id);
+    await onSchedule(handle.scheduleId, () => handle.unpause(body.note ?? 'Unpaused through the API'));
+    res.json(scheduleView(cfg, await onSchedule(handle.scheduleId, () => handle.describe())));
+  });
+
+  router.post('/:id/trigger', async (req, res) => {
+    const { handle } = await reviewSchedule(req.params.id);
+    // trigger() defaults to ALLOW_ALL; a manual run must respect the same no-overlap rule as the timer.
+    await onSchedule(handle.scheduleId, () => handle.trigger(ScheduleOverlapPolicy.SKIP));
+    res
+      .status(202)
+      .json({ scheduleId: handle.scheduleId, triggered: true, links: scheduleLinks(cfg, handle.scheduleId) });
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const { handle } = await reviewSchedule(req.params.id);
+    await onSchedule(handle.scheduleId, () => handle.delete());
+    res.status(204).end();
+  });
+
+  /**
+   * The newest finished review among the schedule's recent runs: its comparison when it completed,
+   * its typed failure when it failed. 409 while no run has finished yet.
+   */
+  router.get('/:id/latest', async (req, res) => {
+    const { description } = await reviewSchedule(req.params.id);
+    const running: { workflowId: string; runId: string }[] = [];
+    for (const run of runsOf(description.info.recentActions).reverse()) {
+      const handle = await gateway.call(async (client) => client.workflow.getHandle(run.workflowId, run.runId));
+      const status = (await gateway.call(() => handle.describe())).status.name;
+      if (status === 'RUNNING') {
+        running.push({ workflowId: run.workflowId, runId: run.runId });
+        continue;
+      }
+      try {
+        const result = (await gateway.call(() => handle.result())) as ScheduledReviewResult;
+        res.json({ scheduleId: description.scheduleId, ...run, status, result, running });
+      } catch (err) {
+        if (!(err instanceof WorkflowFailedError)) throw err;
+        const failure = jobFailureToHttp(err, run.workflowId);
+        res.json({
+          scheduleId: description.scheduleId,
+          ...run,
+          status,
+          error: { code: failure.code, message: failure.message, details: failure.details },
+          running,
+        });
+      }
+      return;
+    }
+    throw new HttpError(409, 'ReviewNotReady', 'No review of this schedule has finished yet.', {
+      scheduleId: description.scheduleId,
+      running,
+    });
+  });
+
+  return router;
+}
