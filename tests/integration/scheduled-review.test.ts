@@ -2,15 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import request from 'supertest';
-import { errorMiddleware } from '../../api/errors';
-import { schedulesRouter } from '../../api/routes/schedules';
-import { TemporalGateway } from '../../api/temporal-gateway';
-import { config, projectRoot } from '../../common/config';
-import { logger } from '../../common/logger';
+import type { TemporalGateway } from '../../api/temporal-gateway';
+import { projectRoot } from '../../common/config';
 import { recordHistory } from '../../scripts/record-history';
 import type { ScheduledReviewResult } from '../../workflows/scheduled-review/definitions';
+import { testApp } from '../support/api';
 import { testClient } from '../support/temporal';
 import { startWorkers, type RunningWorkers } from '../support/workers';
 
@@ -67,14 +65,7 @@ function write(file: string, lines: string[]): void {
 
 beforeAll(async () => {
   workers = await startWorkers(['workflows', 'sandbox']);
-  const cfg = { ...config(), TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix };
-  const log = logger('schedules-test');
-  gateway = new TemporalGateway(cfg, log);
-  // The lead mounts this router in api/app.ts; until then the test mounts it the same way.
-  app = express();
-  app.use(express.json());
-  app.use('/api/schedules', schedulesRouter({ gateway, cfg }));
-  app.use(errorMiddleware(log));
+  ({ app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix }));
   client = await testClient();
   repo = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-review-repo-'));
 });
