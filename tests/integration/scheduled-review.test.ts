@@ -89,9 +89,9 @@ function uniqueId(name: string): string {
 }
 
 /** Waits until the schedule has taken `count` actions and returns the result of the last one. */
-async function reviewRun(scheduleId: string, count: number) {
+async function reviewRun(scheduleId: string, count: number, waitMs = 10_000) {
   let runs: { workflowId: string; runId: string }[] = [];
-  for (let i = 0; i < 100 && runs.length < count; i++) {
+  for (let i = 0; i < waitMs / 100 && runs.length < count; i++) {
     const res = await request(app).get(`/api/schedules/${scheduleId}`).expect(200);
     runs = res.body.recentRuns;
     if (runs.length < count) await new Promise((r) => setTimeout(r, 100));
@@ -166,6 +166,20 @@ describe('scheduled review workflows', () => {
       const dir = path.join(projectRoot, 'tests/support/histories/scheduled-review');
       await recordHistory(client, second.workflowId, dir, { name: 'second-run-new-and-fixed', runId: second.runId });
     }
+  });
+
+  test('runs a review by itself when its interval comes round, with no trigger', async () => {
+    const scheduleId = uniqueId('interval');
+    await request(app)
+      .post('/api/schedules')
+      .send({ scheduleId, repositoryPath: repo, language: 'python', intervalSeconds: 10 })
+      .expect(201);
+    const described = await request(app).get(`/api/schedules/${scheduleId}`).expect(200);
+    expect(described.body).toMatchObject({ intervalSeconds: 10, overlap: 'SKIP', paused: false });
+    // Interval schedules fire on multiples of the interval since the epoch: within 10 s here.
+    const run = await reviewRun(scheduleId, 1, 15_000);
+    expect(run.result.comparison.firstRun).toBe(true);
+    await request(app).post(`/api/schedules/${scheduleId}/pause`).expect(200);
   });
 
   test('pauses, unpauses, describes, lists and deletes a schedule through the API', async () => {
