@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { artifactStore, type FileSetRef } from '../../activities/artifacts';
 import { testApp } from '../support/api';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
+import { maybeRecordHistory } from '../support/histories';
 import { testClient } from '../support/temporal';
 import { startWorkers, type RunningWorkers } from '../support/workers';
 
@@ -15,9 +16,24 @@ let model: ScriptedModelServer;
 let workers: RunningWorkers;
 let client: Client;
 
+const TESTS = 'from slug import slugify\n\n\ndef test_slugify():\n    assert slugify("Hello World") == "hello-world"\n';
+const script = {
+  rules: [
+    {
+      match: 'test engineer',
+      in: 'system' as const,
+      reply: { content: { files: [{ path: 'test_slug.py', content: TESTS }], explanation: 'tests' } },
+    },
+    { match: 'code reviewer', in: 'system' as const, reply: { content: { findings: [], summary: 'fine' } } },
+  ],
+  default: { content: answer, usage: { promptTokens: 120, completionTokens: 40 } },
+};
+/** The requests of the generation step (not the tests or the review). */
+const generateRequests = () => model.chatRequests().filter((r) => !/test engineer|code reviewer/.test(r.system));
+
 beforeAll(async () => {
-  model = await startScriptedModelServer({ default: { content: answer, usage: { promptTokens: 120, completionTokens: 40 } } });
-  workers = await startWorkers(['workflows', 'llm', 'memory'], {
+  model = await startScriptedModelServer(script);
+  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], {
     OPENAI_BASE_URL: model.url,
     OPENAI_API_KEY: 'test-key',
     OPENAI_MODEL: 'scripted-model',
@@ -31,7 +47,10 @@ afterAll(async () => {
   await client.connection.close();
 });
 
-beforeEach(() => model.reset());
+beforeEach(() => {
+  model.reset();
+  model.setScript(script);
+});
 
 async function resultOf(app: ReturnType<typeof testApp>['app'], workflowId: string) {
   return request(app).get(`/api/workflows/${workflowId}/result?wait=60000`);
@@ -54,14 +73,16 @@ describe('a generate job, end to end through the API, real workers and a real Te
     expect(res.status).toBe(200);
     const result = res.body.result;
     expect(result.outcome).toBe('succeeded');
-    expect(result.explanation).toBe(answer.explanation);
+    expect(result.explanation).toContain(answer.explanation);
     const files = await artifactStore().getFiles(result.files as FileSetRef);
     expect(files['slug.py']).toBe(answer.files[0]!.content);
     expect(files['README.md']).toBe('# slugs\n');
-    expect(result.usage).toMatchObject({ promptTokens: 120, completionTokens: 40, totalTokens: 160 });
+    expect(files['test_slug.py']).toBe(TESTS);
+    expect(result.iterations.find((i: { tests?: unknown }) => i.tests).tests).toMatchObject({ passed: 1, failed: 0 });
+    expect(result.usage.promptTokens).toBeGreaterThanOrEqual(120);
 
     // The model was sent the task, the requirements and the user's files, as structured output.
-    const sent = model.chatRequests();
+    const sent = generateRequests();
     expect(sent).toHaveLength(1);
     expect(sent[0]!.user).toContain('a slugify(text) function');
     expect(sent[0]!.user).toContain('pure function');
@@ -105,12 +126,12 @@ describe('a generate job, end to end through the API, real workers and a real Te
       .expect(202);
     const res = await resultOf(app, started.body.workflowId);
     expect(res.body.result.outcome).toBe('succeeded');
-    expect(model.chatRequests()).toHaveLength(3);
+    expect(generateRequests()).toHaveLength(3);
     await gateway.close();
   });
 
   it('fails fast with a typed ModelConfig failure when no model is configured', async () => {
-    const noModel = await startWorkers(['workflows', 'llm', 'memory'], {
+    const noModel = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], {
       OPENAI_BASE_URL: undefined,
       OPENAI_API_KEY: undefined,
     });
@@ -125,8 +146,11 @@ describe('a generate job, end to end through the API, real workers and a real Te
       expect(status.body).toMatchObject({ status: 'FAILED', phase: 'FAILED', outcome: 'failed' });
       // One attempt only: a permanent failure is not retried.
       const history = await client.workflow.getHandle(started.body.workflowId).fetchHistory();
+      const scheduled = history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'generateCode');
       const attempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-      expect(attempts).toEqual([1]);
+      expect(scheduled).toHaveLength(1);
+      expect(attempts?.every((a) => a === 1)).toBe(true);
+      await maybeRecordHistory(client, started.body.workflowId, 'coding-lifecycle', 'no-model-configured');
       await gateway.close();
     } finally {
       await noModel.stop();

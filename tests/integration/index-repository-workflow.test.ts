@@ -71,7 +71,7 @@ describe('repository indexing workflow', () => {
     expect(result.chunksIndexed).toBeGreaterThan(result.totalFiles);
 
     const found = await search('content addressed artifact store put', project);
-    expect(found.hits[0]).toMatchObject({ path: 'activities/artifacts/store.ts', symbol: 'ArtifactStore.put' });
+    expect(found.hits[0]).toMatchObject({ path: 'common/artifact-store.ts', symbol: 'ArtifactStore.put' });
     expect(found.context).toContain('ArtifactStore.put');
     expect(found.hits.every((h) => !h.path?.includes('node_modules'))).toBe(true);
 

@@ -4,6 +4,7 @@ import { artifactStore, type FileSetRef } from '../../activities/artifacts';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
 import { testApp } from '../support/api';
 import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
+import { maybeRecordHistory } from '../support/histories';
 import { testClient } from '../support/temporal';
 import { startWorkers, type RunningWorkers } from '../support/workers';
 
@@ -70,6 +71,7 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     expect(files['calc.py']).toBe(FIXED);
     expect(files['test_calc.py']).toBe(TESTS);
     expect(result.usage.totalTokens).toBeGreaterThan(0);
+    await maybeRecordHistory(client, started.body.workflowId, 'coding-lifecycle', 'generate-buggy-then-fixed');
     await gateway.close();
   });
 
@@ -88,6 +90,7 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     expect(findings.items!.some((f) => f.source === 'ruff' && f.message.startsWith('F401'))).toBe(true);
     expect(findings.items!.some((f) => f.source === 'review' && f.message.includes('unused import'))).toBe(true);
     expect(model.chatRequests()).toHaveLength(1);
+    await maybeRecordHistory(client, started.body.workflowId, 'coding-lifecycle', 'review');
     await gateway.close();
   });
 
@@ -129,6 +132,7 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     // Approving a finished job is a conflict, not a crash.
     const late = await request(app).post(`/api/workflows/${id}/approve`).send({}).expect(409);
     expect(late.body.error.code).toBe('JobNotAwaitingApproval');
+    await maybeRecordHistory(client, id, 'coding-lifecycle', 'approval-with-changes');
     await gateway.close();
   });
 });

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { recordedHistories } from '../support/histories';
+
+const histories = recordedHistories();
+
+// fromObject of the proto package the SDK uses (a JSON history through another protobufjs copy fails its type check).
+function toHistory(json: unknown): temporal.api.history.v1.History {
+  return temporal.api.history.v1.History.fromObject(json as Record<string, unknown>);
+}
+const noop = () => undefined;
+const quiet = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+
+function workflowTypeOf(history: unknown): string | undefined {
+  const events = (history as { events?: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] }).events;
+  return events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? undefined;
+}
+
+describe('replay of recorded histories', () => {
+  it('has recorded histories for every workflow type a job or a schedule starts', () => {
+    const types = new Set(histories.map((h) => workflowTypeOf(h.history)));
+    expect([...types]).toEqual(expect.arrayContaining(['codingLifecycleWorkflow', 'scheduledReviewWorkflow']));
+  });
+
+  it.each(histories.map((h) => [`${h.folder}/${h.name}`, h] as const))(
+    'replays %s against the current workflow code without non-determinism',
+    async (_name, recorded) => {
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: process.env.WORKER_WORKFLOW_BUNDLE! }, replayName: _name },
+        toHistory(recorded.history),
+      );
+    },
+  );
+
+  it('detects an incompatible change to the lifecycle workflow', async () => {
+    const recorded = histories.find((h) => h.folder === 'coding-lifecycle');
+    expect(recorded).toBeDefined();
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: path.join(__dirname, 'fixtures', 'changed-lifecycle.ts'),
+      logger: quiet,
+    });
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { code }, replayName: 'changed' }, toHistory(recorded!.history)),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
