@@ -70,6 +70,9 @@ export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePr
           ...base,
           activities: ACTIVITIES[pool](),
           maxConcurrentActivityTaskExecutions: limit,
+          // Heartbeats carry resumable progress (e.g. the files a refactor finished); send them within a
+          // second instead of the default 80% of the heartbeat timeout, so a crash loses little.
+          maxHeartbeatThrottleInterval: '1s',
         });
   log.info({ taskQueue, concurrency: limit }, `pool ${pool} ready`);
   return worker;

@@ -61,8 +61,9 @@ function activitiesFor(workflowTaskQueue: string) {
     refactor: proxyActivities<typeof llmActivities>({
       taskQueue: queues.llm,
       // One model call per file: a big refactor takes long, and resumes from its heartbeat after a crash.
+      // The model client heartbeats every second while it waits or streams, so 20 s of silence is a dead worker.
       startToCloseTimeout: '30m',
-      heartbeatTimeout: '1m',
+      heartbeatTimeout: '20s',
       retry: RETRY_POLICIES.llm,
     }),
     sandbox: proxyActivities<typeof sandboxActivities & typeof analysisActivities>({
