@@ -28,6 +28,11 @@ function processesOf(uid: number): number[] {
     .map(Number);
 }
 
+// A temp dir of this file's own: sandbox runs of other test files (or other runs) never show up as leftovers here.
+const ownTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-escape-'));
+process.env.TMPDIR = ownTmp;
+afterAll(() => fs.rmSync(ownTmp, { recursive: true, force: true }));
+
 function stagingDirs(): string[] {
   return fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('sophia-sbx-'));
 }
