@@ -135,4 +135,26 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     await maybeRecordHistory(client, id, 'coding-lifecycle', 'approval-with-changes');
     await gateway.close();
   });
+
+  it('puts memory from an earlier finished job of the project into the next job\'s prompt', async () => {
+    scriptBuggyThenFixed();
+    const project = `mem${Date.now()}`;
+    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
+    const first = await request(app)
+      .post('/api/workflows')
+      .send({ task: 'generate', language: 'python', project, description: 'an add(a, b) function for the calculator' })
+      .expect(202);
+    await request(app).get(`/api/workflows/${first.body.workflowId}/result?wait=100000`).expect(200);
+    model.reset();
+    scriptBuggyThenFixed();
+    const second = await request(app)
+      .post('/api/workflows')
+      .send({ task: 'generate', language: 'python', project, description: 'a subtract(a, b) function for the calculator' })
+      .expect(202);
+    await request(app).get(`/api/workflows/${second.body.workflowId}/result?wait=100000`).expect(200);
+    const prompt = model.chatRequests().find((r) => !/test engineer|code reviewer|fixing code/.test(r.system));
+    expect(prompt?.user).toContain('Relevant memory from earlier work');
+    expect(prompt?.user).toContain('return a + b');
+    await gateway.close();
+  });
 });
