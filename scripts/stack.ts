@@ -4,11 +4,13 @@
  * restarted, so killing a worker mid-job shows the job resume. Ctrl-C stops everything cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { findBinary } from '../temporal/binaries';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
 
 interface Component {
   name: string;
@@ -26,32 +28,56 @@ async function main(): Promise<void> {
   let address = cfg.TEMPORAL_ADDRESS;
   let uiUrl = cfg.TEMPORAL_UI_URL;
 
+  let stopFallback: (() => Promise<void>) | undefined;
   if (cfg.TEMPORAL_DEV_SERVER) {
     const { found, tried } = findBinary('temporal', cfg.TEMPORAL_CLI_PATH, cfg.projectRoot);
-    if (!found) {
-      throw new Error(
-        `No Temporal CLI found. Tried:\n${tried.map((t) => `  - ${t}`).join('\n')}\n` +
-          'Run `node scripts/bootstrap.mjs tools`, install the Temporal CLI, or set TEMPORAL_DEV_SERVER=false with TEMPORAL_ADDRESS.',
-      );
-    }
-    const temporalLog = logger('temporal');
-    log.info(`starting Temporal dev server (${found.source}: ${found.path})`);
-    devServer = await startDevServer({
-      cliPath: found.path,
-      dbFile: path.join(cfg.dataDir, 'temporal', 'dev.db'),
-      port: cfg.TEMPORAL_DEV_SERVER_PORT,
-      uiPort: cfg.TEMPORAL_DEV_UI_PORT,
-      namespace: cfg.TEMPORAL_NAMESPACE,
-      onLine: (line) => temporalLog.info(line.length > 400 ? `${line.slice(0, 400)}…` : line),
-    });
-    address = devServer.address;
-    uiUrl = devServer.uiUrl;
-    devServer.process.once('exit', (code) => {
-      if (!shuttingDown) {
-        log.fatal(`Temporal dev server exited (code ${code}); stopping the stack`);
-        void shutdown(1);
+    const dbFile = path.join(cfg.dataDir, 'temporal', 'dev.db');
+    if (found) {
+      const temporalLog = logger('temporal');
+      log.info(`starting Temporal dev server (${found.source}: ${found.path})`);
+      devServer = await startDevServer({
+        cliPath: found.path,
+        dbFile,
+        port: cfg.TEMPORAL_DEV_SERVER_PORT,
+        uiPort: cfg.TEMPORAL_DEV_UI_PORT,
+        namespace: cfg.TEMPORAL_NAMESPACE,
+        onLine: (line) => temporalLog.info(line.length > 400 ? `${line.slice(0, 400)}…` : line),
+      });
+      address = devServer.address;
+      uiUrl = devServer.uiUrl;
+      devServer.process.once('exit', (code) => {
+        if (!shuttingDown) {
+          log.fatal(`Temporal dev server exited (code ${code}); stopping the stack`);
+          void shutdown(1);
+        }
+      });
+    } else {
+      // Last resort: the SDK downloads the CLI itself (needs internet access).
+      log.warn(`no Temporal CLI found (${tried.join('; ')}); trying the SDK's own download`);
+      try {
+        const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+        fs.mkdirSync(path.dirname(dbFile), { recursive: true });
+        const env = await TestWorkflowEnvironment.createLocal({
+          server: {
+            executable: { type: 'cached-download' },
+            dbFilename: dbFile,
+            port: cfg.TEMPORAL_DEV_SERVER_PORT,
+            ui: true,
+            uiPort: cfg.TEMPORAL_DEV_UI_PORT,
+            namespace: cfg.TEMPORAL_NAMESPACE,
+            searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+          },
+        });
+        address = env.address;
+        uiUrl = `http://localhost:${cfg.TEMPORAL_DEV_UI_PORT}`;
+        stopFallback = () => env.teardown();
+      } catch (err) {
+        throw new Error(
+          `No Temporal CLI found. Tried:\n${[...tried, `the SDK's download (${err instanceof Error ? err.message : String(err)})`].map((t) => `  - ${t}`).join('\n')}\n` +
+            'Run `node scripts/bootstrap.mjs tools`, install the Temporal CLI, or set TEMPORAL_DEV_SERVER=false with TEMPORAL_ADDRESS.',
+        );
       }
-    });
+    }
   }
 
   const dist = path.join(cfg.projectRoot, 'dist');
@@ -111,6 +137,7 @@ async function main(): Promise<void> {
       ),
     );
     await devServer?.stop();
+    await stopFallback?.();
     log.info('stopped');
     process.exit(code);
   }
