@@ -13,6 +13,7 @@ import {
 } from '../../workflows/index-repository/definitions';
 import { indexRepositoryWorkflow } from '../../workflows/index-repository/workflow';
 import { searchMemoryWorkflow } from '../../workflows/memory/workflow';
+import { maybeRecordHistory } from '../support/histories';
 import { testClient, testWorkerConnection, uniqueTaskQueue } from '../support/temporal';
 
 const prefix = uniqueTaskQueue('index-repo');
@@ -78,6 +79,7 @@ describe('repository indexing workflow', () => {
     // Nothing changed, so the second run embeds nothing.
     const again = await index({ repoPath: projectRoot, project }, ':again');
     expect(again).toMatchObject({ changedFiles: 0, filesIndexed: 0, totalFiles: result.totalFiles });
+    await maybeRecordHistory(client, indexWorkflowId(project), 'index-repository', 'self-repository');
   });
 
   test('re-indexes only changed files, drops removed ones, skips vendored and binary files, and continues as new', async () => {
@@ -102,10 +104,24 @@ describe('repository indexing workflow', () => {
     git(repo, 'add', 'src', 'logo.png');
     const project = `tmp-${prefix}`;
 
-    const first = await index({ repoPath: repo, project, batchSize: 1, batchesPerRun: 1 });
+    const chain = await client.workflow.start(indexRepositoryWorkflow, {
+      taskQueue: `${prefix}-workflows`,
+      workflowId: indexWorkflowId(project),
+      args: [{ repoPath: repo, project, batchSize: 1, batchesPerRun: 1 }],
+    });
+    const first = await chain.result();
     expect(first).toMatchObject({ phase: 'done', totalFiles: 3, changedFiles: 3, filesIndexed: 3, removedFiles: 0 });
     expect(first.runs).toBeGreaterThanOrEqual(3);
     expect(first.skippedFiles).toBeGreaterThanOrEqual(1);
+    // The run that plans and continues as new, and the last run, which resumes from its offset.
+    await maybeRecordHistory(
+      client,
+      chain.workflowId,
+      'index-repository',
+      'continued-as-new-first-run',
+      chain.firstExecutionRunId,
+    );
+    await maybeRecordHistory(client, chain.workflowId, 'index-repository', 'continued-as-new-last-run');
     expect((await search('invoice total amount', project)).hits[0]).toMatchObject({
       path: 'src/billing.py',
       symbol: 'Invoice.total_amount',
@@ -124,6 +140,7 @@ describe('repository indexing workflow', () => {
     const second = await handle.result();
     expect(second).toMatchObject({ totalFiles: 2, changedFiles: 1, filesIndexed: 1, removedFiles: 1 });
     expect(await handle.query(indexProgressQuery)).toEqual(second);
+    await maybeRecordHistory(client, handle.workflowId, 'index-repository', 'changed-and-removed-files');
 
     const symbols = (await search('insurance premium shipping legacy format', project)).hits.map((h) => h.symbol);
     expect(symbols).toContain('computeInsurancePremium');
@@ -133,8 +150,10 @@ describe('repository indexing workflow', () => {
   });
 
   test('fails with a non-retryable RepositoryInvalid for a path that does not exist', async () => {
-    await expect(index({ repoPath: '/no/such/repository', project: `missing-${prefix}` })).rejects.toMatchObject({
+    const project = `missing-${prefix}`;
+    await expect(index({ repoPath: '/no/such/repository', project })).rejects.toMatchObject({
       cause: { cause: { type: 'RepositoryInvalid' } },
     });
+    await maybeRecordHistory(client, indexWorkflowId(project), 'index-repository', 'repository-invalid');
   });
 });

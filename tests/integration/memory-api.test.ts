@@ -10,6 +10,8 @@ import { parseConfig } from '../../common/config';
 import { logger } from '../../common/logger';
 import { errorMiddleware } from '../../api/errors';
 import { indexRouter, memoryRouter } from '../../api/routes/memory';
+import { SEARCH_MEMORY_WORKFLOW, STORE_MEMORY_WORKFLOW } from '../../workflows/memory/definitions';
+import { maybeRecordHistory } from '../support/histories';
 import { testClient, testWorkerConnection, uniqueTaskQueue } from '../support/temporal';
 
 const prefix = uniqueTaskQueue('memory-api');
@@ -46,6 +48,22 @@ afterAll(async () => {
   await client.connection.close();
 });
 
+/**
+ * With RECORD_HISTORIES=1, records a finished run of `workflowType` from this file's queue: the API
+ * starts these workflows under ids of its own, so the run is found through visibility.
+ */
+async function recordFinished(workflowType: string, folder: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const query = `WorkflowType = '${workflowType}' AND TaskQueue = '${prefix}-workflows' AND ExecutionStatus = 'Completed'`;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    for await (const run of client.workflow.list({ query })) {
+      return maybeRecordHistory(client, run.workflowId, folder, name, run.runId);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no finished ${workflowType} on ${prefix}-workflows to record`);
+}
+
 describe('memory API', () => {
   test('stores a fix and finds it again by a related query, with a prompt context', async () => {
     const stored = await request(app)
@@ -81,6 +99,8 @@ describe('memory API', () => {
       .expect(200);
     expect(found.body.hits[0]).toMatchObject({ id: stored.body.ids[0], collection: 'fixes', survived: true });
     expect(found.body.context).toContain('parse_iso_date');
+    await recordFinished(STORE_MEMORY_WORKFLOW, 'store-memory', 'store-a-fix');
+    await recordFinished(SEARCH_MEMORY_WORKFLOW, 'search-memory', 'search-finds-the-fix');
   });
 
   test('answers 400 with the field paths for an invalid body', async () => {

@@ -7,10 +7,17 @@ export const HISTORIES_DIR = path.join(__dirname, 'histories');
 /**
  * With RECORD_HISTORIES=1, saves a finished workflow's real history for the replay tests:
  * `RECORD_HISTORIES=1 npx jest tests/integration/lifecycle` then commit tests/support/histories/.
+ * The latest run unless `runId` names one (e.g. the first run of a chain that continued as new).
  */
-export async function maybeRecordHistory(client: Client, workflowId: string, folder: string, name: string): Promise<void> {
+export async function maybeRecordHistory(
+  client: Client,
+  workflowId: string,
+  folder: string,
+  name: string,
+  runId?: string,
+): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const dir = path.join(HISTORIES_DIR, folder);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(history, null, 1));
