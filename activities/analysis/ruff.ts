@@ -7,12 +7,29 @@ export type Ruleset = 'default' | 'docs';
 
 /**
  * pyflakes and pycodestyle errors, bugbear, bandit (security) and pyupgrade by default; `docs` adds
- * pydocstyle with the Google convention. Explicit, so a job's own pyproject cannot switch rules off.
+ * pydocstyle with the Google convention and flake8-annotations (missing type hints on parameters and
+ * returns; ANN401, "no Any", is left out: Any is sometimes the honest type). Explicit, so a job's own
+ * pyproject cannot switch rules off.
  */
 export const RUFF_RULES: Record<Ruleset, string[]> = {
   default: ['E4', 'E7', 'E9', 'F', 'W', 'B', 'S', 'UP'],
-  docs: ['E4', 'E7', 'E9', 'F', 'W', 'B', 'S', 'UP', 'D'],
+  docs: ['E4', 'E7', 'E9', 'F', 'W', 'B', 'S', 'UP', 'D', 'ANN0', 'ANN2'],
 };
+
+/** pytest's file names (as the lifecycle's test-file rule): test_*.py, *_test.py, conftest.py. */
+export const PYTHON_TEST_GLOBS = ['test_*.py', '*_test.py', 'conftest.py'];
+
+/**
+ * Rules that do not apply to test files: pytest is built on `assert` (S101), and test functions need
+ * neither docstrings nor annotations. Without this a DOCUMENT job that brings its own tests could never
+ * finish: the refactor rewrites only the code, never the tests, so their D findings would block forever.
+ */
+export const RUFF_TEST_FILE_IGNORES = ['S101', 'D', 'ANN'];
+
+function perFileIgnores(): string {
+  const codes = RUFF_TEST_FILE_IGNORES.map((c) => `"${c}"`).join(', ');
+  return `lint.per-file-ignores = { ${PYTHON_TEST_GLOBS.map((g) => `"${g}" = [${codes}]`).join(', ')} }`;
+}
 
 interface RuffDiagnostic {
   code: string | null;
@@ -74,6 +91,8 @@ export async function runRuff(files: FileMap, ruleset: Ruleset, timeoutMs?: numb
       RUFF_RULES[ruleset].join(','),
       '--config',
       'lint.pydocstyle.convention="google"',
+      '--config',
+      perFileIgnores(),
       '.',
     ],
   });

@@ -15,7 +15,8 @@ const TASK_INSTRUCTIONS: Record<string, string> = {
   generate: 'Write the code the task asks for.',
   refactor: 'Refactor the code as asked, keeping its behaviour.',
   document:
-    'Add documentation without changing behaviour: a docstring (PEP 257, Google style) or TSDoc comment on every module, public class and public function, and a short README.md section explaining how to use the code.',
+    'Add documentation without changing behaviour: a docstring (PEP 257, Google style) or TSDoc comment on every module, public class and public function, ' +
+    "in Python type hints on every function's parameters and return value, and a short README.md section explaining how to use the code.",
   deploy:
     'Write deployment artefacts for this code: a Dockerfile (pinned base image, non-root user, HEALTHCHECK) and Kubernetes manifests in k8s/deployment.yaml and k8s/service.yaml (resource requests and limits, probes, labels).',
 };

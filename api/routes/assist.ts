@@ -45,7 +45,8 @@ export function assistRouter(deps: { gateway: TemporalGateway; cfg: Config }): R
       project: body.project,
       requestId: body.requestId,
       options: body.options,
-      error: task === 'debug' ? body.message : undefined,
+      // The reproducing test is written from `error` alone, so a stack trace pasted as `context` goes there too.
+      error: task === 'debug' ? [body.message, body.context].filter(Boolean).join('\n\n') : undefined,
     });
     apiMetrics().requests.labels(task, started.existing ? 'duplicate' : 'accepted').inc();
     const head = { workflowId: started.workflowId, runId: started.runId, task, language: language ?? 'python' };

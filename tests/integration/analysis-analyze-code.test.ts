@@ -55,6 +55,23 @@ describe('analyzeCode', () => {
     expect(result.findings.find((f) => f.rule === 'D103')?.severity).toBe('info');
   });
 
+  it('reports missing type hints with the docs ruleset, and spares pytest files docstrings, annotations and S101', async () => {
+    const untyped = 'def area(width, height):\n    return width * height\n';
+    const test = 'from shapes import area\n\n\ndef test_area():\n    assert area(2, 3) == 6\n';
+    const files = await artifactStore().putFiles({ 'shapes.py': untyped, 'test_shapes.py': test, 'pkg/area_test.py': test });
+    const docs = await analyzeCode({ files, language: 'python', ruleset: 'docs' });
+    expect(docs.findings.map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual([
+      'shapes.py:1:ANN001',
+      'shapes.py:1:ANN001',
+      'shapes.py:1:ANN201',
+      'shapes.py:1:D100',
+      'shapes.py:1:D103',
+    ]);
+    const plain = await analyzeCode({ files, language: 'python' });
+    expect(plain.findings).toEqual([]);
+    expect(plain.summary).toBe('no findings from ruff');
+  });
+
   it('returns ESLint findings for TypeScript and ignores inline eslint-disable comments', async () => {
     const files = await artifactStore().putFiles({ 'src/add.ts': TS });
     const result = await analyzeCode({ files, language: 'typescript' });
