@@ -112,6 +112,8 @@ export interface WriteTestsInput {
   language: string;
   files: FileSetRef;
   requirements?: string[];
+  /** What the user told about their code (for DEBUG, often the stack trace); shown to the test engineer. */
+  context?: string;
   /** DEBUG: the error the first test must reproduce. */
   error?: string;
   memoryContext?: string;
