@@ -107,6 +107,13 @@ export const envSchema = z.object({
   SANDBOX_OUTPUT_LIMIT_KB: int(1024, 1),
   SANDBOX_TOOLS_DIR: optionalString,
 
+  // --- analysis
+  ANALYSIS_KUBERNETES_VERSION: z
+    .string()
+    .regex(/^v?1\.[0-9]+(\.0)?$/, 'a Kubernetes minor version such as 1.34 (kubernetes-validate ships 1.25–1.37)')
+    .default('1.34')
+    .transform((v) => `${v.replace(/^v/, '').replace(/\.0$/, '')}.0`),
+
   // --- Codacy
   CODACY_API_TOKEN: optionalString,
   CODACY_BASE_URL: z.string().default('https://app.codacy.com/api/v3'),
