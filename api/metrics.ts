@@ -21,6 +21,10 @@ export function apiMetrics() {
           labelNames: ['task', 'status'] as const,
         }),
     ),
+    retries: once(
+      'coding_job_retries_total',
+      () => new Counter({ name: 'coding_job_retries_total', help: 'Failed jobs re-run from their last good step.' }),
+    ),
     duration: once(
       'code_generation_duration_seconds',
       () =>

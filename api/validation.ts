@@ -19,6 +19,7 @@ export const jobOptionsSchema = z
     requireApproval: z.boolean().optional(),
     approvalTimeout: duration.optional(),
     approvalDefault: z.enum(['approve', 'reject']).optional(),
+    continueAsNewAfter: z.number().int().min(1).max(100).optional(),
   })
   .strict();
 

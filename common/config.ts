@@ -85,6 +85,7 @@ export const envSchema = z.object({
   JOB_MAX_COST_USD: num(2),
   APPROVAL_TIMEOUT: z.string().default('24h'),
   APPROVAL_DEFAULT_OUTCOME: z.enum(['approve', 'reject']).default('reject'),
+  JOB_CONTINUE_AS_NEW_AFTER: int(10, 1),
 
   // --- Redis
   REDIS_URL: optionalString,
@@ -106,6 +107,7 @@ export const envSchema = z.object({
   SANDBOX_MAX_FILE_MB: int(64, 1),
   SANDBOX_OUTPUT_LIMIT_KB: int(1024, 1),
   SANDBOX_TOOLS_DIR: optionalString,
+  SANDBOX_STAGING_DIR: optionalString,
 
   // --- analysis
   ANALYSIS_KUBERNETES_VERSION: z

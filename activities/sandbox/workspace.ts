@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { config } from '../../common/config';
 import { artifactStore, type FileMap, type FileSetRef } from '../artifacts';
 
 /** Largest job the sandbox accepts; generated code is small, and this keeps a bad input cheap. */
@@ -40,7 +41,7 @@ export async function createWorkspace(files: FileMap): Promise<string> {
   const total = entries.reduce((sum, [, content]) => sum + Buffer.byteLength(content), 0);
   if (total > MAX_TOTAL_BYTES) throw invalid(`A job's files may total at most ${MAX_TOTAL_BYTES} bytes (got ${total}).`);
   const validated = entries.map(([p, content]) => [safeRelativePath(p), content] as const);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sophia-sbx-'));
+  const dir = await fs.mkdtemp(path.join(config().SANDBOX_STAGING_DIR ?? os.tmpdir(), 'sophia-sbx-'));
   try {
     // World-readable: the bwrap stage copies it as root, the process driver reads it as the worker.
     await fs.chmod(dir, 0o755);

@@ -22,6 +22,7 @@ import {
   type CodingJobStatus,
 } from '../../workflows/coding-job/definitions';
 import { HttpError, jobFailureToHttp, toHttpError } from '../errors';
+import { retryJob } from '../job-retry';
 import { apiMetrics } from '../metrics';
 import type { TemporalGateway } from '../temporal-gateway';
 import { startJobSchema, workflowIdSchema, type StartJobBody } from '../validation';
@@ -56,6 +57,7 @@ export function jobInput(body: StartJobBody, cfg: Config): CodingJobInput {
       maxCostUsd: cfg.JOB_MAX_COST_USD,
       approvalTimeout: cfg.APPROVAL_TIMEOUT,
       approvalDefault: cfg.APPROVAL_DEFAULT_OUTCOME,
+      continueAsNewAfter: cfg.JOB_CONTINUE_AS_NEW_AFTER,
     },
   };
 }
@@ -227,6 +229,17 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
     }
     await gateway.call(() => handle.cancel());
     res.status(202).json({ workflowId, runId: description.runId, status: 'CANCEL_REQUESTED' });
+  });
+
+  const retrySchema = z.object({ requestId: z.string().trim().min(1).max(200).optional(), reason: z.string().max(2_000).optional() }).strict();
+
+  /** Re-runs a failed job from its last good step; finished steps keep their results. */
+  router.post('/:id/retry', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
+    const body = retrySchema.parse(req.body ?? {});
+    const retried = await retryJob(gateway, cfg, workflowId, body);
+    metrics.retries.inc();
+    res.status(202).json({ ...retried, links: jobLinks(cfg, workflowId, retried.runId) });
   });
 
   const approveSchema = z.object({ reviewer: z.string().max(200).optional(), comment: z.string().max(10_000).optional() }).strict();

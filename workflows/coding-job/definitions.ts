@@ -43,6 +43,8 @@ export interface JobOptions {
   approvalTimeout?: string;
   /** What happens when the approval gate times out. */
   approvalDefault?: 'approve' | 'reject';
+  /** Refactor rounds per workflow run: after this many the job continues as new, so its history stays small. */
+  continueAsNewAfter?: number;
 }
 
 /** What the API hands to a new job. Files are inline here once; the first step stores them as artifacts. */
@@ -60,7 +62,27 @@ export interface CodingJobInput {
   error?: string;
   options?: JobOptions;
   /** Config defaults resolved by the API, so the workflow never reads the environment. */
-  defaults?: Required<Omit<JobOptions, 'requireApproval'>>;
+  defaults?: Omit<JobOptions, 'requireApproval'>;
+  /** Set by the job itself when it continues as new: where the loop picks up. Clients never set it. */
+  resume?: LifecycleCheckpoint;
+}
+
+/**
+ * Everything the refactor loop needs to go on in a new workflow run: references to the code and the
+ * reports, never the files themselves.
+ */
+export interface LifecycleCheckpoint {
+  /** The iteration whose tests run first in the new run. */
+  iteration: number;
+  code: FileSetRef;
+  iterations: IterationRecord[];
+  usage: TokenUsage;
+  startedAt: string;
+  userHasTests: boolean;
+  memoryContext?: string;
+  lastFix?: { from: FileSetRef; explanation: string };
+  /** Runs before this one. */
+  runs: number;
 }
 
 export interface TokenUsage {
@@ -115,6 +137,8 @@ export interface CodingJobStatus {
   lastTests?: TestSummary;
   usage: TokenUsage;
   awaitingApproval: boolean;
+  /** Workflow runs so far: more than 1 once the job has continued as new. */
+  run?: number;
 }
 
 export interface CodingJobResult {

@@ -1,11 +1,15 @@
 import {
-  ActivityFailure,
+  ActivityCancellationType,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
+  ContinueAsNew,
+  continueAsNew,
   isCancellation,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -16,10 +20,11 @@ import type * as fileActivities from '../../activities/files';
 import type * as jobMemoryActivities from '../../activities/job-memory';
 import type * as llmActivities from '../../activities/llm';
 import type * as sandboxActivities from '../../activities/sandbox';
-import { isFailureType } from '../../common/failures';
+import { FAILURES, isFailureType } from '../../common/failures';
 import { RETRY_POLICIES } from '../../temporal/retry-policies';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueuesForWorkflowQueue } from '../../temporal/task-queues';
+import { asTypedFailure } from '../shared/failures';
 import {
   approveUpdate,
   EMPTY_USAGE,
@@ -32,6 +37,7 @@ import {
   type FindingSummary,
   type IterationRecord,
   type Language,
+  type LifecycleCheckpoint,
   type Outcome,
   type Phase,
   type TestSummary,
@@ -71,6 +77,8 @@ function activitiesFor(workflowTaskQueue: string) {
       startToCloseTimeout: '10m',
       heartbeatTimeout: '1m',
       retry: RETRY_POLICIES.sandbox,
+      // A cancelled job closes only once the sandbox has killed the code's process tree and removed its workspace.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
   };
 }
@@ -103,21 +111,27 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     maxCostUsd: input.options?.maxCostUsd ?? input.defaults?.maxCostUsd ?? 2,
     approvalTimeout: input.options?.approvalTimeout ?? input.defaults?.approvalTimeout ?? '24h',
     approvalDefault: input.options?.approvalDefault ?? input.defaults?.approvalDefault ?? 'reject',
+    continueAsNewAfter: input.options?.continueAsNewAfter ?? input.defaults?.continueAsNewAfter ?? 10,
   };
-  const started = new Date().toISOString();
-  const usage: TokenUsage = { ...EMPTY_USAGE };
-  const iterations: IterationRecord[] = [];
+  const resume = input.resume;
+  const started = resume?.startedAt ?? new Date().toISOString();
+  const usage: TokenUsage = { ...EMPTY_USAGE, ...resume?.usage };
+  const iterations: IterationRecord[] = [...(resume?.iterations ?? [])];
+  const lastTests = [...iterations].reverse().find((i) => i.tests)?.tests;
   let status: CodingJobStatus = {
     task: input.task,
     phase: 'QUEUED',
     outcome: 'running',
-    iteration: 0,
+    iteration: resume?.iteration ?? 0,
     startedAt: started,
-    updatedAt: started,
-    message: 'Queued',
+    updatedAt: new Date().toISOString(),
+    message: resume ? `Continued in run ${resume.runs + 1}` : 'Queued',
     usage,
     awaitingApproval: false,
+    lastTests: lastTests && countsAndSummary(lastTests),
+    run: (resume?.runs ?? 0) + 1,
   };
+  let failedType: string | undefined;
   let decision: { kind: 'approve' | 'reject' | 'changes'; text?: string } | undefined;
   // Read through a function: TypeScript would otherwise keep the narrowing from before the await.
   const decisionNow = () => decision;
@@ -165,6 +179,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       { key: SEARCH_ATTRIBUTES.iteration, value: status.iteration },
       { key: SEARCH_ATTRIBUTES.outcome, value: outcome },
     ]);
+    setCurrentDetails(detailsFor(status, limits.maxIterations, iterations, failedType));
     log.info('phase', { phase, iteration: status.iteration, message });
   };
   const count = (u: llmActivities.ModelCallUsage): TokenUsage => {
@@ -196,90 +211,44 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   };
 
   try {
-    let code: FileSetRef | undefined =
-      input.files && Object.keys(input.files).length > 0
-        ? (await act.files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [{ files: input.files }]))
-            .files
-        : undefined;
-    const userHasTests = !!code?.files.some((f) => isTestPath(f.path));
-
+    let code: FileSetRef;
+    let userHasTests: boolean;
     let memoryContext: string | undefined;
-    if (['generate', 'debug', 'refactor'].includes(input.task)) {
-      memoryContext = await act.memory.recallForJob
-        .executeWithOptions({ summary: 'recall related memory' }, [
-          { query: `${input.description}\n${input.error ?? ''}`, project, language },
-        ])
-        .then((r) => r.context || undefined)
-        // Memory makes jobs better, never blocks them.
-        .catch(() => undefined);
-    }
-
-    // --- GENERATE (generate, document, deploy)
-    if (GENERATES.has(input.task) || !code) {
-      enter('GENERATE', `Writing ${language} code`);
-      const generated = await act.llm.generateCode.executeWithOptions(
-        { summary: `${input.task}: ${oneLine(input.description)}` },
-        [
-          {
-            task: GENERATES.has(input.task) ? input.task : 'generate',
-            description: input.description,
-            language,
-            files: code,
-            context: input.context,
-            requirements: input.requirements,
-            memoryContext,
-          },
-        ],
-      );
-      code = generated.files;
-      iterations.push({
-        iteration: 0,
-        step: 'generate',
-        files: code,
-        explanation: generated.explanation,
-        usage: count(generated.usage),
-      });
+    let lastFix: { from: FileSetRef; explanation: string } | undefined;
+    if (resume) {
+      ({ code, userHasTests, memoryContext, lastFix } = resume);
     } else {
-      iterations.push({ iteration: 0, step: 'input', files: code, explanation: '', usage: { ...EMPTY_USAGE } });
-    }
-
-    // --- WRITE_TESTS: every task but REVIEW, DOCUMENT and DEPLOY, unless the user brought tests.
-    const needsTests =
-      input.task === 'test' || input.task === 'debug' || (!userHasTests && ['generate', 'refactor'].includes(input.task));
-    if (needsTests) {
-      enter('WRITE_TESTS', input.task === 'debug' ? 'Writing a test that reproduces the error' : 'Writing tests');
-      const written = await act.llm.writeTests.executeWithOptions(
-        { summary: input.task === 'debug' ? 'write a reproducing test' : 'write tests' },
-        [
-          {
-            task: input.task,
-            description: input.description,
-            language,
-            files: code,
-            requirements: input.requirements,
-            error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
-            memoryContext,
-          },
-        ],
-      );
-      code = written.files;
-      iterations.push({
-        iteration: 0,
-        step: 'write-tests',
-        files: code,
-        explanation: written.explanation,
-        usage: count(written.usage),
-      });
+      ({ code, userHasTests, memoryContext } = await prepare());
     }
 
     // What a refactor may rewrite: the tests for TEST jobs, the code for everything else.
     const targetsOf = (files: FileSetRef) =>
       files.files.map((f) => f.path).filter((p) => (input.task === 'test' ? isTestPath(p) : !isTestPath(p) && isSource(p)));
 
+    const firstIteration = resume?.iteration ?? 0;
     let feedback: string | undefined;
-    let lastFix: { from: FileSetRef; explanation: string } | undefined;
-    for (let iteration = 0; ; iteration++) {
+    for (let iteration = firstIteration; ; iteration++) {
       status = { ...status, iteration };
+
+      // Long loops continue as new between rounds, carrying references only, so the history stays small.
+      const roundsThisRun = iteration - firstIteration;
+      if (roundsThisRun > 0 && (roundsThisRun >= limits.continueAsNewAfter || workflowInfo().continueAsNewSuggested)) {
+        await condition(allHandlersFinished);
+        const checkpoint: LifecycleCheckpoint = {
+          iteration,
+          code,
+          iterations,
+          usage,
+          startedAt: started,
+          userHasTests,
+          memoryContext,
+          lastFix,
+          runs: status.run ?? 1,
+        };
+        log.info('continuing as new', { iteration, run: checkpoint.runs + 1 });
+        // The input files are in the artifact store by now; the new run needs only the checkpoint.
+        return await continueAsNew<typeof codingLifecycleWorkflow>({ ...input, files: undefined, resume: checkpoint });
+      }
       const record = iterations[iterations.length - 1]!;
 
       // --- RUN_TESTS
@@ -424,7 +393,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             language,
             task: input.task,
             description: input.description,
-            files: code!,
+            files: code,
             survived,
             fixedFrom: lastFix?.from,
             fixExplanation: lastFix?.explanation,
@@ -435,14 +404,138 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         .catch((err: unknown) => log.warn('could not store memory', { error: String(err) }));
     }
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => enter('CANCELLED', 'Cancelled by request', 'cancelled'));
       throw err;
     }
-    const failure = asTypedFailure(err);
+    const failure = asTypedFailure(err, `${STEP_NAMES[status.phase]} failed`);
+    failedType = failure.type ?? undefined;
     enter('FAILED', failure.message, 'failed');
     throw failure;
   }
+
+  /** The first steps of a new job: store the input, recall memory, generate code and write tests. */
+  async function prepare(): Promise<{ code: FileSetRef; userHasTests: boolean; memoryContext?: string }> {
+    let code: FileSetRef | undefined =
+      input.files && Object.keys(input.files).length > 0
+        ? (await act.files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [{ files: input.files }]))
+            .files
+        : undefined;
+    const userHasTests = !!code?.files.some((f) => isTestPath(f.path));
+
+    let memoryContext: string | undefined;
+    if (['generate', 'debug', 'refactor'].includes(input.task)) {
+      memoryContext = await act.memory.recallForJob
+        .executeWithOptions({ summary: 'recall related memory' }, [
+          { query: `${input.description}\n${input.error ?? ''}`, project, language },
+        ])
+        .then((r) => r.context || undefined)
+        // Memory makes jobs better, never blocks them.
+        .catch(() => undefined);
+    }
+
+    // --- GENERATE (generate, document, deploy)
+    if (GENERATES.has(input.task) || !code) {
+      enter('GENERATE', `Writing ${language} code`);
+      const generated = await act.llm.generateCode.executeWithOptions(
+        { summary: `${input.task}: ${oneLine(input.description)}` },
+        [
+          {
+            task: GENERATES.has(input.task) ? input.task : 'generate',
+            description: input.description,
+            language,
+            files: code,
+            context: input.context,
+            requirements: input.requirements,
+            memoryContext,
+          },
+        ],
+      );
+      code = generated.files;
+      iterations.push({
+        iteration: 0,
+        step: 'generate',
+        files: code,
+        explanation: generated.explanation,
+        usage: count(generated.usage),
+      });
+    } else {
+      iterations.push({ iteration: 0, step: 'input', files: code, explanation: '', usage: { ...EMPTY_USAGE } });
+    }
+
+    // --- WRITE_TESTS: every task but REVIEW, DOCUMENT and DEPLOY, unless the user brought tests.
+    const needsTests =
+      input.task === 'test' || input.task === 'debug' || (!userHasTests && ['generate', 'refactor'].includes(input.task));
+    if (needsTests) {
+      enter('WRITE_TESTS', input.task === 'debug' ? 'Writing a test that reproduces the error' : 'Writing tests');
+      const written = await act.llm.writeTests.executeWithOptions(
+        { summary: input.task === 'debug' ? 'write a reproducing test' : 'write tests' },
+        [
+          {
+            task: input.task,
+            description: input.description,
+            language,
+            files: code,
+            requirements: input.requirements,
+            error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
+            memoryContext,
+          },
+        ],
+      );
+      code = written.files;
+      iterations.push({
+        iteration: 0,
+        step: 'write-tests',
+        files: code,
+        explanation: written.explanation,
+        usage: count(written.usage),
+      });
+    }
+    return { code, userHasTests, memoryContext };
+  }
+}
+
+/** How a failure message names the step that failed. */
+const STEP_NAMES: Record<Phase, string> = {
+  QUEUED: 'Storing the input',
+  GENERATE: 'Generating code',
+  WRITE_TESTS: 'Writing tests',
+  RUN_TESTS: 'Running the tests',
+  REVIEW: 'Reviewing',
+  REFACTOR: 'Refactoring',
+  AWAITING_APPROVAL: 'Waiting for approval',
+  DONE: 'Finishing',
+  FAILED: 'Finishing',
+  CANCELLED: 'Cancelling',
+};
+
+/**
+ * What the Web UI shows as the job's current details: where it stands, in a few Markdown lines,
+ * so nobody has to read the JSON of an activity to know.
+ */
+function detailsFor(status: CodingJobStatus, maxIterations: number, iterations: IterationRecord[], failedType?: string): string {
+  const lines = [
+    `**${status.phase}** · iteration ${status.iteration} of at most ${maxIterations}${status.run && status.run > 1 ? ` · run ${status.run}` : ''}`,
+    status.message,
+  ];
+  if (status.lastTests) lines.push(`**Last tests:** ${status.lastTests.summary}`);
+  const findings = [...iterations].reverse().find((i) => i.findings)?.findings;
+  if (findings) {
+    lines.push(`**Last review:** ${findings.summary}`);
+    for (const f of (findings.items ?? []).filter((i) => i.blocking).slice(0, 5)) {
+      lines.push(`- ${f.file}:${f.line} [${f.source}] ${oneLine(f.message, 160)}`);
+    }
+  }
+  lines.push(`**Usage:** ${status.usage.totalTokens} tokens, $${status.usage.costUsd.toFixed(4)}`);
+  if (failedType && isFailureType(failedType)) {
+    lines.push(`**Failure type:** ${failedType}. **What to do:** ${FAILURES[failedType].hint} A retry resumes from this step; finished steps are not redone.`);
+  }
+  return lines.join('\n\n');
+}
+
+function countsAndSummary(t: TestSummary): TestSummary {
+  return { passed: t.passed, failed: t.failed, errors: t.errors, skipped: t.skipped, summary: t.summary };
 }
 
 function countsOf(report: { passed: number; failed: number; errors: number; skipped: number }) {
@@ -461,26 +554,6 @@ function addTo(a: TokenUsage, b: TokenUsage): TokenUsage {
 
 function isSource(p: string): boolean {
   return /\.(py|[cm]?[jt]sx?)$/.test(p);
-}
-
-/** Surfaces the catalogue type of the step that failed, so the API and the Web UI show it as is. */
-function asTypedFailure(err: unknown): ApplicationFailure {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
-    return ApplicationFailure.create({
-      type: cause.type,
-      message: cause.message,
-      nonRetryable: true,
-      details: cause.details ? [...cause.details] : undefined,
-      cause: err instanceof Error ? err : undefined,
-    });
-  }
-  if (cause instanceof ApplicationFailure) return cause;
-  return ApplicationFailure.create({
-    type: 'DependencyUnavailable',
-    nonRetryable: true,
-    message: err instanceof Error ? err.message : String(err),
-  });
 }
 
 function oneLine(text: string, max = 80): string {

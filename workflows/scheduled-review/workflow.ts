@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -11,7 +10,7 @@ import {
 import type * as analysisActivities from '../../activities/analysis';
 import type * as reviewActivities from '../../activities/review';
 import type * as sandboxActivities from '../../activities/sandbox';
-import { isFailureType } from '../../common/failures';
+import { asTypedFailure } from '../shared/failures';
 import { RETRY_POLICIES } from '../../temporal/retry-policies';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueuesForWorkflowQueue } from '../../temporal/task-queues';
@@ -163,24 +162,4 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     enter('FAILED', 'failed');
     throw asTypedFailure(err);
   }
-}
-
-/** Surfaces the catalogue type of the step that failed, so the API and the Web UI show it as is. */
-function asTypedFailure(err: unknown): ApplicationFailure {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
-    return ApplicationFailure.create({
-      type: cause.type,
-      message: cause.message,
-      nonRetryable: true,
-      details: cause.details ? [...cause.details] : undefined,
-      cause: err instanceof Error ? err : undefined,
-    });
-  }
-  if (cause instanceof ApplicationFailure) return cause;
-  return ApplicationFailure.create({
-    type: 'DependencyUnavailable',
-    nonRetryable: true,
-    message: err instanceof Error ? err.message : String(err),
-  });
 }
