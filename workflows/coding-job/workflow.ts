@@ -221,9 +221,16 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       ({ code, userHasTests, memoryContext } = await prepare());
     }
 
-    // What a refactor may rewrite: the tests for TEST jobs, the code for everything else.
-    const targetsOf = (files: FileSetRef) =>
-      files.files.map((f) => f.path).filter((p) => (input.task === 'test' ? isTestPath(p) : !isTestPath(p) && isSource(p)));
+    // What a refactor may rewrite: the tests for TEST jobs, the container file and manifests for DEPLOY
+    // jobs, the code for everything else; and any other non-test file a blocking finding points at.
+    const targetsOf = (files: FileSetRef, blocking: FindingSummary[]) =>
+      files.files
+        .map((f) => f.path)
+        .filter((p) => {
+          if (input.task === 'test') return isTestPath(p);
+          if (isTestPath(p)) return false;
+          return (input.task === 'deploy' ? isDeployArtefact(p) : isSource(p)) || blocking.some((f) => f.file === p);
+        });
 
     const firstIteration = resume?.iteration ?? 0;
     let feedback: string | undefined;
@@ -272,7 +279,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       // --- REVIEW: static analysis (real linters), then the model's review with that evidence.
       enter('REVIEW', tests ? `Reviewing (${tests.summary})` : 'Reviewing');
       const analysis = await act.sandbox.analyzeCode.executeWithOptions({ summary: 'static analysis' }, [
-        { files: code, language, ruleset: input.task === 'document' ? 'docs' : 'default' },
+        { files: code, language, ruleset: RULESETS[input.task] ?? 'default' },
       ]);
       const findings: FindingSummary[] = analysis.findings.map((f) => ({
         source: f.tool,
@@ -354,7 +361,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       // --- REFACTOR
       status = { ...status, iteration: iteration + 1 };
       enter('REFACTOR', feedback ? 'Refactoring with the reviewer\'s feedback' : `Refactoring: ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`);
-      const targets = targetsOf(code);
+      const targets = targetsOf(code, blocking);
       const before = code;
       const refactored = await act.refactor.refactorCode.executeWithOptions(
         { summary: `refactor ${targets.length} file(s) (iteration ${iteration + 1})` },
@@ -496,6 +503,9 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   }
 }
 
+/** Which analysis rules a task is held to: docs rules block DOCUMENT, the deploy asks (limits, probes, non-root) block DEPLOY. */
+const RULESETS: Partial<Record<CodingJobInput['task'], 'docs' | 'deploy'>> = { document: 'docs', deploy: 'deploy' };
+
 /** How a failure message names the step that failed. */
 const STEP_NAMES: Record<Phase, string> = {
   QUEUED: 'Storing the input',
@@ -550,6 +560,10 @@ function addTo(a: TokenUsage, b: TokenUsage): TokenUsage {
     costUsd: a.costUsd + b.costUsd,
     cachedCalls: a.cachedCalls + b.cachedCalls,
   };
+}
+
+function isDeployArtefact(p: string): boolean {
+  return /(^|\/)(Dockerfile|Containerfile)([.-][^/]*)?$|\.dockerfile$|\.ya?ml$/i.test(p);
 }
 
 function isSource(p: string): boolean {
