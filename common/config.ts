@@ -63,6 +63,7 @@ export const envSchema = z.object({
   WORKER_MEMORY_CONCURRENCY: int(4, 1),
   WORKER_SHUTDOWN_GRACE_MS: int(10_000, 0),
   WORKER_METRICS_PORT: int(0, 0),
+  WORKER_SDK_METRICS_PORT: int(0, 0),
   WORKER_WORKFLOW_BUNDLE: optionalString,
 
   // --- LLM

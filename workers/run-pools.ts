@@ -4,6 +4,7 @@ import { register } from 'prom-client';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connection';
+import { installSdkRuntime } from '../temporal/runtime';
 import { POOL_NAMES, type PoolName } from '../temporal/task-queues';
 import { createPoolWorker } from './pools';
 
@@ -26,6 +27,7 @@ export function parsePools(value: string): PoolName[] {
 export async function runPools(pools: PoolName[]): Promise<void> {
   const cfg = config();
   const log = logger(`worker:${pools.join('+')}`);
+  installSdkRuntime(cfg);
   const connection = await connectWorker(cfg);
   const metrics = cfg.WORKER_METRICS_PORT ? serveMetrics(cfg.WORKER_METRICS_PORT) : undefined;
   try {

@@ -1,0 +1,64 @@
+import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
+import type { Config } from '../common/config';
+import { logger, type Logger } from '../common/logger';
+
+const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/** The SDK's logger interface over pino: worker, activity and workflow logs come out as our own lines. */
+export class PinoSdkLogger implements SdkLogger {
+  constructor(private readonly pino: Logger) {}
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    this.pino[LEVELS[level]](meta ?? {}, message);
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.pino.trace(meta ?? {}, message);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.pino.debug(meta ?? {}, message);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    // The workflow bundler's webpack report is many lines of module sizes: debug, not info.
+    if (message.startsWith('asset workflow-bundle')) this.pino.debug(meta ?? {}, message);
+    else this.pino.info(meta ?? {}, message);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.pino.warn(meta ?? {}, message);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.pino.error(meta ?? {}, message);
+  }
+}
+
+let installed = false;
+
+/**
+ * Installs the SDK runtime once per process, before any connection: SDK and core logs go through
+ * pino at LOG_LEVEL (core's own at WARN, forwarded), and with WORKER_SDK_METRICS_PORT the SDK's
+ * worker metrics (task slots, poll and schedule-to-start latencies…) are served for Prometheus.
+ * A second call, or a call after the runtime started, changes nothing.
+ */
+export function installSdkRuntime(cfg: Config): void {
+  if (installed) return;
+  installed = true;
+  try {
+    Runtime.install({
+      logger: new PinoSdkLogger(logger('temporal')),
+      telemetryOptions: {
+        logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+        ...(cfg.WORKER_SDK_METRICS_PORT
+          ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${cfg.WORKER_SDK_METRICS_PORT}` } } }
+          : {}),
+      },
+    });
+  } catch (err) {
+    // The runtime was created already (e.g. a test harness made a connection first): keep it.
+    logger('temporal').debug({ err: String(err) }, 'SDK runtime already installed');
+  }
+}
