@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ConnectionLike, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
@@ -57,6 +57,19 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
   const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
   const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !(key.name in (existing.customAttributes ?? {})));
   if (missing.length === 0) return 'present';
+  await addSearchAttributes(client.connection, namespace, missing);
+  return 'registered';
+}
+
+/**
+ * Adds search attributes to the namespace without listing them first: the time-skipping test
+ * server implements AddSearchAttributes but not ListSearchAttributes.
+ */
+export async function addSearchAttributes(
+  connection: Pick<ConnectionLike, 'operatorService'>,
+  namespace: string,
+  keys: readonly (typeof SEARCH_ATTRIBUTE_KEYS)[number][] = SEARCH_ATTRIBUTE_KEYS,
+): Promise<void> {
   const { temporal } = await import('@temporalio/proto');
   const typeOf: Record<string, number> = {
     KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -67,9 +80,8 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
     DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
     KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
   };
-  await client.connection.operatorService.addSearchAttributes({
+  await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, typeOf[key.type]!])),
+    searchAttributes: Object.fromEntries(keys.map((key) => [key.name, typeOf[key.type]!])),
   });
-  return 'registered';
 }

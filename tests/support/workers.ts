@@ -1,4 +1,4 @@
-import type { Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import { config, resetConfig } from '../../common/config';
 import { logger } from '../../common/logger';
 import type { PoolName } from '../../temporal/task-queues';
@@ -14,19 +14,26 @@ export interface RunningWorkers {
 /**
  * Runs real pool workers in this process, on a task-queue prefix of their own, with the real
  * activities. `env` overrides the environment the activities read (model URL, sandbox driver…).
+ * `connection` puts them on another server (e.g. a time-skipping TestWorkflowEnvironment's
+ * `nativeConnection`, which its owner closes); by default they connect to the run's dev server.
  */
-export async function startWorkers(pools: PoolName[], env: Record<string, string | undefined> = {}): Promise<RunningWorkers> {
+export async function startWorkers(
+  pools: PoolName[],
+  env: Record<string, string | undefined> = {},
+  { connection: given }: { connection?: NativeConnection } = {},
+): Promise<RunningWorkers> {
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
   resetConfig();
   const prefix = uniqueTaskQueue('t');
-  const connection = await testWorkerConnection();
+  const connection = given ?? (await testWorkerConnection());
   const cfg = config();
   const log = logger('test-worker');
   const workers: Worker[] = [];
-  for (const pool of pools) workers.push(await createPoolWorker({ pool, connection, cfg, log, taskQueuePrefix: prefix }));
+  for (const pool of pools)
+    workers.push(await createPoolWorker({ pool, connection, cfg, log, taskQueuePrefix: prefix }));
   const running = workers.map((w) => w.run());
   return {
     prefix,
@@ -36,7 +43,7 @@ export async function startWorkers(pools: PoolName[], env: Record<string, string
         if (w.getState() === 'RUNNING') w.shutdown();
       });
       await Promise.allSettled(running);
-      await connection.close();
+      if (!given) await connection.close();
     },
   };
 }
