@@ -196,6 +196,8 @@ export interface RefactorCodeInput {
   findings: string;
   feedback?: string;
   memoryContext?: string;
+  /** For DEBUG jobs: the error the user reported, so the fix addresses it and not only the test. */
+  error?: string;
 }
 
 export interface RefactorCodeResult extends GenerateCodeResult {

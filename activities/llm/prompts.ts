@@ -121,12 +121,14 @@ export interface RefactorFilePromptInput {
   findings: string;
   feedback?: string;
   memoryContext?: string;
+  error?: string;
 }
 
 /** Asks for one whole file, rewritten to fix the failures and findings. */
 export function refactorFilePrompt(input: RefactorFilePromptInput): ChatMessage[] {
   const feedback = input.feedback ? `\n\nReviewer feedback:\n${input.feedback}` : '';
   const memory = input.memoryContext ? `\n\nFixes that worked before:\n${input.memoryContext}` : '';
+  const reported = input.error ? `\n\nThe error the user reported:\n${input.error.slice(0, 6_000)}` : '';
   return [
     {
       role: 'system',
@@ -137,7 +139,7 @@ export function refactorFilePrompt(input: RefactorFilePromptInput): ChatMessage[
     {
       role: 'user',
       content:
-        `Rewrite the file ${input.path}.\n\nTask: ${input.description}\n\nFailing tests:\n${input.failures || '(none)'}\n\nReview findings:\n${input.findings || '(none)'}${feedback}${memory}` +
+        `Rewrite the file ${input.path}.\n\nTask: ${input.description}\n\nFailing tests:\n${input.failures || '(none)'}\n\nReview findings:\n${input.findings || '(none)'}${reported}${feedback}${memory}` +
         filesBlock(input.files, 'Project files'),
     },
   ];

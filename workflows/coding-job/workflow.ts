@@ -284,8 +284,8 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       const findings: FindingSummary[] = analysis.findings.map((f) => ({
         source: f.tool,
         severity: f.severity,
-        // Lint errors block; docs rules block a DOCUMENT job, whatever their severity.
-        blocking: f.severity === 'error' || (input.task === 'document' && /^D\d|jsdoc/i.test(f.rule)),
+        // Lint errors block; docs rules (pydocstyle D, flake8-annotations ANN, jsdoc) block a DOCUMENT job, whatever their severity.
+        blocking: f.severity === 'error' || (input.task === 'document' && /^(D|ANN)\d|jsdoc/i.test(f.rule)),
         file: f.file,
         line: f.line,
         message: `${f.rule}: ${f.message}`,
@@ -375,6 +375,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             findings: blocking.map((f) => `- ${f.file}:${f.line} [${f.source}] ${f.message}`).join('\n').slice(0, 6_000),
             feedback,
             memoryContext,
+            error: input.task === 'debug' ? input.error : undefined,
           },
         ],
       );
@@ -486,6 +487,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             files: code,
             requirements: input.requirements,
             error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
+            context: input.context,
             memoryContext,
           },
         ],
