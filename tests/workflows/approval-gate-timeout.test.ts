@@ -145,6 +145,7 @@ describe('the approval gate on the time-skipping server', () => {
 
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
+    expect(result.message).toMatch(/^No decision within 24h; the default outcome is to approve\./);
     const final = await handle.query(statusQuery);
     expect(final).toMatchObject({ phase: 'DONE', outcome: 'succeeded', awaitingApproval: false });
     // Nobody decided: the timer fired, a day after the job reached the gate.

@@ -234,6 +234,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
 
     const firstIteration = resume?.iteration ?? 0;
     let feedback: string | undefined;
+    let approvedBy = '';
     for (let iteration = firstIteration; ; iteration++) {
       status = { ...status, iteration };
 
@@ -342,10 +343,11 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             return finish('rejected', why, code);
           }
           if (outcome.kind === 'changes') feedback = outcome.text;
+          if (!decided) approvedBy = `No decision within ${limits.approvalTimeout}; the default outcome is to approve. `;
         }
         if (!feedback) {
           await remember(true);
-          return finish('succeeded', `Done after ${iteration} refactor round(s): ${tests?.summary ?? 'no tests'}`, code);
+          return finish('succeeded', `${approvedBy}Done after ${iteration} refactor round(s): ${tests?.summary ?? 'no tests'}`, code);
         }
       }
 
