@@ -8,13 +8,14 @@ import { checkDockerfiles, dockerfiles } from './dockerfile';
 import { hasLintableFiles, runEslint } from './eslint';
 import { normaliseFindings, summarizeFindings, type Finding, type Ruleset } from './finding';
 import { checkKubernetesManifests, kubernetesFiles } from './kubernetes';
+import { checkReadme } from './readme';
 import { runRuff } from './ruff';
 
 export interface AnalyzeCodeInput {
   files: FileSetRef;
   language: 'python' | 'typescript' | 'javascript';
   /**
-   * `docs` adds ruff's pydocstyle D rules and ESLint's jsdoc/require-jsdoc; `deploy` makes the deploy
+   * `docs` adds ruff's pydocstyle D and ANN rules, ESLint's jsdoc/require-jsdoc and the README check; `deploy` makes the deploy
    * prompt's asks (resources, probes, non-root USER, HEALTHCHECK) errors. Dockerfiles and Kubernetes
    * manifests are checked under every ruleset.
    */
@@ -72,6 +73,10 @@ export async function analyzeCodeFiles(input: AnalyzeCodeInput): Promise<Analyze
     const version = config().ANALYSIS_KUBERNETES_VERSION;
     findings.push(...checkKubernetesManifests(manifests, await toolchains(), { ruleset, version }));
     tools.push('kubernetes');
+  }
+  if (ruleset === 'docs') {
+    findings.push(...checkReadme(files));
+    tools.push('readme');
   }
   const codacy = codacyOptionsFromConfig(activityCancellationSignal());
   if (codacy) {

@@ -61,6 +61,8 @@ describe('analyzeCode', () => {
     const files = await artifactStore().putFiles({ 'shapes.py': untyped, 'test_shapes.py': test, 'pkg/area_test.py': test });
     const docs = await analyzeCode({ files, language: 'python', ruleset: 'docs' });
     expect(docs.findings.map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual([
+      // The docs ruleset also asks for a README naming the documented code.
+      'README.md:0:readme/missing',
       'shapes.py:1:ANN001',
       'shapes.py:1:ANN001',
       'shapes.py:1:ANN201',
@@ -93,8 +95,10 @@ describe('analyzeCode', () => {
     expect(plain.findings).toEqual([]);
     expect(plain.summary).toBe('no findings from eslint');
     expect(docs.findings).toEqual([
+      expect.objectContaining({ tool: 'readme', rule: 'readme/missing', severity: 'error', file: 'README.md' }),
       expect.objectContaining({ tool: 'eslint', rule: 'jsdoc/require-jsdoc', severity: 'info', file: 'src/ok.js', line: 1 }),
     ]);
+    expect(docs.tools).toEqual(['eslint', 'readme']);
   });
 
   it('reports a syntax error as an error finding instead of failing', async () => {

@@ -223,14 +223,17 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
 
     // What a refactor may rewrite: the tests for TEST jobs, the container file and manifests for DEPLOY
     // jobs, the code for everything else; and any other non-test file a blocking finding points at.
-    const targetsOf = (files: FileSetRef, blocking: FindingSummary[]) =>
-      files.files
-        .map((f) => f.path)
-        .filter((p) => {
-          if (input.task === 'test') return isTestPath(p);
-          if (isTestPath(p)) return false;
-          return (input.task === 'deploy' ? isDeployArtefact(p) : isSource(p)) || blocking.some((f) => f.file === p);
-        });
+    // A blocking finding may name a file that does not exist yet (a DOCUMENT job's missing README).
+    const targetsOf = (files: FileSetRef, blocking: FindingSummary[]) => {
+      const present = files.files.map((f) => f.path);
+      const missing = blocking.map((f) => f.file).filter((p) => p && !present.includes(p) && !isTestPath(p));
+      const targets = present.filter((p) => {
+        if (input.task === 'test') return isTestPath(p);
+        if (isTestPath(p)) return false;
+        return (input.task === 'deploy' ? isDeployArtefact(p) : isSource(p)) || blocking.some((f) => f.file === p);
+      });
+      return input.task === 'test' ? targets : [...targets, ...new Set(missing)];
+    };
 
     const firstIteration = resume?.iteration ?? 0;
     let feedback: string | undefined;
