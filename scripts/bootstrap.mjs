@@ -3,7 +3,7 @@
 // the way. Plain Node with no dependencies: it runs before `npm ci`. Idempotent and fast when
 // everything is already there (stamp files, no network).
 //
-//   node scripts/bootstrap.mjs start|test|bench|tools
+//   node scripts/bootstrap.mjs start|test|bench|tools|image   (image: the pip tools only, for the Dockerfile)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,12 @@ export const PIP_PINS = [
  * JSON schemas (1.25–1.37, strict variants) that activities/analysis/kubernetes.ts validates against.
  */
 export const PIP_DATA_PINS = ['kubernetes-validate==1.37.0'];
+/**
+ * Pinned helm for the chart tests (lint, render). Built from source with the machine's Go toolchain,
+ * since only package registries are reachable (no release downloads): ~2 min the first time, then
+ * nothing. Installed into .tools/go/bin.
+ */
+export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm@v3.22.0';
 /** Debian packages: redis-server for the cache/limiter tests, bubblewrap for the sandbox. */
 const APT_PACKAGES = { 'redis-server': 'redis-server', bwrap: 'bubblewrap' };
 
@@ -129,6 +135,33 @@ function ensurePipTools({ required }) {
   fs.writeFileSync(stamp, want);
 }
 
+function ensureHelm({ required }) {
+  const dir = path.join(root, '.tools', 'go');
+  const stamp = path.join(dir, '.pins');
+  const binary = path.join(dir, 'bin', 'helm');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === HELM_MODULE && fs.existsSync(binary)) return;
+  if (!onPath('go')) {
+    if (fs.existsSync(binary) || onPath('helm')) return say(`no Go to build ${HELM_MODULE}: the chart tests use the helm already there.`);
+    const msg = `Go 1.24+ is needed to build ${HELM_MODULE} for the chart tests (or put a helm 3 binary on PATH).`;
+    if (required) fail(msg);
+    say(msg);
+    return;
+  }
+  say(`building ${HELM_MODULE} into .tools/go/bin (about 2 minutes the first time)…`);
+  const started = Date.now();
+  const res = run('go', ['install', HELM_MODULE], {
+    env: { ...process.env, GOBIN: path.join(dir, 'bin'), CGO_ENABLED: '0' },
+  });
+  if (res.status !== 0) {
+    const msg = `go install ${HELM_MODULE} failed; see its output above. Run it yourself with GOBIN=${path.join(dir, 'bin')}.`;
+    if (required) fail(msg);
+    say(msg);
+    return;
+  }
+  fs.writeFileSync(stamp, HELM_MODULE);
+  say(`helm built in ${Math.round((Date.now() - started) / 1000)}s`);
+}
+
 function ensureBuild() {
   const dist = path.join(root, 'dist', 'scripts', 'stack.js');
   const newest = (dir) => {
@@ -164,6 +197,7 @@ switch (mode) {
   case 'test':
     ensureSystemPackages({ required: true });
     ensurePipTools({ required: true });
+    ensureHelm({ required: true });
     break;
   case 'bench':
     ensureSystemPackages({ required: false });
@@ -171,7 +205,11 @@ switch (mode) {
     break;
   case 'tools':
     ensurePipTools({ required: true });
+    ensureHelm({ required: true });
+    break;
+  case 'image':
+    ensurePipTools({ required: true });
     break;
   default:
-    fail(`unknown mode ${mode}; use start, test, bench or tools`);
+    fail(`unknown mode ${mode}; use start, test, bench, tools or image`);
 }
