@@ -1,35 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
+import { inSkippedDir, listRepositoryFiles } from '../repository/files';
 import { languageOf } from './chunker';
-
-/** Directories of vendored, built or tool-owned files: never the project's own code. */
-export const SKIPPED_DIRS = new Set([
-  'node_modules',
-  'vendor',
-  'third_party',
-  'dist',
-  'build',
-  'out',
-  'target',
-  'coverage',
-  '.git',
-  '.hg',
-  '.svn',
-  '.data',
-  '.tools',
-  '.venv',
-  'venv',
-  '__pycache__',
-  '.next',
-  '.cache',
-  '.mypy_cache',
-  '.pytest_cache',
-  '.ruff_cache',
-]);
 
 const SKIPPED_NAMES = [
   /\.min\.(js|css)$/,
@@ -54,8 +28,7 @@ export interface RepositoryScan {
 
 /** Why a file is not indexed, or undefined when it is. Pure: the scan and the tests share it. */
 export function skipReason(relativePath: string, content?: Buffer): string | undefined {
-  const segments = relativePath.split('/');
-  if (segments.slice(0, -1).some((s) => SKIPPED_DIRS.has(s))) return 'vendored or build directory';
+  if (inSkippedDir(relativePath)) return 'vendored or build directory';
   if (SKIPPED_NAMES.some((re) => re.test(relativePath))) return 'generated or lock file';
   if (!languageOf(relativePath)) return 'not a source or doc file';
   if (!content) return undefined;
@@ -78,7 +51,7 @@ export async function scanRepository(root: string): Promise<RepositoryScan> {
       message: `Repository path ${root} does not exist or is not a directory on the memory worker.`,
     });
   }
-  const candidates = (await gitFiles(root)) ?? (await walk(root));
+  const candidates = await listRepositoryFiles(root);
   const files: RepositoryFile[] = [];
   let skipped = 0;
   for (const relative of candidates.sort()) {
@@ -95,29 +68,6 @@ export async function scanRepository(root: string): Promise<RepositoryScan> {
     files.push({ path: relative, hash: createHash('sha256').update(content).digest('hex') });
   }
   return { files, skipped };
-}
-
-async function gitFiles(root: string): Promise<string[] | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)(
-      'git',
-      ['-C', root, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-    return [...new Set(stdout.split('\0').filter(Boolean))];
-  } catch {
-    return undefined;
-  }
-}
-
-async function walk(root: string, relative = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await fs.readdir(path.join(root, relative), { withFileTypes: true })) {
-    const child = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) out.push(...(await walk(root, child)));
-    else if (entry.isFile()) out.push(child);
-  }
-  return out;
 }
 
 /** What the last indexing of a project stored per file: its hash and the ids of its chunks. */

@@ -1,35 +1,11 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FileMap } from '../artifacts';
+import { inSkippedDir, listRepositoryFiles } from '../repository/files';
 import { heartbeat } from '../sandbox/activity-context';
 
 export type SnapshotLanguage = 'python' | 'typescript' | 'javascript';
-
-/** Vendored, built or tool-owned directories: never the project's own code, and often huge. */
-const SKIPPED_DIRS = new Set([
-  'node_modules',
-  'vendor',
-  'third_party',
-  'dist',
-  'build',
-  'out',
-  'coverage',
-  '.git',
-  '.hg',
-  '.svn',
-  '.venv',
-  'venv',
-  '.tox',
-  '__pycache__',
-  '.next',
-  '.cache',
-  '.mypy_cache',
-  '.pytest_cache',
-  '.ruff_cache',
-]);
 
 const PYTHON_SOURCES = /\.pyi?$/;
 const JS_SOURCES = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
@@ -43,8 +19,7 @@ export const SNAPSHOT_LIMITS = { maxFiles: 2_000, maxFileBytes: 512 * 1024, maxT
 
 /** Whether a repository-relative path belongs in a review of `language`. Pure: the tests share it. */
 export function isReviewedPath(relativePath: string, language: SnapshotLanguage): boolean {
-  const segments = relativePath.split('/');
-  if (segments.slice(0, -1).some((s) => SKIPPED_DIRS.has(s))) return false;
+  if (inSkippedDir(relativePath)) return false;
   if (SKIPPED_NAMES.test(relativePath)) return false;
   return language === 'python'
     ? PYTHON_SOURCES.test(relativePath) || PYTHON_CONFIG.test(relativePath)
@@ -71,7 +46,7 @@ export async function readRepository(root: string, language: SnapshotLanguage): 
       message: `Repository path ${root} is not an absolute path to a directory on the sandbox worker.`,
     });
   }
-  const candidates = ((await gitFiles(root)) ?? (await walk(root))).filter((p) => isReviewedPath(p, language)).sort();
+  const candidates = (await listRepositoryFiles(root)).filter((p) => isReviewedPath(p, language)).sort();
   if (candidates.length > SNAPSHOT_LIMITS.maxFiles) {
     throw tooLarge(root, `${candidates.length} files (at most ${SNAPSHOT_LIMITS.maxFiles})`);
   }
@@ -108,28 +83,4 @@ function tooLarge(root: string, what: string): ApplicationFailure {
     nonRetryable: true,
     message: `Repository ${root} has ${what} to review; point the schedule at a smaller directory.`,
   });
-}
-
-async function gitFiles(root: string): Promise<string[] | undefined> {
-  try {
-    await fs.access(path.join(root, '.git'));
-    const { stdout } = await promisify(execFile)(
-      'git',
-      ['-C', root, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-    return [...new Set(stdout.split('\0').filter(Boolean))];
-  } catch {
-    return undefined;
-  }
-}
-
-async function walk(root: string, relative = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await fs.readdir(path.join(root, relative), { withFileTypes: true })) {
-    const child = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) out.push(...(await walk(root, child)));
-    else if (entry.isFile()) out.push(child);
-  }
-  return out;
 }

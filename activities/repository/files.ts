@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * Directories of vendored, built or tool-owned files: never the project's own code, and often huge.
+ * Shared by repository indexing (memory) and scheduled reviews, so both see the same repository.
+ */
+export const SKIPPED_DIRS: ReadonlySet<string> = new Set([
+  'node_modules',
+  'vendor',
+  'third_party',
+  'dist',
+  'build',
+  'out',
+  'target',
+  'coverage',
+  '.git',
+  '.hg',
+  '.svn',
+  '.data',
+  '.tools',
+  '.venv',
+  'venv',
+  '.tox',
+  '__pycache__',
+  '.next',
+  '.cache',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.ruff_cache',
+]);
+
+/** Whether a repository-relative path lies under one of SKIPPED_DIRS. */
+export function inSkippedDir(relativePath: string): boolean {
+  return relativePath
+    .split('/')
+    .slice(0, -1)
+    .some((s) => SKIPPED_DIRS.has(s));
+}
+
+/**
+ * The files of a local repository, relative to `root`. In a git work tree it asks git for tracked
+ * and untracked-but-not-ignored files, so .gitignore is honoured; elsewhere it walks the tree,
+ * leaving out SKIPPED_DIRS. Callers filter further and read what they keep.
+ */
+export async function listRepositoryFiles(root: string): Promise<string[]> {
+  return (await gitFiles(root)) ?? (await walk(root));
+}
+
+async function gitFiles(root: string): Promise<string[] | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      'git',
+      ['-C', root, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    return [...new Set(stdout.split('\0').filter(Boolean))];
+  } catch {
+    return undefined;
+  }
+}
+
+async function walk(root: string, relative = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await fs.readdir(path.join(root, relative), { withFileTypes: true })) {
+    const child = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) out.push(...(await walk(root, child)));
+    else if (entry.isFile()) out.push(child);
+  }
+  return out;
+}
