@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { Client, Connection, type ConnectionLike, type ConnectionOptions } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
@@ -70,7 +71,6 @@ export async function addSearchAttributes(
   namespace: string,
   keys: readonly (typeof SEARCH_ATTRIBUTE_KEYS)[number][] = SEARCH_ATTRIBUTE_KEYS,
 ): Promise<void> {
-  const { temporal } = await import('@temporalio/proto');
   const typeOf: Record<string, number> = {
     KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
