@@ -222,6 +222,20 @@ describe('helm chart sophia-code', () => {
       'workflows-worker',
     ]);
     expect(monitors.every((m) => m.metadata.labels.release === 'prometheus')).toBe(true);
+    // Workers expose our metrics and the Temporal SDK's (task slots, schedule-to-start latency).
+    for (const m of monitors) {
+      expect(m.spec.endpoints.map((e: K8sObject) => e.port)).toEqual(
+        component(m) === 'api' ? ['http'] : ['metrics', 'sdk-metrics'],
+      );
+    }
+    for (const d of byKind(objects, 'Deployment').filter((x) => component(x) !== 'api')) {
+      const container = d.spec.template.spec.containers[0];
+      expect(container.ports.map((p: K8sObject) => `${p.name}:${p.containerPort}`)).toEqual([
+        'metrics:9464',
+        'sdk-metrics:9474',
+      ]);
+      expect(container.env).toEqual(expect.arrayContaining([{ name: 'WORKER_SDK_METRICS_PORT', value: '9474' }]));
+    }
     const claim = byKind(render(['default-values.yaml']), 'PersistentVolumeClaim')[0];
     expect(claim.spec.accessModes).toEqual(['ReadWriteMany']);
   });
