@@ -18,7 +18,7 @@ export interface ResetPoint {
 }
 
 /** The closed states a retry can pick up from. A completed job is done; a cancelled one was meant to stop. */
-const RETRYABLE_STATUSES = new Set(['FAILED', 'TIMED_OUT', 'TERMINATED']);
+export const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['FAILED', 'TIMED_OUT', 'TERMINATED']);
 
 const id = (e: EventId | null | undefined): string => String(e ?? '');
 

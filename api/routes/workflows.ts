@@ -22,7 +22,7 @@ import {
   type CodingJobStatus,
 } from '../../workflows/coding-job/definitions';
 import { HttpError, jobFailureToHttp, toHttpError } from '../errors';
-import { retryJob } from '../job-retry';
+import { RETRYABLE_STATUSES, retryJob } from '../job-retry';
 import { apiMetrics } from '../metrics';
 import type { TemporalGateway } from '../temporal-gateway';
 import { startJobSchema, workflowIdSchema, type StartJobBody } from '../validation';
@@ -129,6 +129,7 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     live = await gateway.call(() => handle.query(statusQuery), 3_000).catch(() => undefined);
   }
   observeDuration(description);
+  const failure = description.status.name === 'FAILED' ? await failureOf(gateway, handle, workflowId) : undefined;
   return {
     workflowId,
     runId: description.runId,
@@ -145,8 +146,25 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     startedAt: description.startTime.toISOString(),
     closedAt: description.closeTime?.toISOString() ?? null,
     historyLength: description.historyLength,
-    links: jobLinks(cfg, workflowId, description.runId),
+    ...(failure ? { failure } : {}),
+    links: {
+      ...jobLinks(cfg, workflowId, description.runId),
+      ...(RETRYABLE_STATUSES.has(description.status.name) ? { retry: `/api/workflows/${encodeURIComponent(workflowId)}/retry` } : {}),
+    },
   };
+}
+
+/** Why a failed job failed, as its result endpoint would answer: type, message and what to do. */
+async function failureOf(gateway: TemporalGateway, handle: ReturnType<Client['workflow']['getHandle']>, workflowId: string) {
+  try {
+    await gateway.call(() => handle.result());
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) return undefined;
+    const http = jobFailureToHttp(err, workflowId);
+    const hint = (http.details as { hint?: string }).hint;
+    return { type: http.code, message: http.message, ...(hint ? { hint } : {}) };
+  }
 }
 
 const observed = new Set<string>();

@@ -88,6 +88,10 @@ describe('durability of the coding lifecycle', () => {
     const failed = await request(app).get(`/api/workflows/${id}/result?wait=60000`).expect(424);
     expect(failed.body.error.code).toBe('ModelAuth');
     expect(failed.body.error.message).toMatch(/^Refactoring failed: /);
+    // The status says why, and where to retry, without a second call.
+    const failedStatus = await request(app).get(`/api/workflows/${id}`).expect(200);
+    expect(failedStatus.body).toMatchObject({ status: 'FAILED', failure: { type: 'ModelAuth' }, links: { retry: `/api/workflows/${id}/retry` } });
+    expect(failedStatus.body.failure.hint).toContain('OPENAI_API_KEY');
     const before = await scheduledActivities(id);
     expect(before.filter((a) => a === 'refactorCode')).toHaveLength(1);
 
@@ -116,6 +120,9 @@ describe('durability of the coding lifecycle', () => {
     expect(systems.filter((s) => s.includes('fixing code'))).toHaveLength(2);
     expect(model.chatRequests().filter((r) => !/test engineer|code reviewer|fixing code/.test(r.system))).toHaveLength(1);
 
+    const doneStatus = await request(app).get(`/api/workflows/${id}`).expect(200);
+    expect(doneStatus.body.failure).toBeUndefined();
+    expect(doneStatus.body.links.retry).toBeUndefined();
     // A finished job is not retried again.
     const again = await request(app).post(`/api/workflows/${id}/retry`).send({}).expect(409);
     expect(again.body.error.code).toBe('JobNotRetryable');
