@@ -1,0 +1,115 @@
+import { ApiError, ApiUnreachableError, type ApiClient } from './api-client';
+import type { AssistAnswer, JobResult, JobStatus, TestSummary, Usage } from './jobs';
+
+/** Human output of the CLI: a few aligned lines per answer, always ending with the Web UI link. */
+
+function rows(pairs: [string, string | undefined][]): string {
+  const shown = pairs.filter((p): p is [string, string] => p[1] !== undefined && p[1] !== '');
+  const width = Math.max(...shown.map(([k]) => k.length));
+  return shown.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+function firstLine(text: string | undefined, max = 200): string | undefined {
+  const line = text
+    ?.split('\n')
+    .find((l) => l.trim() !== '')
+    ?.trim();
+  return line && line.length > max ? line.slice(0, max - 1) + '…' : line;
+}
+
+export function formatTests(tests: TestSummary | undefined): string | undefined {
+  if (!tests) return undefined;
+  const summary = firstLine(tests.summary);
+  return `${tests.passed} passed, ${tests.failed} failed${summary ? ` (${summary})` : ''}`;
+}
+
+function formatUsage(usage: Usage | undefined): string | undefined {
+  if (!usage?.totalTokens) return undefined;
+  return `${usage.totalTokens} tokens${usage.costUsd !== undefined ? `, $${usage.costUsd.toFixed(4)}` : ''}`;
+}
+
+export function formatStatus(s: JobStatus): string {
+  return rows([
+    ['job', s.workflowId],
+    ['status', s.status],
+    ['task', s.task],
+    ['phase', `${s.phase ?? '?'}, iteration ${s.iteration}${s.awaitingApproval ? ' (awaiting approval)' : ''}`],
+    ['outcome', s.outcome],
+    ['tests', formatTests(s.lastTests)],
+    ['usage', formatUsage(s.usage)],
+    ['message', s.message],
+    ['started', s.startedAt],
+    ['closed', s.closedAt ?? undefined],
+    ['Web UI', s.links.ui],
+  ]);
+}
+
+export function formatResult(r: JobResult, fileNames?: string[]): string {
+  const tested = r.result.iterations.filter((i) => i.tests);
+  const last = tested[tested.length - 1];
+  return rows([
+    ['job', r.workflowId],
+    ['outcome', r.result.outcome],
+    ['task', `${r.result.task} (${r.result.language})`],
+    ['steps', r.result.iterations.map((i) => i.step).join(' → ')],
+    ['tests', formatTests(last?.tests)],
+    ['usage', formatUsage(r.result.usage)],
+    ['message', r.result.message],
+    ['explanation', firstLine(r.result.explanation, 300)],
+    ['files', fileNames?.join(', ')],
+    ['Web UI', r.links.ui],
+  ]);
+}
+
+export function formatAssist(a: AssistAnswer, written?: string[], outDir?: string): string {
+  if (a.success === undefined) {
+    return rows([
+      ['job', a.workflowId],
+      ['status', `${a.status ?? 'RUNNING'} (${a.task}, ${a.language})`],
+      ['next', `sophia result ${a.workflowId} --wait 60000${outDir ? ` --out ${outDir}` : ''}`],
+      ['Web UI', a.links.ui],
+    ]);
+  }
+  return rows([
+    ['job', a.workflowId],
+    ['outcome', `${a.outcome} (${a.task}, ${a.language})`],
+    ['tests', formatTests(a.tests)],
+    ['usage', formatUsage(a.usage)],
+    ['message', a.message],
+    ['explanation', firstLine(a.explanation, 300)],
+    ['files', Object.keys(a.code ?? {}).join(', ')],
+    ['written', written?.join(', ')],
+    ['suggestions', a.suggestions?.length ? a.suggestions.slice(0, 5).join('; ') : undefined],
+    ['Web UI', a.links.ui],
+  ]);
+}
+
+/** One line saying what went wrong, then the hint and, for bad input, each field. */
+export function formatError(err: unknown, api?: ApiClient): string {
+  if (err instanceof ApiUnreachableError) return `sophia: ${err.message}`;
+  if (err instanceof ApiError) {
+    const lines = [`sophia: ${err.code}: ${err.message}`];
+    if (err.hint) lines.push(`  hint: ${err.hint}`);
+    const fields = err.details.fields;
+    if (Array.isArray(fields)) {
+      for (const f of fields as { path?: string; message?: string }[])
+        lines.push(`  ${f.path ?? '?'}: ${f.message ?? ''}`);
+    }
+    const workflowId = err.details.workflowId;
+    if (typeof workflowId === 'string')
+      lines.push(`  job: ${workflowId}${api ? ` (sophia status ${workflowId})` : ''}`);
+    return lines.join('\n');
+  }
+  return `sophia: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** The machine form of an error, with the same shape as the API's. */
+export function errorJson(err: unknown): {
+  error: { code: string; message: string; details: Record<string, unknown> };
+} {
+  if (err instanceof ApiError) return { error: { code: err.code, message: err.message, details: err.details } };
+  if (err instanceof ApiUnreachableError) {
+    return { error: { code: 'ApiUnreachable', message: err.message, details: { api: err.baseUrl } } };
+  }
+  return { error: { code: 'CliError', message: err instanceof Error ? err.message : String(err), details: {} } };
+}
