@@ -10,29 +10,34 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
+/**
+ * What the SDK says that is expected in our set-up, so it is not news: the bundler's webpack report
+ * (many lines of module sizes), and each pool polling only its own kind of task.
+ */
+const ROUTINE = /^(asset workflow-bundle|No (workflows|activities|Nexus services) registered)/;
+
 /** The SDK's logger interface over pino: worker, activity and workflow logs come out as our own lines. */
 export class PinoSdkLogger implements SdkLogger {
   constructor(private readonly pino: Logger) {}
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
-    this.pino[LEVELS[level]](meta ?? {}, message);
+    const to = ROUTINE.test(message) ? 'debug' : LEVELS[level];
+    this.pino[to](meta ?? {}, message);
   }
   trace(message: string, meta?: LogMetadata): void {
-    this.pino.trace(meta ?? {}, message);
+    this.log('TRACE', message, meta);
   }
   debug(message: string, meta?: LogMetadata): void {
-    this.pino.debug(meta ?? {}, message);
+    this.log('DEBUG', message, meta);
   }
   info(message: string, meta?: LogMetadata): void {
-    // The workflow bundler's webpack report is many lines of module sizes: debug, not info.
-    if (message.startsWith('asset workflow-bundle')) this.pino.debug(meta ?? {}, message);
-    else this.pino.info(meta ?? {}, message);
+    this.log('INFO', message, meta);
   }
   warn(message: string, meta?: LogMetadata): void {
-    this.pino.warn(meta ?? {}, message);
+    this.log('WARN', message, meta);
   }
   error(message: string, meta?: LogMetadata): void {
-    this.pino.error(meta ?? {}, message);
+    this.log('ERROR', message, meta);
   }
 }
 
