@@ -37,7 +37,8 @@ export async function readInputFiles(
 
 /**
  * Writes a job's files under `outDir`, creating folders. The paths come from a model, so one that
- * would land outside `outDir` (absolute, or climbing with `..`) is refused rather than written.
+ * would land outside `outDir` (absolute, or climbing with `..`) is refused rather than written. Answers the
+ * paths written, relative to the working directory when under it.
  */
 export async function writeOutputFiles(outDir: string, files: Record<string, string>): Promise<string[]> {
   const root = path.resolve(outDir);
@@ -53,7 +54,8 @@ export async function writeOutputFiles(outDir: string, files: Record<string, str
   for (const { target, content } of targets) {
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.writeFile(target, content);
-    written.push(target);
+    const shown = path.relative(process.cwd(), target);
+    written.push(shown.startsWith('..') ? target : shown);
   }
   return written;
 }

@@ -19,7 +19,8 @@ function firstLine(text: string | undefined, max = 200): string | undefined {
 
 export function formatTests(tests: TestSummary | undefined): string | undefined {
   if (!tests) return undefined;
-  const summary = firstLine(tests.summary);
+  // The counts say it all when everything passed; a failure's first line says what broke.
+  const summary = tests.failed > 0 ? firstLine(tests.summary) : undefined;
   return `${tests.passed} passed, ${tests.failed} failed${summary ? ` (${summary})` : ''}`;
 }
 

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApiError, ApiUnreachableError } from '../../cli/api-client';
+import { EXIT, exitCodeFor, exitCodeForOutcome } from '../../cli/exit-codes';
+import { LocalFileError, readInputFiles, writeOutputFiles } from '../../cli/files';
+import { FAILURE_TYPES, FAILURES } from '../../common/failures';
+
+describe('the CLI exit codes', () => {
+  it("exits with the catalogue's exit code for every failure type the API answers", () => {
+    for (const type of FAILURE_TYPES) {
+      expect(exitCodeFor(new ApiError(FAILURES[type].httpStatus, type, 'failed'))).toBe(FAILURES[type].exitCode);
+    }
+  });
+
+  it('keeps its own codes apart from the catalogue: 2 for bad input, 12 for an unreachable API, 1 for the rest', () => {
+    const catalogue = new Set<number>(FAILURE_TYPES.map((t) => FAILURES[t].exitCode));
+    expect(catalogue.has(EXIT.apiUnreachable)).toBe(false);
+    expect(catalogue.has(EXIT.failed)).toBe(false);
+    expect(exitCodeFor(new ApiUnreachableError('http://localhost:8000', 'ECONNREFUSED'))).toBe(12);
+    expect(exitCodeFor(new ApiError(400, 'MalformedJson', 'bad'))).toBe(2);
+    expect(exitCodeFor(new ApiError(404, 'JobNotFound', 'no such job'))).toBe(1);
+    expect(exitCodeFor(new ApiError(503, 'TemporalUnavailable', 'down'))).toBe(FAILURES.DependencyUnavailable.exitCode);
+  });
+
+  it("exits with the outcome's catalogue code when a job completes without succeeding", () => {
+    expect(exitCodeForOutcome('succeeded')).toBe(0);
+    expect(exitCodeForOutcome('budget-exhausted')).toBe(FAILURES.BudgetExhausted.exitCode);
+    expect(exitCodeForOutcome('rejected')).toBe(FAILURES.ReviewRejected.exitCode);
+    expect(exitCodeForOutcome('cancelled')).toBe(1);
+  });
+});
+
+describe('the CLI files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-cli-unit-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('sends a file under its path relative to the working directory, and one outside it under its base name', async () => {
+    fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', 'a.py'), 'A');
+    fs.writeFileSync(path.join(os.tmpdir(), 'sophia-cli-outside.py'), 'B');
+    const files = await readInputFiles(['src/a.py', path.join(os.tmpdir(), 'sophia-cli-outside.py')], dir);
+    expect(files).toEqual({ 'src/a.py': 'A', 'sophia-cli-outside.py': 'B' });
+    await expect(readInputFiles(['missing.py'], dir)).rejects.toThrow(LocalFileError);
+  });
+
+  it('writes nested files under --out and refuses, writing nothing, a path that would leave it', async () => {
+    const out = path.join(dir, 'out');
+    await writeOutputFiles(out, { 'pkg/mod.py': 'x = 1\n' });
+    expect(fs.readFileSync(path.join(out, 'pkg', 'mod.py'), 'utf8')).toBe('x = 1\n');
+    await expect(writeOutputFiles(out, { 'ok.py': '', '../escape.py': 'bad' })).rejects.toThrow(/outside/);
+    await expect(writeOutputFiles(out, { '/etc/evil': 'bad' })).rejects.toThrow(/outside/);
+    expect(fs.existsSync(path.join(dir, 'escape.py'))).toBe(false);
+    expect(fs.existsSync(path.join(out, 'ok.py'))).toBe(false);
+  });
+});
