@@ -163,6 +163,20 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
     noStack(status.stderr);
   });
 
+  it('lists review schedules, and says an unknown one is not found', async () => {
+    const listed = await runSophia(['schedules', 'list', '--json', '--api', api]);
+    expect(listed.code).toBe(0);
+    expect(Array.isArray(JSON.parse(listed.stdout).schedules)).toBe(true);
+
+    const unknown = await runSophia(['schedules', 'show', `nope-${Date.now()}`, '--api', api]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^sophia: \w+NotFound: /);
+
+    const noId = await runSophia(['schedules', 'trigger', '--api', api]);
+    expect(noId.code).toBe(2);
+    expect(noId.stderr).toContain('schedules trigger needs a schedule id');
+  });
+
   it('exits 2 with the usage on a bad command line, and on input the API rejects', async () => {
     const unknown = await runSophia(['frobnicate']);
     expect(unknown.code).toBe(2);
