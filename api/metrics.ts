@@ -1,9 +1,7 @@
 import { collectDefaultMetrics, Counter, Histogram, register } from 'prom-client';
+import { once } from '../common/metrics';
 
-/** Metrics of the API process. Registered once per process (modules may load twice in tests). */
-function once<T>(name: string, make: () => T): T {
-  return (register.getSingleMetric(name) as T | undefined) ?? make();
-}
+/** Metrics of the API process. */
 
 let defaults = false;
 export function apiMetrics() {

@@ -10,6 +10,7 @@ import { normaliseFindings, summarizeFindings, type Finding, type Ruleset } from
 import { checkKubernetesManifests, kubernetesFiles } from './kubernetes';
 import { checkReadme } from './readme';
 import { runRuff } from './ruff';
+import { analysisFindings } from '../metrics';
 
 export interface AnalyzeCodeInput {
   files: FileSetRef;
@@ -85,6 +86,7 @@ export async function analyzeCodeFiles(input: AnalyzeCodeInput): Promise<Analyze
     tools.push('codacy');
   }
   const all = normaliseFindings(findings);
+  for (const f of all) analysisFindings.inc({ tool: f.tool, severity: f.severity });
   const counts = {
     error: all.filter((f) => f.severity === 'error').length,
     warning: all.filter((f) => f.severity === 'warning').length,

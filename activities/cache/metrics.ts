@@ -1,15 +1,7 @@
-import { Counter, Gauge, Histogram, register, type Metric } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { once } from '../../common/metrics';
 
-/**
- * Metrics of the cache, the limiter, the breakers and memory, on the default prom-client registry so
- * the API's `/metrics` exposes them. Modules can be evaluated more than once in one process (jest's
- * module registry, a worker and the API in `npm start`), so each metric is looked up before it is made:
- * registering a name twice throws.
- */
-function once<T extends Metric>(name: string, make: () => T): T {
-  return (register.getSingleMetric(name) as T | undefined) ?? make();
-}
-
+/** Metrics of the cache, the limiter, the breakers and memory, on the default prom-client registry (see `once`). */
 export const cacheHits = once(
   'cache_hits_total',
   () =>

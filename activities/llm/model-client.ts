@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { artifactStore, type ArtifactRef } from '../artifacts';
 import { config, type Config } from '../../common/config';
 import { logger } from '../../common/logger';
+import { llmCallDuration, llmCalls, llmCostUsd, llmTokens } from '../metrics';
 import { modelFailure, toModelFailure, type ModelErrorContext } from './model-errors';
 import { modelRateLimiter } from './rate-limit-hook';
 import { requestHash } from './request-hash';
@@ -117,6 +118,27 @@ const jsonObjectEndpoints = new Set<string>();
  * connection errors, timeouts, stalls, unreadable responses) are retryable.
  */
 export async function callModel<T>(input: ModelCallInput<T>): Promise<ModelCallResult<T>> {
+  const end = llmCallDuration.startTimer({ purpose: input.purpose });
+  try {
+    const result = await callModelUncounted(input);
+    const outcome = result.cached ? 'cached' : result.repaired ? 'repaired' : 'ok';
+    llmCalls.inc({ purpose: input.purpose, model: result.model, outcome });
+    if (!result.cached) {
+      llmTokens.inc({ purpose: input.purpose, model: result.model, kind: 'prompt' }, result.usage.promptTokens);
+      llmTokens.inc({ purpose: input.purpose, model: result.model, kind: 'completion' }, result.usage.completionTokens);
+      llmCostUsd.inc({ purpose: input.purpose, model: result.model }, result.costUsd);
+    }
+    end({ outcome });
+    return result;
+  } catch (err) {
+    const outcome = err instanceof ApplicationFailure && err.type ? err.type : 'error';
+    llmCalls.inc({ purpose: input.purpose, model: config().OPENAI_MODEL, outcome });
+    end({ outcome });
+    throw err;
+  }
+}
+
+async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCallResult<T>> {
   const cfg = config();
   const endpoint = resolveEndpoint(cfg);
   const log = logger('llm', { ...activityBindings(), purpose: input.purpose });

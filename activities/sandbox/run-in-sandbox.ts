@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { logger } from '../../common/logger';
+import { sandboxRunDuration, sandboxRuns } from '../metrics';
 import type { FileMap, FileSetRef } from '../artifacts';
 import { activityCancellationSignal, activityLogBindings, heartbeat } from './activity-context';
 import { bwrapArgs, SANDBOX_REPORT_PATH, SANDBOX_WORKDIR, type ToolchainNeeds } from './bwrap-args';
@@ -180,8 +181,16 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
       });
       outcome.report = await fs.readFile(reportPath).catch(() => undefined);
     }
-    if (outcome.cancelled && signal?.aborted) throw signal.reason;
+    if (outcome.cancelled && signal?.aborted) {
+      sandboxRuns.inc({ driver, outcome: 'cancelled' });
+      throw signal.reason;
+    }
     const violations = detectViolations(outcome);
+    sandboxRuns.inc({
+      driver,
+      outcome: violations.length > 0 ? 'violation' : outcome.timedOut ? 'timeout' : outcome.exitCode === 0 ? 'exit-0' : 'exit-nonzero',
+    });
+    sandboxRunDuration.observe({ driver }, outcome.durationMs / 1000);
     const result: SandboxExecution = {
       driver,
       exitCode: outcome.exitCode,

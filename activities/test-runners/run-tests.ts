@@ -9,6 +9,7 @@ import { planNodeTests } from './node-runner';
 import { planPytest } from './python-runner';
 import type { RunnerPlan } from './runner-plan';
 import { emptyReport, summarizeReport, trimTrace, type TestReport } from './test-report';
+import { testCases } from '../metrics';
 
 export interface RunTestsInput {
   files: FileSetRef;
@@ -103,6 +104,9 @@ export async function runTestsInSandbox(input: RunTestsInput): Promise<RunTestsR
   const missing = plan.missingToolchain?.(output);
   if (missing) throw missing;
   const report = finalReport(plan, run);
+  for (const result of ['passed', 'failed', 'errors', 'skipped'] as const) {
+    testCases.inc({ language: input.language, runner: plan.runner, result }, report[result]);
+  }
   const notes = run.violations.map((v) => VIOLATION_TEXT[v]);
   if (run.outputTruncated && !run.violations.includes('output-limit')) notes.push('output truncated');
   const [stdout, stderr] = await Promise.all([store.put(run.stdout), store.put(run.stderr)]);
