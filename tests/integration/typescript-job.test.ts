@@ -1,0 +1,74 @@
+import request from 'supertest';
+import type { CodingJobResult } from '../../workflows/coding-job/definitions';
+import { testApp } from '../support/api';
+import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
+import { startWorkers, type RunningWorkers } from '../support/workers';
+
+// An off-by-one in a TypeScript pager: the last page is lost.
+const BUGGY = 'export function pageCount(items: number, perPage: number): number {\n  return Math.floor(items / perPage);\n}\n';
+const FIXED = 'export function pageCount(items: number, perPage: number): number {\n  return Math.ceil(items / perPage);\n}\n';
+const TESTS = [
+  "import { test } from 'node:test';",
+  "import assert from 'node:assert/strict';",
+  "import { pageCount } from '../src/pager';",
+  '',
+  "test('a partial last page counts', () => {",
+  "  assert.equal(pageCount(11, 5), 3, 'eleven items at five per page make three pages');",
+  '});',
+  '',
+  "test('exact pages', () => {",
+  '  assert.equal(pageCount(10, 5), 2);',
+  '});',
+  '',
+].join('\n');
+
+let model: ScriptedModelServer;
+let workers: RunningWorkers;
+
+beforeAll(async () => {
+  model = await startScriptedModelServer();
+  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test-key' });
+});
+
+afterAll(async () => {
+  await workers.stop();
+  await model.close();
+});
+
+describe('a TypeScript job', () => {
+  it('runs the generated node:test tests through tsx in the sandbox, fixes the failing one, and lints with ESLint', async () => {
+    model.reset();
+    model.setScript({
+      rules: [
+        { match: 'test engineer', in: 'system', reply: { content: { files: [{ path: 'test/pager.test.ts', content: TESTS }], explanation: 'node:test' } } },
+        { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Fine.' } } },
+        { match: 'fixing code', in: 'system', reply: { content: { content: FIXED, explanation: 'ceil, not floor' } } },
+      ],
+      default: { content: { files: [{ path: 'src/pager.ts', content: BUGGY }], explanation: 'pager' } },
+    });
+    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
+    const started = await request(app)
+      .post('/api/workflows')
+      .send({ task: 'generate', language: 'typescript', description: `a pageCount(items, perPage) function ${Date.now()}` })
+      .expect(202);
+    const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=90000`).expect(200);
+    const result = res.body.result as CodingJobResult;
+
+    expect(result.outcome).toBe('succeeded');
+    const runs = result.iterations.filter((i) => i.tests).map((i) => i.tests!);
+    expect(runs.map((t) => [t.passed, t.failed])).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
+    expect(runs[0]!.summary).toContain('eleven items at five per page make three pages');
+    expect(result.iterations.find((i) => i.findings)!.findings!.summary).toMatch(/eslint/);
+    // Only the source file is rewritten; the failing assertion reached the fix prompt.
+    const fixes = model.chatRequests().filter((r) => r.system.includes('fixing code'));
+    expect(fixes).toHaveLength(1);
+    expect(fixes[0]!.user).toContain('Rewrite the file src/pager.ts');
+    expect(fixes[0]!.user).toContain('eleven items at five per page make three pages');
+    const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body.files as Record<string, string>;
+    expect(files).toEqual({ 'src/pager.ts': FIXED, 'test/pager.test.ts': TESTS });
+    await gateway.close();
+  });
+});
