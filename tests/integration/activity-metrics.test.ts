@@ -1,25 +1,12 @@
 import request from 'supertest';
 import { register } from 'prom-client';
-import { testApp } from '../support/api';
-import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { useJobStack } from '../support/job-stack';
 
 const BUGGY = 'import os\n\n\ndef add(a, b):\n    """Add two numbers."""\n    return a - b\n';
 const FIXED = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
 const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n';
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test-key' });
-});
-
-afterAll(async () => {
-  await workers.stop();
-  await model.close();
-});
+const stack = useJobStack();
 
 /** The current value of one series of a counter on the workers' registry (the workers run in this process). */
 async function value(name: string, labels: Record<string, string>): Promise<number> {
@@ -34,6 +21,7 @@ async function value(name: string, labels: Record<string, string>): Promise<numb
 
 describe('activity metrics', () => {
   it('count model calls with their tokens, sandbox runs, test cases and findings of a real job', async () => {
+    const { model, app } = stack;
     model.reset();
     model.setScript({
       rules: [
@@ -58,11 +46,9 @@ describe('activity metrics', () => {
       Object.fromEntries(await Promise.all(Object.entries(series).map(async ([k, [name, labels]]) => [k, await value(name, labels)] as const)));
     const before = await read();
 
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
     const started = await request(app).post('/api/workflows').send({ task: 'generate', language: 'python', description: `metrics ${Date.now()}` }).expect(202);
     const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=60000`).expect(200);
     expect(res.body.result.outcome).toBe('succeeded');
-    await gateway.close();
 
     const after = await read();
     const delta = Object.fromEntries(Object.keys(series).map((k) => [k, after[k]! - before[k]!]));

@@ -1,11 +1,7 @@
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
-import { testApp } from '../support/api';
 import { maybeRecordHistory } from '../support/histories';
-import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
-import { testClient } from '../support/temporal';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { useJobStack } from '../support/job-stack';
 
 const APP = 'from http.server import BaseHTTPRequestHandler, HTTPServer\n\n\nclass Handler(BaseHTTPRequestHandler):\n    """Answers health checks."""\n\n    def do_GET(self):  # noqa: N802\n        """Say ok."""\n        self.send_response(200)\n        self.end_headers()\n        self.wfile.write(b"ok")\n\n\nif __name__ == "__main__":\n    HTTPServer(("0.0.0.0", 8080), Handler).serve_forever()\n';
 
@@ -52,24 +48,11 @@ const LIMITS_AND_PROBES = `          resources:
 `;
 const SERVICE = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  selector:\n    app: hello\n  ports:\n    - port: 80\n      targetPort: 8080\n';
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-let client: Client;
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test-key' });
-  client = await testClient();
-});
-
-afterAll(async () => {
-  await workers.stop();
-  await model.close();
-  await client.connection.close();
-});
+const stack = useJobStack();
 
 describe('a DEPLOY job', () => {
   it('checks the container file and manifests with real validators and refactors them until they pass', async () => {
+    const { model, app, client } = stack;
     model.reset();
     model.setScript({
       rules: [
@@ -93,7 +76,6 @@ describe('a DEPLOY job', () => {
         },
       },
     });
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
     const started = await request(app)
       .post('/api/workflows')
       .send({ task: 'deploy', language: 'python', description: `deploy the hello server ${Date.now()}`, files: { 'app.py': APP } })
@@ -124,6 +106,5 @@ describe('a DEPLOY job', () => {
     expect(files['Dockerfile']).toBe(DOCKERFILE);
     expect(files['k8s/deployment.yaml']).toContain('replicas: 2');
     await maybeRecordHistory(client, started.body.workflowId, 'coding-lifecycle', 'deploy-validated-and-fixed');
-    await gateway.close();
   });
 });

@@ -1,8 +1,6 @@
 import request from 'supertest';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
-import { testApp } from '../support/api';
-import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { useJobStack } from '../support/job-stack';
 
 const UNDOCUMENTED = 'export function formatCents(cents: number): string {\n  return `$${(cents / 100).toFixed(2)}`;\n}\n\nexport function parseCents(text: string): number {\n  return Math.round(Number(text.replace(/[$,]/g, "")) * 100);\n}\n';
 // The first answer documents one function of two, and writes no README.
@@ -25,21 +23,11 @@ const DOCUMENTED = HALF_DOCUMENTED.replace(
 );
 const README = '## Money\n\n`formatCents(150)` gives `"$1.50"`; `parseCents("$1,234.50")` gives `123450`.\n';
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test-key' });
-});
-
-afterAll(async () => {
-  await workers.stop();
-  await model.close();
-});
+const stack = useJobStack();
 
 describe('a DOCUMENT job in TypeScript', () => {
   it('holds the code to ESLint\'s jsdoc rule and the README check, and refactors until both pass', async () => {
+    const { model, app } = stack;
     model.reset();
     model.setScript({
       rules: [
@@ -49,7 +37,6 @@ describe('a DOCUMENT job in TypeScript', () => {
       ],
       default: { content: { files: [{ path: 'money.ts', content: HALF_DOCUMENTED }], explanation: 'TSDoc' } },
     });
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
     const started = await request(app)
       .post('/api/workflows')
       .send({ task: 'document', language: 'typescript', description: `document money ${Date.now()}`, files: { 'money.ts': UNDOCUMENTED } })
@@ -69,6 +56,5 @@ describe('a DOCUMENT job in TypeScript', () => {
 
     const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body.files as Record<string, string>;
     expect(files).toEqual({ 'money.ts': DOCUMENTED, 'README.md': README });
-    await gateway.close();
   });
 });

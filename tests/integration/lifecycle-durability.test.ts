@@ -2,15 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
-import type { Express } from 'express';
-import type { TemporalGateway } from '../../api/temporal-gateway';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
-import { testApp } from '../support/api';
 import { maybeRecordHistory } from '../support/histories';
-import { startScriptedModelServer, type ScriptedModelServer, type ScriptedReply } from '../support/scripted-model-server';
-import { testClient } from '../support/temporal';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { useJobStack } from '../support/job-stack';
+import type { ScriptedReply } from '../support/scripted-model-server';
 
 // The sandbox stages each run's files here: a directory of this file's own shows what a cancel leaves.
 const ownTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-durability-'));
@@ -21,34 +16,12 @@ const FIXED = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
 const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "one plus two is three"\n';
 const SLOW_TESTS = 'import time\n\n\ndef test_slow():\n    time.sleep(120)\n';
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-let client: Client;
-let app: Express;
-let gateway: TemporalGateway;
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], {
-    OPENAI_BASE_URL: model.url,
-    OPENAI_API_KEY: 'test-key',
-    SANDBOX_STAGING_DIR: ownTmp,
-  });
-  client = await testClient();
-  ({ app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix }));
-});
-
-afterAll(async () => {
-  await gateway.close();
-  await workers.stop();
-  await model.close();
-  await client.connection.close();
-  fs.rmSync(ownTmp, { recursive: true, force: true });
-});
+const stack = useJobStack({ env: { SANDBOX_STAGING_DIR: ownTmp } });
+afterAll(() => fs.rmSync(ownTmp, { recursive: true, force: true }));
 
 function script(fixes: ScriptedReply[]): void {
-  model.reset();
-  model.setScript({
+  stack.model.reset();
+  stack.model.setScript({
     rules: [
       { match: 'test engineer', in: 'system', reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } } },
       { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Looks correct.' } } },
@@ -61,12 +34,12 @@ function script(fixes: ScriptedReply[]): void {
 const fix = (content: string, explanation: string): ScriptedReply => ({ content: { content, explanation } });
 
 async function start(body: object): Promise<string> {
-  const res = await request(app).post('/api/workflows').send(body).expect(202);
+  const res = await request(stack.app).post('/api/workflows').send(body).expect(202);
   return res.body.workflowId as string;
 }
 
 async function scheduledActivities(workflowId: string, runId?: string): Promise<string[]> {
-  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
   return (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
 }
 
@@ -85,24 +58,24 @@ describe('durability of the coding lifecycle', () => {
     script([{ fault: 'unauthorized', message: 'key revoked' }, fix(FIXED, 'add, not subtract')]);
     const id = await start({ task: 'generate', language: 'python', description: `add, retried ${Date.now()}` });
 
-    const failed = await request(app).get(`/api/workflows/${id}/result?wait=60000`).expect(424);
+    const failed = await request(stack.app).get(`/api/workflows/${id}/result?wait=60000`).expect(424);
     expect(failed.body.error.code).toBe('ModelAuth');
     expect(failed.body.error.message).toMatch(/^Refactoring failed: /);
     // The status says why, and where to retry, without a second call.
-    const failedStatus = await request(app).get(`/api/workflows/${id}`).expect(200);
+    const failedStatus = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
     expect(failedStatus.body).toMatchObject({ status: 'FAILED', failure: { type: 'ModelAuth' }, links: { retry: `/api/workflows/${id}/retry` } });
     expect(failedStatus.body.failure.hint).toContain('OPENAI_API_KEY');
     const before = await scheduledActivities(id);
     expect(before.filter((a) => a === 'refactorCode')).toHaveLength(1);
 
-    const retried = await request(app).post(`/api/workflows/${id}/retry`).send({}).expect(202);
+    const retried = await request(stack.app).post(`/api/workflows/${id}/retry`).send({}).expect(202);
     expect(retried.body.resumedFrom.step).toBe('refactorCode');
     expect(retried.body.resumedFrom.keptSteps).toEqual(
       expect.arrayContaining(['generateCode', 'writeTests', 'runTests', 'analyzeCode', 'reviewCode']),
     );
     expect(retried.body.runId).not.toBe(retried.body.previousRunId);
 
-    const done = await request(app).get(`/api/workflows/${id}/result?wait=60000`).expect(200);
+    const done = await request(stack.app).get(`/api/workflows/${id}/result?wait=60000`).expect(200);
     const result = done.body.result as CodingJobResult;
     expect(result.outcome).toBe('succeeded');
     expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'refactor']);
@@ -115,24 +88,24 @@ describe('durability of the coding lifecycle', () => {
     expect(after.filter((a) => a === 'writeTests')).toHaveLength(1);
     expect(after.filter((a) => a === 'runTests')).toHaveLength(2);
     // One code generation and one test-writing request reached the model, over both runs.
-    const systems = model.chatRequests().map((r) => r.system);
+    const systems = stack.model.chatRequests().map((r) => r.system);
     expect(systems.filter((s) => s.includes('test engineer'))).toHaveLength(1);
     expect(systems.filter((s) => s.includes('fixing code'))).toHaveLength(2);
-    expect(model.chatRequests().filter((r) => !/test engineer|code reviewer|fixing code/.test(r.system))).toHaveLength(1);
+    expect(stack.model.chatRequests().filter((r) => !/test engineer|code reviewer|fixing code/.test(r.system))).toHaveLength(1);
 
-    const doneStatus = await request(app).get(`/api/workflows/${id}`).expect(200);
+    const doneStatus = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
     expect(doneStatus.body.failure).toBeUndefined();
     expect(doneStatus.body.links.retry).toBeUndefined();
     // A finished job is not retried again.
-    const again = await request(app).post(`/api/workflows/${id}/retry`).send({}).expect(409);
+    const again = await request(stack.app).post(`/api/workflows/${id}/retry`).send({}).expect(409);
     expect(again.body.error.code).toBe('JobNotRetryable');
-    await maybeRecordHistory(client, id, 'coding-lifecycle', 'retried-after-refactor-failure');
+    await maybeRecordHistory(stack.client, id, 'coding-lifecycle', 'retried-after-refactor-failure');
   });
 
   it('answers 404 for an unknown job and 400 for a malformed retry body', async () => {
-    const missing = await request(app).post('/api/workflows/job-does-not-exist/retry').send({}).expect(404);
+    const missing = await request(stack.app).post('/api/workflows/job-does-not-exist/retry').send({}).expect(404);
     expect(missing.body.error.code).toBe('JobNotFound');
-    const bad = await request(app).post('/api/workflows/job-x/retry').send({ requestId: 7 }).expect(400);
+    const bad = await request(stack.app).post('/api/workflows/job-x/retry').send({ requestId: 7 }).expect(400);
     expect(bad.body.error.code).toBe('InvalidInput');
   });
 
@@ -144,30 +117,30 @@ describe('durability of the coding lifecycle', () => {
       description: `add, long loop ${Date.now()}`,
       options: { continueAsNewAfter: 1 },
     });
-    const done = await request(app).get(`/api/workflows/${id}/result?wait=90000`).expect(200);
+    const done = await request(stack.app).get(`/api/workflows/${id}/result?wait=90000`).expect(200);
     const result = done.body.result as CodingJobResult;
     expect(result.outcome).toBe('succeeded');
     expect(result.iterations.filter((i) => i.tests).map((i) => i.tests!.failed)).toEqual([1, 1, 0]);
 
     const runs: { runId: string; status: string }[] = [];
-    for await (const run of client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push({ runId: run.runId, status: run.status.name });
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push({ runId: run.runId, status: run.status.name });
     expect(runs.map((r) => r.status).sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
 
     // The later runs start from the checkpoint: references, not the files, and no second generation.
     const last = runs.find((r) => r.status === 'COMPLETED')!;
-    const history = await client.workflow.getHandle(id, last.runId).fetchHistory();
+    const history = await stack.client.workflow.getHandle(id, last.runId).fetchHistory();
     const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
     expect(started.continuedExecutionRunId).toBeTruthy();
     const activities = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     expect(activities).not.toContain('generateCode');
     expect(activities).toContain('runTests');
-    const status = await request(app).get(`/api/workflows/${id}`).expect(200);
+    const status = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
     expect(status.body.task).toBe('generate');
     expect(status.body.runId).toBe(last.runId);
 
     const first = runs.find((r) => r.status === 'CONTINUED_AS_NEW' && r.runId !== started.continuedExecutionRunId)!;
-    await maybeRecordHistory(client, id, 'coding-lifecycle', 'continued-as-new-first-run', first.runId);
-    await maybeRecordHistory(client, id, 'coding-lifecycle', 'continued-as-new-last-run');
+    await maybeRecordHistory(stack.client, id, 'coding-lifecycle', 'continued-as-new-first-run', first.runId);
+    await maybeRecordHistory(stack.client, id, 'coding-lifecycle', 'continued-as-new-last-run');
   });
 
   it('cancelling a job mid-test kills the sandboxed tests and removes their workspace before the job closes', async () => {
@@ -182,18 +155,18 @@ describe('durability of the coding lifecycle', () => {
     await waitUntil('the sandboxed tests to start', async () => (sandboxProcesses().length > 0 ? true : undefined));
     expect(workspaces().length).toBeGreaterThan(0);
 
-    await request(app).post(`/api/workflows/${id}/cancel`).send({}).expect(202);
+    await request(stack.app).post(`/api/workflows/${id}/cancel`).send({}).expect(202);
     const described = await waitUntil('the job to close', async () => {
-      const d = await client.workflow.getHandle(id).describe();
+      const d = await stack.client.workflow.getHandle(id).describe();
       return d.status.name === 'RUNNING' ? undefined : d;
     });
     expect(described.status.name).toBe('CANCELLED');
     // The job closed only after the sandbox activity confirmed its cancellation.
-    const history = await client.workflow.getHandle(id).fetchHistory();
+    const history = await stack.client.workflow.getHandle(id).fetchHistory();
     expect(history.events!.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
     expect(sandboxProcesses()).toEqual([]);
     expect(workspaces()).toEqual([]);
-    const status = await request(app).get(`/api/workflows/${id}`).expect(200);
+    const status = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
     expect(status.body.outcome).toBe('cancelled');
   });
 });

@@ -1,40 +1,19 @@
 import request from 'supertest';
-import type { Client } from '@temporalio/client';
 import { artifactStore, type FileSetRef } from '../../activities/artifacts';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
-import { testApp } from '../support/api';
-import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
 import { maybeRecordHistory } from '../support/histories';
-import { testClient } from '../support/temporal';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { useJobStack } from '../support/job-stack';
 
 const BUGGY = 'def add(a, b):\n    """Add two numbers."""\n    return a - b\n';
 const FIXED = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
 const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "one plus two is three"\n';
 const CLEAN_REVIEW = { findings: [], summary: 'Looks correct.' };
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-let client: Client;
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], {
-    OPENAI_BASE_URL: model.url,
-    OPENAI_API_KEY: 'test-key',
-  });
-  client = await testClient();
-});
-
-afterAll(async () => {
-  await workers.stop();
-  await model.close();
-  await client.connection.close();
-});
+const stack = useJobStack();
 
 function scriptBuggyThenFixed(): void {
-  model.reset();
-  model.setScript({
+  stack.model.reset();
+  stack.model.setScript({
     rules: [
       { match: 'test engineer', in: 'system', reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } } },
       { match: 'code reviewer', in: 'system', reply: { content: CLEAN_REVIEW } },
@@ -47,12 +26,11 @@ function scriptBuggyThenFixed(): void {
 describe('the coding lifecycle on real workers, a real sandbox and real linters', () => {
   it('runs the tests, sees the failure, sends it back in the refactor prompt, and finishes green', async () => {
     scriptBuggyThenFixed();
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
-    const started = await request(app)
+    const started = await request(stack.app)
       .post('/api/workflows')
       .send({ task: 'generate', language: 'python', description: `an add(a, b) function ${Date.now()}` })
       .expect(202);
-    const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=100000`).expect(200);
+    const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=100000`).expect(200);
     const result = res.body.result as CodingJobResult;
 
     expect(result.outcome).toBe('succeeded');
@@ -63,7 +41,7 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     expect(runs[1]!.tests).toMatchObject({ passed: 1, failed: 0 });
     expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'refactor']);
 
-    const refactorPrompt = model.chatRequests().find((r) => r.system.includes('fixing code'));
+    const refactorPrompt = stack.model.chatRequests().find((r) => r.system.includes('fixing code'));
     expect(refactorPrompt?.user).toContain('Rewrite the file calc.py');
     expect(refactorPrompt?.user).toContain('one plus two is three');
 
@@ -71,33 +49,29 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     expect(files['calc.py']).toBe(FIXED);
     expect(files['test_calc.py']).toBe(TESTS);
     expect(result.usage.totalTokens).toBeGreaterThan(0);
-    await maybeRecordHistory(client, started.body.workflowId, 'coding-lifecycle', 'generate-buggy-then-fixed');
-    await gateway.close();
+    await maybeRecordHistory(stack.client, started.body.workflowId, 'coding-lifecycle', 'generate-buggy-then-fixed');
   });
 
   it('reviews user code without changing it, with real linter findings', async () => {
-    model.reset();
-    model.setScript({ default: { content: { findings: [{ severity: 'minor', file: 'util.py', line: 1, message: 'unused import', suggestion: null }], summary: 'One nit.' } } });
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
-    const started = await request(app)
+    stack.model.reset();
+    stack.model.setScript({ default: { content: { findings: [{ severity: 'minor', file: 'util.py', line: 1, message: 'unused import', suggestion: null }], summary: 'One nit.' } } });
+    const started = await request(stack.app)
       .post('/api/workflows')
       .send({ task: 'review', language: 'python', description: 'review util', files: { 'util.py': 'import os\n\n\ndef f():\n    return 1\n' } })
       .expect(202);
-    const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=60000`).expect(200);
+    const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=60000`).expect(200);
     const result = res.body.result as CodingJobResult;
     expect(result.outcome).toBe('succeeded');
     const findings = result.iterations[0]!.findings!;
     expect(findings.items!.some((f) => f.source === 'ruff' && f.message.startsWith('F401'))).toBe(true);
     expect(findings.items!.some((f) => f.source === 'review' && f.message.includes('unused import'))).toBe(true);
-    expect(model.chatRequests()).toHaveLength(1);
-    await maybeRecordHistory(client, started.body.workflowId, 'coding-lifecycle', 'review');
-    await gateway.close();
+    expect(stack.model.chatRequests()).toHaveLength(1);
+    await maybeRecordHistory(stack.client, started.body.workflowId, 'coding-lifecycle', 'review');
   });
 
   it('waits at the approval gate, takes requested changes through the API, then finishes on approval', async () => {
     scriptBuggyThenFixed();
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
-    const started = await request(app)
+    const started = await request(stack.app)
       .post('/api/workflows')
       .send({
         task: 'generate',
@@ -110,51 +84,48 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     const id = started.body.workflowId;
     const waitFor = async (phase: string) => {
       for (let i = 0; i < 200; i++) {
-        const s = await request(app).get(`/api/workflows/${id}`);
+        const s = await request(stack.app).get(`/api/workflows/${id}`);
         if (s.body.phase === phase && s.body.awaitingApproval === (phase === 'AWAITING_APPROVAL')) return s.body;
         await new Promise((r) => setTimeout(r, 200));
       }
       throw new Error(`never reached ${phase}`);
     };
     await waitFor('AWAITING_APPROVAL');
-    const bad = await request(app).post(`/api/workflows/${id}/request-changes`).send({ feedback: '' }).expect(400);
+    const bad = await request(stack.app).post(`/api/workflows/${id}/request-changes`).send({ feedback: '' }).expect(400);
     expect(bad.body.error.code).toBe('InvalidInput');
-    await request(app).post(`/api/workflows/${id}/request-changes`).send({ feedback: 'use operator.add' }).expect(200);
+    await request(stack.app).post(`/api/workflows/${id}/request-changes`).send({ feedback: 'use operator.add' }).expect(200);
     await waitFor('AWAITING_APPROVAL');
-    await request(app).post(`/api/workflows/${id}/approve`).send({ comment: 'ship it' }).expect(200);
-    const res = await request(app).get(`/api/workflows/${id}/result?wait=60000`).expect(200);
+    await request(stack.app).post(`/api/workflows/${id}/approve`).send({ comment: 'ship it' }).expect(200);
+    const res = await request(stack.app).get(`/api/workflows/${id}/result?wait=60000`).expect(200);
     expect(res.body.result.outcome).toBe('succeeded');
-    const withFeedback = model
+    const withFeedback = stack.model
       .chatRequests()
       .filter((r) => r.system.includes('fixing code') && r.user.includes('Reviewer feedback:\nuse operator.add'));
     expect(withFeedback).toHaveLength(1);
     expect(res.body.result.iterations.some((i: { feedback?: string }) => i.feedback === 'use operator.add')).toBe(true);
     // Approving a finished job is a conflict, not a crash.
-    const late = await request(app).post(`/api/workflows/${id}/approve`).send({}).expect(409);
+    const late = await request(stack.app).post(`/api/workflows/${id}/approve`).send({}).expect(409);
     expect(late.body.error.code).toBe('JobNotAwaitingApproval');
-    await maybeRecordHistory(client, id, 'coding-lifecycle', 'approval-with-changes');
-    await gateway.close();
+    await maybeRecordHistory(stack.client, id, 'coding-lifecycle', 'approval-with-changes');
   });
 
   it('puts memory from an earlier finished job of the project into the next job\'s prompt', async () => {
     scriptBuggyThenFixed();
     const project = `mem${Date.now()}`;
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
-    const first = await request(app)
+    const first = await request(stack.app)
       .post('/api/workflows')
       .send({ task: 'generate', language: 'python', project, description: 'an add(a, b) function for the calculator' })
       .expect(202);
-    await request(app).get(`/api/workflows/${first.body.workflowId}/result?wait=100000`).expect(200);
-    model.reset();
+    await request(stack.app).get(`/api/workflows/${first.body.workflowId}/result?wait=100000`).expect(200);
+    stack.model.reset();
     scriptBuggyThenFixed();
-    const second = await request(app)
+    const second = await request(stack.app)
       .post('/api/workflows')
       .send({ task: 'generate', language: 'python', project, description: 'a subtract(a, b) function for the calculator' })
       .expect(202);
-    await request(app).get(`/api/workflows/${second.body.workflowId}/result?wait=100000`).expect(200);
-    const prompt = model.chatRequests().find((r) => !/test engineer|code reviewer|fixing code/.test(r.system));
+    await request(stack.app).get(`/api/workflows/${second.body.workflowId}/result?wait=100000`).expect(200);
+    const prompt = stack.model.chatRequests().find((r) => !/test engineer|code reviewer|fixing code/.test(r.system));
     expect(prompt?.user).toContain('Relevant memory from earlier work');
     expect(prompt?.user).toContain('return a + b');
-    await gateway.close();
   });
 });

@@ -1,8 +1,6 @@
 import request from 'supertest';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
-import { testApp } from '../support/api';
-import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { useJobStack } from '../support/job-stack';
 
 // An off-by-one in a TypeScript pager: the last page is lost.
 const BUGGY = 'export function pageCount(items: number, perPage: number): number {\n  return Math.floor(items / perPage);\n}\n';
@@ -22,21 +20,11 @@ const TESTS = [
   '',
 ].join('\n');
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], { OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'test-key' });
-});
-
-afterAll(async () => {
-  await workers.stop();
-  await model.close();
-});
+const stack = useJobStack();
 
 describe('a TypeScript job', () => {
   it('runs the generated node:test tests through tsx in the sandbox, fixes the failing one, and lints with ESLint', async () => {
+    const { model, app } = stack;
     model.reset();
     model.setScript({
       rules: [
@@ -46,7 +34,6 @@ describe('a TypeScript job', () => {
       ],
       default: { content: { files: [{ path: 'src/pager.ts', content: BUGGY }], explanation: 'pager' } },
     });
-    const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
     const started = await request(app)
       .post('/api/workflows')
       .send({ task: 'generate', language: 'typescript', description: `a pageCount(items, perPage) function ${Date.now()}` })
@@ -69,6 +56,5 @@ describe('a TypeScript job', () => {
     expect(fixes[0]!.user).toContain('eleven items at five per page make three pages');
     const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body.files as Record<string, string>;
     expect(files).toEqual({ 'src/pager.ts': FIXED, 'test/pager.test.ts': TESTS });
-    await gateway.close();
   });
 });
