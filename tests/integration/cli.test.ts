@@ -1,46 +1,21 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type http from 'node:http';
-import type { TemporalGateway } from '../../api/temporal-gateway';
 import { FAILURES } from '../../common/failures';
 import { testApp } from '../support/api';
-import { deadUrl, listen, runSophia } from '../support/cli';
-import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { deadUrl, runSophia } from '../support/cli';
+import { useJobStack } from '../support/job-stack';
 
 const CODE = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
 const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "one plus two is three"\n';
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-let gateway: TemporalGateway;
-let server: http.Server;
-let api: string;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-cli-'));
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], {
-    OPENAI_BASE_URL: model.url,
-    OPENAI_API_KEY: 'test-key',
-  });
-  const made = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
-  gateway = made.gateway;
-  ({ url: api, server } = await listen(made.app));
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await gateway.close();
-  await workers.stop();
-  await model.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const stack = useJobStack({ listen: true });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function scriptGreenJob(): void {
-  model.reset();
-  model.setScript({
+  stack.model.reset();
+  stack.model.setScript({
     rules: [
       {
         match: 'test engineer',
@@ -56,7 +31,7 @@ function scriptGreenJob(): void {
 /** No stack trace: no "    at fn (file:line)" frames. */
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at .+:\d+/m);
 
-describe('the sophia CLI against the real API, workers and Temporal', () => {
+describe('the sophia CLI against the real API, stack.workers and Temporal', () => {
   it('asks in plain words with a file from disk, writes the answer to --out, then shows status and result', async () => {
     scriptGreenJob();
     const cwd = fs.mkdtempSync(path.join(tmp, 'ask-'));
@@ -74,7 +49,7 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
         '--out',
         'out',
         '--api',
-        api,
+        stack.url,
       ],
       { cwd },
     );
@@ -85,18 +60,18 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
     expect(ask.stdout).toMatch(/Web UI\s+http:\/\/localhost:8233\/namespaces\/default\/workflows\/job-/);
     expect(fs.readFileSync(path.join(out, 'calc.py'), 'utf8')).toBe(CODE);
     expect(fs.readFileSync(path.join(out, 'test_calc.py'), 'utf8')).toBe(TESTS);
-    // The file was read from disk and reached the model under its relative path.
-    const generate = model.chatRequests()[0]!;
+    // The file was read from disk and reached the stack.model under its relative path.
+    const generate = stack.model.chatRequests()[0]!;
     expect(generate.user).toContain('SPEC-MARKER-7');
     const id = /^job\s+(job-\S+)$/m.exec(ask.stdout)![1]!;
 
-    const status = await runSophia(['status', id, '--api', api]);
+    const status = await runSophia(['status', id, '--api', stack.url]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/status\s+COMPLETED/);
     expect(status.stdout).toMatch(/phase\s+DONE, iteration 0/);
     expect(status.stdout).toContain(`/workflows/${id}/`);
 
-    const json = await runSophia(['--json', 'status', id, '--api', api]);
+    const json = await runSophia(['--json', 'status', id, '--api', stack.url]);
     expect(JSON.parse(json.stdout)).toMatchObject({
       workflowId: id,
       status: 'COMPLETED',
@@ -104,21 +79,21 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
       outcome: 'succeeded',
     });
 
-    const result = await runSophia(['result', id, '--wait', '1000', '--out', path.join(cwd, 'again'), '--api', api]);
+    const result = await runSophia(['result', id, '--wait', '1000', '--out', path.join(cwd, 'again'), '--api', stack.url]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/outcome\s+succeeded/);
     expect(result.stdout).toMatch(/steps\s+generate → write-tests/);
     expect(result.stdout).toMatch(/tests\s+1 passed, 0 failed/);
     expect(fs.readFileSync(path.join(cwd, 'again', 'calc.py'), 'utf8')).toBe(CODE);
 
-    const files = await runSophia(['files', id, '--out', path.join(cwd, 'files'), '--api', api]);
+    const files = await runSophia(['files', id, '--out', path.join(cwd, 'files'), '--api', stack.url]);
     expect(files.code).toBe(0);
     expect(fs.readFileSync(path.join(cwd, 'files', 'test_calc.py'), 'utf8')).toBe(TESTS);
   });
 
   it("exits with the catalogue's exit code of a failed job's type, with one line and the hint, no stack", async () => {
-    model.reset();
-    model.setScript({ default: { fault: 'unauthorized', message: 'key revoked' } });
+    stack.model.reset();
+    stack.model.setScript({ default: { fault: 'unauthorized', message: 'key revoked' } });
     const run = await runSophia([
       'run',
       'generate',
@@ -127,19 +102,19 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
       '--language',
       'python',
       '--api',
-      api,
+      stack.url,
     ]);
     expect(run.code).toBe(0);
     const id = /^job\s+(job-\S+)$/m.exec(run.stdout)![1]!;
 
-    const result = await runSophia(['result', id, '--wait', '60000', '--api', api]);
+    const result = await runSophia(['result', id, '--wait', '60000', '--api', stack.url]);
     expect(result.code).toBe(FAILURES.ModelAuth.exitCode);
     expect(result.stderr.split('\n')[0]).toMatch(/^sophia: ModelAuth: .+/);
     expect(result.stderr).toContain(`hint: ${FAILURES.ModelAuth.hint}`);
     expect(result.stdout).toBe('');
     noStack(result.stderr);
 
-    const json = await runSophia(['result', id, '--json', '--api', api]);
+    const json = await runSophia(['result', id, '--json', '--api', stack.url]);
     expect(json.code).toBe(FAILURES.ModelAuth.exitCode);
     expect(JSON.parse(json.stdout).error).toMatchObject({
       code: 'ModelAuth',
@@ -148,7 +123,7 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
   });
 
   it('says an unknown job is not found, exiting 1', async () => {
-    const status = await runSophia(['status', `job-nope-${Date.now()}`, '--api', api]);
+    const status = await runSophia(['status', `job-nope-${Date.now()}`, '--api', stack.url]);
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/^sophia: JobNotFound: /);
     noStack(status.stderr);
@@ -164,15 +139,15 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
   });
 
   it('lists review schedules, and says an unknown one is not found', async () => {
-    const listed = await runSophia(['schedules', 'list', '--json', '--api', api]);
+    const listed = await runSophia(['schedules', 'list', '--json', '--api', stack.url]);
     expect(listed.code).toBe(0);
     expect(Array.isArray(JSON.parse(listed.stdout).schedules)).toBe(true);
 
-    const unknown = await runSophia(['schedules', 'show', `nope-${Date.now()}`, '--api', api]);
+    const unknown = await runSophia(['schedules', 'show', `nope-${Date.now()}`, '--api', stack.url]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^sophia: \w+NotFound: /);
 
-    const noId = await runSophia(['schedules', 'trigger', '--api', api]);
+    const noId = await runSophia(['schedules', 'trigger', '--api', stack.url]);
     expect(noId.code).toBe(2);
     expect(noId.stderr).toContain('schedules trigger needs a schedule id');
   });
@@ -183,23 +158,23 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
     expect(unknown.stderr).toContain('Unknown command "frobnicate"');
     expect(unknown.stderr).toContain('usage: sophia');
 
-    const missing = await runSophia(['result', '--api', api]);
+    const missing = await runSophia(['result', '--api', stack.url]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('usage: sophia result <id>');
 
-    const badWait = await runSophia(['result', 'job-x', '--wait', 'soon', '--api', api]);
+    const badWait = await runSophia(['result', 'job-x', '--wait', 'soon', '--api', stack.url]);
     expect(badWait.code).toBe(2);
     expect(badWait.stderr).toContain('--wait takes a number of milliseconds');
 
-    const badOption = await runSophia(['status', 'job-x', '--frob', '--api', api]);
+    const badOption = await runSophia(['status', 'job-x', '--frob', '--api', stack.url]);
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toContain('usage: sophia status <id>');
 
-    const noFile = await runSophia(['ask', 'fix it', '--file', 'does-not-exist.py', '--api', api]);
+    const noFile = await runSophia(['ask', 'fix it', '--file', 'does-not-exist.py', '--api', stack.url]);
     expect(noFile.code).toBe(2);
     expect(noFile.stderr).toContain('Cannot read --file does-not-exist.py');
 
-    const invalid = await runSophia(['ask', 'write a parser', '--language', 'cobol', '--api', api]);
+    const invalid = await runSophia(['ask', 'write a parser', '--language', 'cobol', '--api', stack.url]);
     expect(invalid.code).toBe(FAILURES.InvalidInput.exitCode);
     expect(invalid.stderr).toMatch(/^sophia: InvalidInput: /);
     expect(invalid.stderr).toMatch(/^\s+language: /m);

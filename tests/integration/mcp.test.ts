@@ -1,41 +1,15 @@
 import path from 'node:path';
-import type http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { TemporalGateway } from '../../api/temporal-gateway';
 import { FAILURES } from '../../common/failures';
-import { testApp } from '../support/api';
-import { listen, ROOT, TSX } from '../support/cli';
-import { startScriptedModelServer, type ScriptedModelServer } from '../support/scripted-model-server';
-import { startWorkers, type RunningWorkers } from '../support/workers';
+import { ROOT, TSX } from '../support/cli';
+import { useJobStack } from '../support/job-stack';
 
 const CODE = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
 const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "one plus two is three"\n';
 
-let model: ScriptedModelServer;
-let workers: RunningWorkers;
-let gateway: TemporalGateway;
-let server: http.Server;
-let api: string;
-
-beforeAll(async () => {
-  model = await startScriptedModelServer();
-  workers = await startWorkers(['workflows', 'llm', 'sandbox', 'memory'], {
-    OPENAI_BASE_URL: model.url,
-    OPENAI_API_KEY: 'test-key',
-  });
-  const made = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
-  gateway = made.gateway;
-  ({ url: api, server } = await listen(made.app));
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await gateway.close();
-  await workers.stop();
-  await model.close();
-});
+const stack = useJobStack({ listen: true });
 
 /** An MCP client on the real server process, started the way an IDE starts it. */
 async function connect(args: string[]): Promise<Client> {
@@ -52,10 +26,10 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 const text = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 const json = (result: CallToolResult) => JSON.parse((result.content[0] as { text: string }).text);
 
-describe('the sophia MCP server over stdio, against the real API, workers and Temporal', () => {
+describe('the sophia MCP server over stdio, against the real API, stack.workers and Temporal', () => {
   let client: Client;
   beforeAll(async () => {
-    client = await connect([path.join(ROOT, 'cli/mcp.ts'), '--api', api]);
+    client = await connect([path.join(ROOT, 'cli/mcp.ts'), '--api', stack.url]);
   });
   afterAll(async () => {
     await client.close();
@@ -82,8 +56,8 @@ describe('the sophia MCP server over stdio, against the real API, workers and Te
   });
 
   it('runs coding_assist to a green answer, then answers job_status and job_result for it', async () => {
-    model.reset();
-    model.setScript({
+    stack.model.reset();
+    stack.model.setScript({
       rules: [
         { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Looks correct.' } } },
       ],
@@ -132,8 +106,8 @@ describe('the sophia MCP server over stdio, against the real API, workers and Te
   });
 
   it("answers a failed job as a tool error with its failure type's code and hint", async () => {
-    model.reset();
-    model.setScript({ default: { fault: 'unauthorized', message: 'key revoked' } });
+    stack.model.reset();
+    stack.model.setScript({ default: { fault: 'unauthorized', message: 'key revoked' } });
     const failed = await call(client, 'coding_assist', {
       message: `Create a slugify(text) function ${Date.now()}`,
       language: 'python',
@@ -146,7 +120,7 @@ describe('the sophia MCP server over stdio, against the real API, workers and Te
   });
 
   it('is also served by `sophia mcp`', async () => {
-    const viaCli = await connect([path.join(ROOT, 'cli/main.ts'), 'mcp', '--api', api]);
+    const viaCli = await connect([path.join(ROOT, 'cli/main.ts'), 'mcp', '--api', stack.url]);
     try {
       const missing = await call(viaCli, 'job_status', { workflowId: 'job-nope-cli' });
       expect(missing.isError).toBe(true);
