@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import Redis from 'ioredis';
 import type { Config } from '../../common/config';
+import { updateBacklogMetrics } from '../backlog';
 import { register } from '../metrics';
 import type { TemporalGateway } from '../temporal-gateway';
 
@@ -73,6 +74,7 @@ export function healthRouter(deps: { gateway: TemporalGateway; cfg: Config }): R
   });
 
   router.get('/metrics', async (_req, res) => {
+    await updateBacklogMetrics(deps.gateway, deps.cfg);
     res.set('content-type', register.contentType).send(await register.metrics());
   });
 

@@ -20,14 +20,14 @@ export interface RunningWorkers {
 export async function startWorkers(
   pools: PoolName[],
   env: Record<string, string | undefined> = {},
-  { connection: given }: { connection?: NativeConnection } = {},
+  { connection: given, taskQueuePrefix }: { connection?: NativeConnection; taskQueuePrefix?: string } = {},
 ): Promise<RunningWorkers> {
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
   resetConfig();
-  const prefix = uniqueTaskQueue('t');
+  const prefix = taskQueuePrefix ?? uniqueTaskQueue('t');
   const connection = given ?? (await testWorkerConnection());
   const cfg = config();
   const log = logger('test-worker');

@@ -164,6 +164,18 @@ describe('helm chart sophia-code', () => {
       expect(target.spec.replicas).toBeUndefined();
     }
     expect(deployments.find((d) => component(d) === 'memory-worker').spec.replicas).toBe(1);
+    // CPU only by default; production also scales the llm pool on its own queue's backlog.
+    expect(hpas.flatMap((h) => h.spec.metrics.map((m: { type: string }) => m.type))).toEqual(hpas.map(() => 'Resource'));
+    const production = byKind(render(['production-values.yaml']), 'HorizontalPodAutoscaler');
+    const llm = production.find((h) => component(h) === 'llm-worker');
+    expect(llm.spec.metrics[1]).toEqual({
+      type: 'External',
+      external: {
+        metric: { name: 'sophia_task_queue_backlog', selector: { matchLabels: { queue: 'sophia-llm' } } },
+        target: { type: 'AverageValue', averageValue: '4' },
+      },
+    });
+    expect(production.filter((h) => h.spec.metrics.length > 1).map(component)).toEqual(['llm-worker']);
     const fixed = render(['privileged-sandbox-values.yaml']);
     expect(byKind(fixed, 'HorizontalPodAutoscaler').map(component)).toEqual([]);
     expect(byKind(fixed, 'Deployment').find((d) => component(d) === 'sandbox-worker').spec.replicas).toBe(3);
