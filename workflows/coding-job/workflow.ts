@@ -8,6 +8,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -46,6 +47,12 @@ import {
 
 function activitiesFor(workflowTaskQueue: string) {
   const queues = taskQueuesForWorkflowQueue(workflowTaskQueue);
+  const sandboxOptions = {
+    taskQueue: queues.sandbox,
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '1m',
+    retry: RETRY_POLICIES.sandbox,
+  } as const;
   return {
     files: proxyActivities<typeof fileActivities>({
       taskQueue: queues.memory,
@@ -73,15 +80,26 @@ function activitiesFor(workflowTaskQueue: string) {
       retry: RETRY_POLICIES.llm,
     }),
     sandbox: proxyActivities<typeof sandboxActivities & typeof analysisActivities>({
-      taskQueue: queues.sandbox,
-      startToCloseTimeout: '10m',
-      heartbeatTimeout: '1m',
-      retry: RETRY_POLICIES.sandbox,
+      ...sandboxOptions,
       // A cancelled job closes only once the sandbox has killed the code's process tree and removed its workspace.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
+    /** The sandbox as jobs started before PATCHES.sandboxCancelWaits call it: a cancel does not wait. */
+    sandboxTryCancel: proxyActivities<typeof sandboxActivities & typeof analysisActivities>(sandboxOptions),
   };
 }
+
+/**
+ * Changes to the lifecycle that running jobs replay: each is taken only where `patched()` says the
+ * history was made by code that knew it (the replay tests over histories recorded before each change
+ * prove it). Remove one with `deprecatePatch` once no job from before it can still be running.
+ */
+const PATCHES = {
+  /** Cancelling a job waits for the sandbox to kill the code and remove its workspace. */
+  sandboxCancelWaits: 'sandbox-cancel-waits',
+  /** Long loops continue as new between refactor rounds. */
+  continueAsNew: 'continue-as-new-between-rounds',
+} as const;
 
 const TEST_FILE = /(^|\/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|[^/]*\.(test|spec)\.[cm]?[jt]sx?)$/;
 const isTestPath = (p: string) => TEST_FILE.test(p);
@@ -172,6 +190,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     }
   }
 
+  const sandbox = () => (patched(PATCHES.sandboxCancelWaits) ? act.sandbox : act.sandboxTryCancel);
   const enter = (phase: Phase, message: string, outcome: Outcome = status.outcome) => {
     status = { ...status, phase, message, outcome, updatedAt: new Date().toISOString(), usage: { ...usage } };
     upsertSearchAttributes([
@@ -243,7 +262,11 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
 
       // Long loops continue as new between rounds, carrying references only, so the history stays small.
       const roundsThisRun = iteration - firstIteration;
-      if (roundsThisRun > 0 && (roundsThisRun >= limits.continueAsNewAfter || workflowInfo().continueAsNewSuggested)) {
+      if (
+        roundsThisRun > 0 &&
+        (roundsThisRun >= limits.continueAsNewAfter || workflowInfo().continueAsNewSuggested) &&
+        patched(PATCHES.continueAsNew)
+      ) {
         await condition(allHandlersFinished);
         const checkpoint: LifecycleCheckpoint = {
           iteration,
@@ -267,7 +290,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       let failures = '';
       if (code.files.some((f) => isTestPath(f.path))) {
         enter('RUN_TESTS', 'Running the tests in the sandbox');
-        const run = await act.sandbox.runTests.executeWithOptions({ summary: `run tests (iteration ${iteration})` }, [
+        const run = await sandbox().runTests.executeWithOptions({ summary: `run tests (iteration ${iteration})` }, [
           { files: code, language },
         ]);
         tests = { ...countsOf(run.report), summary: run.summary };
@@ -282,7 +305,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
 
       // --- REVIEW: static analysis (real linters), then the model's review with that evidence.
       enter('REVIEW', tests ? `Reviewing (${tests.summary})` : 'Reviewing');
-      const analysis = await act.sandbox.analyzeCode.executeWithOptions({ summary: 'static analysis' }, [
+      const analysis = await sandbox().analyzeCode.executeWithOptions({ summary: 'static analysis' }, [
         { files: code, language, ruleset: RULESETS[input.task] ?? 'default' },
       ]);
       const findings: FindingSummary[] = analysis.findings.map((f) => ({
