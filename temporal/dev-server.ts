@@ -66,11 +66,13 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     ...searchAttributeCliArgs(),
   ];
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stopping = false;
   const forward = (chunk: Buffer) =>
     chunk
       .toString('utf8')
       .split('\n')
-      .filter((l) => l.trim())
+      // While it stops, the server's own services fail to dial each other: expected, not news.
+      .filter((l) => l.trim() && !(stopping && l.includes('network dial error')))
       .forEach((l) => opts.onLine?.(l));
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
@@ -111,6 +113,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
           clearTimeout(timer);
           resolve();
         });
+        stopping = true;
         child.kill('SIGTERM');
       }),
   };
