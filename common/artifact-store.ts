@@ -93,12 +93,11 @@ export class ArtifactStore {
   async getFiles(ref: FileSetRef | ArtifactRef): Promise<FileMap> {
     const entries =
       'files' in ref ? ref.files : await this.getJson<{ path: string; id: string }[]>((ref as ArtifactRef).id);
+    // Read in parallel, but fill in the stored order: prompts built from the map hash the same every
+    // time, so the response cache (and a retried activity) finds the answer it paid for.
+    const texts = await Promise.all(entries.map((entry) => this.getText(entry.id)));
     const out: FileMap = {};
-    await Promise.all(
-      entries.map(async (entry) => {
-        out[entry.path] = await this.getText(entry.id);
-      }),
-    );
+    entries.forEach((entry, i) => (out[entry.path] = texts[i]!));
     return out;
   }
 }
