@@ -154,14 +154,14 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   // Read through a function: TypeScript would otherwise keep the narrowing from before the await.
   const decisionNow = () => decision;
 
-  setHandler(statusQuery, () => status);
+  setHandler(statusQuery, () => status, { description: 'Phase, iteration, the last test summary, usage, and whether the job waits for approval.' });
   setHandler(
     approveUpdate,
     (_input) => {
       decision = { kind: 'approve', text: _input.comment };
       return status;
     },
-    { validator: (_input) => assertAwaitingApproval() },
+    { validator: (_input) => assertAwaitingApproval(), description: 'Approve the job at its approval gate: it finishes as succeeded.' },
   );
   setHandler(
     requestChangesUpdate,
@@ -170,6 +170,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       return status;
     },
     {
+      description: 'Request changes at the approval gate: { feedback } drives another refactor round, then the gate again.',
       validator: (changes) => {
         assertAwaitingApproval();
         if (!changes || typeof changes.feedback !== 'string' || changes.feedback.trim() === '') {
@@ -178,9 +179,13 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       },
     },
   );
-  setHandler(rejectSignal, (reason) => {
-    if (status.awaitingApproval) decision = { kind: 'reject', text: reason?.comment };
-  });
+  setHandler(
+    rejectSignal,
+    (reason) => {
+      if (status.awaitingApproval) decision = { kind: 'reject', text: reason?.comment };
+    },
+    { description: 'Reject the job at its approval gate: it finishes as rejected.' },
+  );
   function assertAwaitingApproval(): void {
     if (!status.awaitingApproval) {
       throw ApplicationFailure.create({
