@@ -5,13 +5,49 @@ import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
-  'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util',
-  'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', '.tools/**', 'coverage/**', 'helm/**', '**/*.js', 'tests/support/fixtures/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.data/**',
+      '.tools/**',
+      'coverage/**',
+      'helm/**',
+      '**/*.js',
+      'tests/support/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -39,15 +75,35 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflows must be deterministic: no Node built-ins.' })),
+            ...nodeBuiltins
+              .flatMap((m) => [m, `node:${m}`])
+              .map((name) => ({ name, message: 'Workflows must be deterministic: no Node built-ins.' })),
             { name: '@temporalio/activity', message: 'Activities run in workers, not in workflows.' },
             { name: '@temporalio/client', message: 'Use child workflows or activities instead.' },
             { name: '@temporalio/worker', message: 'Workers load workflows, not the reverse.' },
           ],
           patterns: [
-            { group: ['**/activities/**', '**/activities'], allowTypeImports: true, message: 'Import activities as types only: `import type * as activities`.' },
-            { group: ['**/api/**', '**/workers/**', '**/common/config', '**/common/logger', '**/temporal/connection', '**/temporal/dev-server', '**/temporal/binaries'], message: 'Not deterministic or not workflow-safe.' },
-            { group: ['ioredis', 'openai', 'express', 'pino', '@qdrant/*', 'prom-client', 'usearch', 'zod'], message: 'I/O libraries belong in activities.' },
+            {
+              group: ['**/activities/**', '**/activities'],
+              allowTypeImports: true,
+              message: 'Import activities as types only: `import type * as activities`.',
+            },
+            {
+              group: [
+                '**/api/**',
+                '**/workers/**',
+                '**/common/config',
+                '**/common/logger',
+                '**/temporal/connection',
+                '**/temporal/dev-server',
+                '**/temporal/binaries',
+              ],
+              message: 'Not deterministic or not workflow-safe.',
+            },
+            {
+              group: ['ioredis', 'openai', 'express', 'pino', '@qdrant/*', 'prom-client', 'usearch', 'zod'],
+              message: 'I/O libraries belong in activities.',
+            },
           ],
         },
       ],

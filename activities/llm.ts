@@ -92,7 +92,10 @@ function normalisePath(p: string): string {
   return p.replace(/^\.\//, '').replace(/\\/g, '/');
 }
 
-function addUsage(total: ModelCallUsage, result: { usage: Omit<ModelCallUsage, 'costUsd' | 'cached'>; costUsd: number; cached: boolean }) {
+function addUsage(
+  total: ModelCallUsage,
+  result: { usage: Omit<ModelCallUsage, 'costUsd' | 'cached'>; costUsd: number; cached: boolean },
+) {
   total.promptTokens += result.usage.promptTokens;
   total.completionTokens += result.usage.completionTokens;
   total.totalTokens += result.usage.totalTokens;
@@ -103,7 +106,12 @@ function addUsage(total: ModelCallUsage, result: { usage: Omit<ModelCallUsage, '
 /** Test files by naming convention: pytest's and node/jest's. */
 export function isTestFile(filePath: string): boolean {
   const name = filePath.split('/').pop() ?? filePath;
-  return /^test_.*\.py$/.test(name) || /_test\.py$/.test(name) || /\.(test|spec)\.[cm]?[jt]sx?$/.test(name) || name === 'conftest.py';
+  return (
+    /^test_.*\.py$/.test(name) ||
+    /_test\.py$/.test(name) ||
+    /\.(test|spec)\.[cm]?[jt]sx?$/.test(name) ||
+    name === 'conftest.py'
+  );
 }
 
 export interface WriteTestsInput {
@@ -135,7 +143,10 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
     messages: writeTestsPrompt({ ...input, files: existing }),
   });
   const tests = result.value.files.filter((f) => isTestFile(normalisePath(f.path)));
-  return toCodeResult(existing, { ...result, value: { ...result.value, files: tests.length ? tests : result.value.files } });
+  return toCodeResult(existing, {
+    ...result,
+    value: { ...result.value, files: tests.length ? tests : result.value.files },
+  });
 }
 
 export interface ReviewFinding {

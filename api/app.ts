@@ -28,7 +28,12 @@ export function createApp(deps: AppDeps): Express {
     const started = process.hrtime.bigint();
     res.on('finish', () =>
       log.debug(
-        { method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        {
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
         'request',
       ),
     );
@@ -38,15 +43,22 @@ export function createApp(deps: AppDeps): Express {
   if (cfg.API_TOKEN) {
     app.use('/api', (req, _res, next) => {
       const header = req.get('authorization') ?? '';
-      if (header !== `Bearer ${cfg.API_TOKEN}`) throw new HttpError(401, 'Unauthorized', 'Send Authorization: Bearer <API_TOKEN>.');
+      if (header !== `Bearer ${cfg.API_TOKEN}`)
+        throw new HttpError(401, 'Unauthorized', 'Send Authorization: Bearer <API_TOKEN>.');
       next();
     });
   }
   app.use('/api/workflows', workflowsRouter(deps));
   app.use('/api/coding', assistRouter(deps));
   app.use('/api/schedules', schedulesRouter(deps));
-  app.use('/api/memory', withClient(deps.gateway, (client) => memoryRouter({ client, cfg })));
-  app.use('/api/index', withClient(deps.gateway, (client) => indexRouter({ client, cfg })));
+  app.use(
+    '/api/memory',
+    withClient(deps.gateway, (client) => memoryRouter({ client, cfg })),
+  );
+  app.use(
+    '/api/index',
+    withClient(deps.gateway, (client) => indexRouter({ client, cfg })),
+  );
   app.use((req, _res, next) => next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path}.`)));
   app.use(errorMiddleware(log));
   return app;

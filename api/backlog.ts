@@ -16,7 +16,7 @@ export const taskQueueBacklog = once(
   () =>
     new Gauge({
       name: 'sophia_task_queue_backlog',
-      help: 'Tasks waiting in a pool\'s task queue (Temporal\'s approximate backlog count), by pool and queue.',
+      help: "Tasks waiting in a pool's task queue (Temporal's approximate backlog count), by pool and queue.",
       labelNames: ['pool', 'queue'] as const,
     }),
 );
@@ -26,7 +26,7 @@ export const taskQueueBacklogAge = once(
   () =>
     new Gauge({
       name: 'sophia_task_queue_backlog_age_seconds',
-      help: 'How long the oldest waiting task of a pool\'s task queue has waited.',
+      help: "How long the oldest waiting task of a pool's task queue has waited.",
       labelNames: ['pool', 'queue'] as const,
     }),
 );
@@ -36,7 +36,7 @@ export const taskQueuePollers = once(
   () =>
     new Gauge({
       name: 'sophia_task_queue_pollers',
-      help: 'Workers that polled a pool\'s task queue recently (0: the pool is down).',
+      help: "Workers that polled a pool's task queue recently (0: the pool is down).",
       labelNames: ['pool', 'queue'] as const,
     }),
 );
@@ -69,14 +69,16 @@ async function describeAll(gateway: TemporalGateway, cfg: Config): Promise<Queue
   return Promise.all(
     POOL_NAMES.map(async (pool) => {
       const queue = queues[pool];
-      const response = await gateway.call((client) =>
-        client.workflowService.describeTaskQueue({
-          namespace: cfg.TEMPORAL_NAMESPACE,
-          taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          // The workflow pool polls workflow tasks; the others poll activity tasks.
-          taskQueueType: pool === 'workflows' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-          reportStats: true,
-        }),
+      const response = await gateway.call(
+        (client) =>
+          client.workflowService.describeTaskQueue({
+            namespace: cfg.TEMPORAL_NAMESPACE,
+            taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+            // The workflow pool polls workflow tasks; the others poll activity tasks.
+            taskQueueType:
+              pool === 'workflows' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+            reportStats: true,
+          }),
         // A scrape must not hang on a dead server.
         2_000,
       );

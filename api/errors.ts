@@ -27,7 +27,11 @@ export class HttpError extends Error {
 
 export class TemporalUnavailableError extends HttpError {
   constructor(cause: string) {
-    super(503, 'TemporalUnavailable', `Temporal is unreachable: ${cause}. Check TEMPORAL_ADDRESS and that the server runs.`);
+    super(
+      503,
+      'TemporalUnavailable',
+      `Temporal is unreachable: ${cause}. Check TEMPORAL_ADDRESS and that the server runs.`,
+    );
   }
 }
 
@@ -40,8 +44,10 @@ export function jobFailureToHttp(err: WorkflowFailedError, workflowId: string): 
     const spec = FAILURES[cause.type];
     return new HttpError(spec.httpStatus, cause.type, cause.message, { workflowId, hint: spec.hint, retryable: false });
   }
-  if (cause instanceof CancelledFailure) return new HttpError(409, 'JobCancelled', 'The job was cancelled.', { workflowId });
-  if (cause instanceof TerminatedFailure) return new HttpError(409, 'JobTerminated', 'The job was terminated.', { workflowId });
+  if (cause instanceof CancelledFailure)
+    return new HttpError(409, 'JobCancelled', 'The job was cancelled.', { workflowId });
+  if (cause instanceof TerminatedFailure)
+    return new HttpError(409, 'JobTerminated', 'The job was terminated.', { workflowId });
   if (cause instanceof TimeoutFailure) return new HttpError(504, 'JobTimedOut', 'The job timed out.', { workflowId });
   return new HttpError(500, 'JobFailed', cause?.message ?? err.message, { workflowId });
 }
@@ -82,8 +88,10 @@ export function toHttpError(err: unknown): HttpError {
   if (isGrpcServiceError(err) && GRPC_UNAVAILABLE.includes(err.code)) return new TemporalUnavailableError(err.details);
   if (err instanceof ServiceError) {
     const grpc = err.cause;
-    if (isGrpcServiceError(grpc) && grpc.code === 5 /* NOT_FOUND */) return new HttpError(404, 'JobNotFound', err.message);
-    if (isGrpcServiceError(grpc) && GRPC_UNAVAILABLE.includes(grpc.code)) return new TemporalUnavailableError(grpc.details);
+    if (isGrpcServiceError(grpc) && grpc.code === 5 /* NOT_FOUND */)
+      return new HttpError(404, 'JobNotFound', err.message);
+    if (isGrpcServiceError(grpc) && GRPC_UNAVAILABLE.includes(grpc.code))
+      return new TemporalUnavailableError(grpc.details);
   }
   if (err instanceof Error && /connect|ECONNREFUSED|UNAVAILABLE|deadline/i.test(err.message)) {
     return new TemporalUnavailableError(err.message);

@@ -72,17 +72,27 @@ export async function retryJob(
   const description = await gateway.call(() => handle.describe());
   const state = description.status.name;
   if (!RETRYABLE_STATUSES.has(state)) {
-    throw new HttpError(409, 'JobNotRetryable', `The job is ${state.toLowerCase()}; only a failed, timed-out or terminated job can be retried.`, {
-      workflowId,
-      status: state,
-    });
+    throw new HttpError(
+      409,
+      'JobNotRetryable',
+      `The job is ${state.toLowerCase()}; only a failed, timed-out or terminated job can be retried.`,
+      {
+        workflowId,
+        status: state,
+      },
+    );
   }
   const history = await gateway.call(() => handle.fetchHistory(), 30_000);
   const point = findResetPoint(history.events ?? []);
   if (!point) {
-    throw new HttpError(409, 'JobNotRetryable', 'The job failed before its first step finished; start it again instead.', {
-      workflowId,
-    });
+    throw new HttpError(
+      409,
+      'JobNotRetryable',
+      'The job failed before its first step finished; start it again instead.',
+      {
+        workflowId,
+      },
+    );
   }
   const { runId } = await gateway.call((client) =>
     client.workflowService.resetWorkflowExecution({

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
     .get()
     .then((client) => ensureSearchAttributes(client, cfg.TEMPORAL_NAMESPACE))
     .then((outcome) => log.info(`connected to Temporal at ${cfg.TEMPORAL_ADDRESS}; search attributes ${outcome}`))
-    .catch((err: unknown) => log.warn({ err: String(err) }, 'Temporal not reachable yet; /ready answers 503 until it is'));
+    .catch((err: unknown) =>
+      log.warn({ err: String(err) }, 'Temporal not reachable yet; /ready answers 503 until it is'),
+    );
 
   const app = createApp({ gateway, cfg, log });
   const server: Server = await new Promise((resolve) => {

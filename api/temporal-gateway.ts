@@ -47,4 +47,3 @@ export class TemporalGateway {
     await client?.connection.close().catch((err: unknown) => this.log.warn({ err: String(err) }, 'close failed'));
   }
 }
-

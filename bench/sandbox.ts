@@ -33,7 +33,9 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 
 async function main(): Promise<void> {
   // Artifacts of the bench go to a throwaway directory (removed at the end), not the project's data dir.
-  const scratch = process.env.SOPHIA_DATA_DIR ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-bench-sandbox-'));
+  const scratch = process.env.SOPHIA_DATA_DIR
+    ? undefined
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-bench-sandbox-'));
   if (scratch) process.env.SOPHIA_DATA_DIR = scratch;
   try {
     await measure();
@@ -48,15 +50,34 @@ async function measure(): Promise<void> {
   // The real interpreter on both sides: a pyenv shim on PATH would add its own ~50 ms to the plain run.
   const python = (await toolchains()).python?.executable ?? 'python3';
   const plain = () =>
-    spawnCapped({ command: python, args: ['-c', 'pass'], env: { PATH: process.env.PATH ?? '' }, timeoutMs: 10_000, outputLimitBytes: 1 << 20 });
-  const sandboxed = () => executeSandboxed({ files, command: ['python', '-c', 'pass'], language: 'python', timeoutMs: 10_000 });
-  const plainTrue = () => spawnCapped({ command: 'true', args: [], env: { PATH: '/usr/bin:/bin' }, timeoutMs: 10_000, outputLimitBytes: 1 << 20 });
+    spawnCapped({
+      command: python,
+      args: ['-c', 'pass'],
+      env: { PATH: process.env.PATH ?? '' },
+      timeoutMs: 10_000,
+      outputLimitBytes: 1 << 20,
+    });
+  const sandboxed = () =>
+    executeSandboxed({ files, command: ['python', '-c', 'pass'], language: 'python', timeoutMs: 10_000 });
+  const plainTrue = () =>
+    spawnCapped({
+      command: 'true',
+      args: [],
+      env: { PATH: '/usr/bin:/bin' },
+      timeoutMs: 10_000,
+      outputLimitBytes: 1 << 20,
+    });
   const sandboxedTrue = () => executeSandboxed({ files, command: ['true'], language: 'python', timeoutMs: 10_000 });
 
   // Warm-up: toolchain probe, bwrap probe, page cache.
   for (let i = 0; i < 3; i++) await Promise.all([sandboxed(), plain()]);
 
-  const samples = { plain: [] as number[], sandbox: [] as number[], plainTrue: [] as number[], sandboxTrue: [] as number[] };
+  const samples = {
+    plain: [] as number[],
+    sandbox: [] as number[],
+    plainTrue: [] as number[],
+    sandboxTrue: [] as number[],
+  };
   for (let i = 0; i < iterations; i++) {
     samples.plainTrue.push(await time(plainTrue));
     samples.sandboxTrue.push(await time(sandboxedTrue));
@@ -64,8 +85,11 @@ async function measure(): Promise<void> {
     samples.sandbox.push(await time(sandboxed));
   }
 
-  const row = (label: string, xs: number[]) => console.log(`${label.padEnd(44)} p50 ${fmt(percentile(xs, 50))}   p95 ${fmt(percentile(xs, 95))}`);
-  console.log(`sandbox start overhead (${iterations} interleaved runs each, ${os.cpus().length} CPUs, node ${process.version})`);
+  const row = (label: string, xs: number[]) =>
+    console.log(`${label.padEnd(44)} p50 ${fmt(percentile(xs, 50))}   p95 ${fmt(percentile(xs, 95))}`);
+  console.log(
+    `sandbox start overhead (${iterations} interleaved runs each, ${os.cpus().length} CPUs, node ${process.version})`,
+  );
   row('plain spawn: true', samples.plainTrue);
   row('sandbox (workspace + bwrap + limits): true', samples.sandboxTrue);
   row('plain spawn: python -c pass', samples.plain);
@@ -76,14 +100,19 @@ async function measure(): Promise<void> {
   const true95 = percentile(samples.sandboxTrue, 95) / percentile(samples.plainTrue, 95);
   const py50 = percentile(samples.sandbox, 50) / percentile(samples.plain, 50);
   const py95 = percentile(samples.sandbox, 95) / percentile(samples.plain, 95);
-  console.log(`overhead (true):   p50 +${overhead50.toFixed(1)} ms, p95 +${overhead95.toFixed(1)} ms  -> ${overhead95 <= TARGET_P95_MS ? 'within' : 'OVER'} the ${TARGET_P95_MS} ms p95 target`);
+  console.log(
+    `overhead (true):   p50 +${overhead50.toFixed(1)} ms, p95 +${overhead95.toFixed(1)} ms  -> ${overhead95 <= TARGET_P95_MS ? 'within' : 'OVER'} the ${TARGET_P95_MS} ms p95 target`,
+  );
   console.log(`ratio (true):      p50 ${true50.toFixed(2)}x, p95 ${true95.toFixed(2)}x`);
-  console.log(`overhead (python): p50 +${(percentile(samples.sandbox, 50) - percentile(samples.plain, 50)).toFixed(1)} ms, p95 +${(percentile(samples.sandbox, 95) - percentile(samples.plain, 95)).toFixed(1)} ms`);
+  console.log(
+    `overhead (python): p50 +${(percentile(samples.sandbox, 50) - percentile(samples.plain, 50)).toFixed(1)} ms, p95 +${(percentile(samples.sandbox, 95) - percentile(samples.plain, 95)).toFixed(1)} ms`,
+  );
   console.log(`ratio (python):    p50 ${py50.toFixed(2)}x, p95 ${py95.toFixed(2)}x`);
 
   const testFiles = await artifactStore().putFiles({
     'calc.py': 'def add(a, b):\n    return a + b\n',
-    'test_calc.py': 'from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n\ndef test_add_neg():\n    assert add(-1, 1) == 0\n',
+    'test_calc.py':
+      'from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n\ndef test_add_neg():\n    assert add(-1, 1) == 0\n',
   });
   const pytest: number[] = [];
   let summary = '';

@@ -40,7 +40,10 @@ export const envSchema = z.object({
   TEMPORAL_TLS_KEY_PATH: optionalString,
   TEMPORAL_TLS_CA_PATH: optionalString,
   TEMPORAL_TLS_SERVER_NAME: optionalString,
-  TEMPORAL_TASK_QUEUE_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i).default('sophia'),
+  TEMPORAL_TASK_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/i)
+    .default('sophia'),
   TEMPORAL_UI_URL: z.string().default('http://localhost:8233'),
   TEMPORAL_CLI_PATH: optionalString,
   TEMPORAL_TEST_SERVER_PATH: optionalString,

@@ -44,7 +44,12 @@ export const FAILURES = {
     hint: 'The model answered with output that does not match the expected shape, even after a repair round.',
   },
   ModelRateLimited: { retryable: true, httpStatus: 503, exitCode: 5, hint: 'The model endpoint is rate limiting.' },
-  ModelUnavailable: { retryable: true, httpStatus: 503, exitCode: 5, hint: 'The model endpoint is down or timing out.' },
+  ModelUnavailable: {
+    retryable: true,
+    httpStatus: 503,
+    exitCode: 5,
+    hint: 'The model endpoint is down or timing out.',
+  },
   ToolchainMissing: {
     retryable: false,
     httpStatus: 424,

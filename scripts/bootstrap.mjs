@@ -141,7 +141,8 @@ function ensureHelm({ required }) {
   const binary = path.join(dir, 'bin', 'helm');
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === HELM_MODULE && fs.existsSync(binary)) return;
   if (!onPath('go')) {
-    if (fs.existsSync(binary) || onPath('helm')) return say(`no Go to build ${HELM_MODULE}: the chart tests use the helm already there.`);
+    if (fs.existsSync(binary) || onPath('helm'))
+      return say(`no Go to build ${HELM_MODULE}: the chart tests use the helm already there.`);
     const msg = `Go 1.24+ is needed to build ${HELM_MODULE} for the chart tests (or put a helm 3 binary on PATH).`;
     if (required) fail(msg);
     say(msg);

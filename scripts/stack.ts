@@ -83,10 +83,30 @@ async function main(): Promise<void> {
   const dist = path.join(cfg.projectRoot, 'dist');
   const common = { TEMPORAL_ADDRESS: address, TEMPORAL_UI_URL: uiUrl };
   const components: Component[] = [
-    { name: 'worker:workflows', script: 'workers/workflow-worker.js', env: { WORKER_METRICS_PORT: '9464', WORKER_SDK_METRICS_PORT: '9474' }, restarts: 0 },
-    { name: 'worker:llm', script: 'workers/llm-worker.js', env: { WORKER_METRICS_PORT: '9465', WORKER_SDK_METRICS_PORT: '9475' }, restarts: 0 },
-    { name: 'worker:sandbox', script: 'workers/sandbox-worker.js', env: { WORKER_METRICS_PORT: '9466', WORKER_SDK_METRICS_PORT: '9476' }, restarts: 0 },
-    { name: 'worker:memory', script: 'workers/memory-worker.js', env: { WORKER_METRICS_PORT: '9467', WORKER_SDK_METRICS_PORT: '9477' }, restarts: 0 },
+    {
+      name: 'worker:workflows',
+      script: 'workers/workflow-worker.js',
+      env: { WORKER_METRICS_PORT: '9464', WORKER_SDK_METRICS_PORT: '9474' },
+      restarts: 0,
+    },
+    {
+      name: 'worker:llm',
+      script: 'workers/llm-worker.js',
+      env: { WORKER_METRICS_PORT: '9465', WORKER_SDK_METRICS_PORT: '9475' },
+      restarts: 0,
+    },
+    {
+      name: 'worker:sandbox',
+      script: 'workers/sandbox-worker.js',
+      env: { WORKER_METRICS_PORT: '9466', WORKER_SDK_METRICS_PORT: '9476' },
+      restarts: 0,
+    },
+    {
+      name: 'worker:memory',
+      script: 'workers/memory-worker.js',
+      env: { WORKER_METRICS_PORT: '9467', WORKER_SDK_METRICS_PORT: '9477' },
+      restarts: 0,
+    },
     { name: 'api', script: 'api/main.js', env: {}, restarts: 0 },
   ];
 

@@ -38,7 +38,8 @@ function concurrency(pool: PoolName, cfg: Config): number {
 function workflowSource(cfg: Config): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const bundle = cfg.WORKER_WORKFLOW_BUNDLE;
   if (bundle) {
-    if (!fs.existsSync(bundle)) throw new Error(`WORKER_WORKFLOW_BUNDLE=${bundle} does not exist; run npm run build:workflows`);
+    if (!fs.existsSync(bundle))
+      throw new Error(`WORKER_WORKFLOW_BUNDLE=${bundle} does not exist; run npm run build:workflows`);
     return { workflowBundle: { codePath: bundle } };
   }
   return { workflowsPath: require.resolve('../workflows') };

@@ -116,19 +116,32 @@ export class CodacyClient {
 
   /** Issues a commit added (not the ones it fixed): `GET …/commits/{sha}/deltaIssues`. */
   async commitDeltaIssues(commitSha: string): Promise<CodacyIssue[]> {
-    const items = await this.paginate<DeltaIssue>('GET', `${this.repoPath()}/commits/${encodeURIComponent(commitSha)}/deltaIssues`);
+    const items = await this.paginate<DeltaIssue>(
+      'GET',
+      `${this.repoPath()}/commits/${encodeURIComponent(commitSha)}/deltaIssues`,
+    );
     return items.filter((d) => d.deltaType === 'Added').map((d) => d.commitIssue);
   }
 
   /** New issues of a pull request: `GET …/pull-requests/{n}/issues?status=new`. */
   async pullRequestIssues(pullRequest: number): Promise<CodacyIssue[]> {
-    const items = await this.paginate<DeltaIssue>('GET', `${this.repoPath()}/pull-requests/${pullRequest}/issues`, undefined, {
-      status: 'new',
-    });
+    const items = await this.paginate<DeltaIssue>(
+      'GET',
+      `${this.repoPath()}/pull-requests/${pullRequest}/issues`,
+      undefined,
+      {
+        status: 'new',
+      },
+    );
     return items.filter((d) => d.deltaType === 'Added').map((d) => d.commitIssue);
   }
 
-  private async paginate<T>(method: 'GET' | 'POST', path: string, body?: unknown, query: Record<string, string> = {}): Promise<T[]> {
+  private async paginate<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    query: Record<string, string> = {},
+  ): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
     let cursor: string | undefined;
@@ -150,7 +163,10 @@ export class CodacyClient {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       let response: Response;
       try {
-        const signals = [AbortSignal.timeout(this.requestTimeoutMs), ...(this.options.signal ? [this.options.signal] : [])];
+        const signals = [
+          AbortSignal.timeout(this.requestTimeoutMs),
+          ...(this.options.signal ? [this.options.signal] : []),
+        ];
         response = await fetch(url, {
           method,
           headers: {
@@ -183,7 +199,9 @@ export class CodacyClient {
           `Codacy does not know ${provider}/${organization}/${repository} or this resource (HTTP 404 on ${method} ${pathAndQuery.split('?')[0] ?? ''}); check CODACY_PROVIDER, CODACY_ORGANIZATION and CODACY_REPOSITORY.`,
         );
       }
-      throw codacyConfig(`Codacy refused ${method} ${pathAndQuery.split('?')[0] ?? ''} with HTTP ${response.status}: ${detail}`);
+      throw codacyConfig(
+        `Codacy refused ${method} ${pathAndQuery.split('?')[0] ?? ''} with HTTP ${response.status}: ${detail}`,
+      );
     }
     throw ApplicationFailure.create({
       type: 'DependencyUnavailable',

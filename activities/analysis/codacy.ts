@@ -15,7 +15,8 @@ export interface CodacyQuery {
 /** Codacy options from config, or undefined when the token or a coordinate is missing (Codacy off). */
 export function codacyOptionsFromConfig(signal?: AbortSignal): CodacyOptions | undefined {
   const cfg = config();
-  if (!cfg.CODACY_API_TOKEN || !cfg.CODACY_PROVIDER || !cfg.CODACY_ORGANIZATION || !cfg.CODACY_REPOSITORY) return undefined;
+  if (!cfg.CODACY_API_TOKEN || !cfg.CODACY_PROVIDER || !cfg.CODACY_ORGANIZATION || !cfg.CODACY_REPOSITORY)
+    return undefined;
   return {
     baseUrl: cfg.CODACY_BASE_URL,
     token: cfg.CODACY_API_TOKEN,

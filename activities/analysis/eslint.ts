@@ -33,27 +33,34 @@ async function loadJsdoc(): Promise<ESLint.Plugin> {
 async function configFor(ruleset: Ruleset): Promise<Linter.Config[]> {
   // The plugin's types are ESM-only although it also ships CommonJS; a dynamic import satisfies both.
   const jsdoc = ruleset === 'docs' ? await loadJsdoc() : undefined;
-  const docs: Linter.Config[] =
-    jsdoc
-      ? [
-          {
-            files: ['**/*'],
-            plugins: { jsdoc },
-            rules: {
-              'jsdoc/require-jsdoc': [
-                'warn',
-                {
-                  publicOnly: true,
-                  require: { FunctionDeclaration: true, ClassDeclaration: true, MethodDefinition: true, ArrowFunctionExpression: true },
+  const docs: Linter.Config[] = jsdoc
+    ? [
+        {
+          files: ['**/*'],
+          plugins: { jsdoc },
+          rules: {
+            'jsdoc/require-jsdoc': [
+              'warn',
+              {
+                publicOnly: true,
+                require: {
+                  FunctionDeclaration: true,
+                  ClassDeclaration: true,
+                  MethodDefinition: true,
+                  ArrowFunctionExpression: true,
                 },
-              ],
-            },
+              },
+            ],
           },
-        ]
-      : [];
+        },
+      ]
+    : [];
   return [
     js.configs.recommended,
-    ...(tseslint.configs.recommended as Linter.Config[]).map((c) => ({ ...c, files: ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.cts'] })),
+    ...(tseslint.configs.recommended as Linter.Config[]).map((c) => ({
+      ...c,
+      files: ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.cts'],
+    })),
     {
       files: ['**/*'],
       languageOptions: { ecmaVersion: 'latest', sourceType: 'module', globals: { ...globals.node, ...globals.jest } },
@@ -100,7 +107,11 @@ export async function runEslint(files: FileMap, ruleset: Ruleset): Promise<Findi
         file,
         line: m.line ?? 0,
         message: m.message,
-        ...(m.suggestions?.[0]?.desc ? { suggestion: m.suggestions[0].desc } : m.fix ? { suggestion: 'auto-fixable (eslint --fix)' } : {}),
+        ...(m.suggestions?.[0]?.desc
+          ? { suggestion: m.suggestions[0].desc }
+          : m.fix
+            ? { suggestion: 'auto-fixable (eslint --fix)' }
+            : {}),
       });
     }
   }

@@ -61,5 +61,8 @@ export function summarizeFindings(findings: Finding[], tools: string[]): string 
     .map(([s, n]) => `${n} ${s}${n === 1 || s === 'info' ? '' : 's'}`);
   const worst = [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity])[0];
   const first = worst ? `; first: ${worst.file}:${worst.line} ${worst.rule} ${worst.message}` : '';
-  return `${findings.length} finding${findings.length === 1 ? '' : 's'} (${parts.join(', ')})${from}${first}`.slice(0, 400);
+  return `${findings.length} finding${findings.length === 1 ? '' : 's'} (${parts.join(', ')})${from}${first}`.slice(
+    0,
+    400,
+  );
 }

@@ -29,26 +29,35 @@ export function checkReadme(files: FileMap): Finding[] {
     message,
   });
   if (!readmePath) {
-    return [finding('readme/missing', 'There is no README.md: add a short section on what the code does and how to use it.')];
+    return [
+      finding('readme/missing', 'There is no README.md: add a short section on what the code does and how to use it.'),
+    ];
   }
   const text = files[readmePath] ?? '';
   const findings: Finding[] = [];
   if (!/^#{1,6}\s+\S/m.test(text) && !/^\S.*\n[=\-~^]{3,}\s*$/m.test(text)) {
-    findings.push(finding('readme/no-heading', 'The README has no heading: start the section with one, e.g. "## Usage".'));
+    findings.push(
+      finding('readme/no-heading', 'The README has no heading: start the section with one, e.g. "## Usage".'),
+    );
   }
   const names = new Set<string>();
   for (const p of code) {
     names.add(path.basename(p).replace(CODE, ''));
     const source = files[p] ?? '';
     for (const m of source.matchAll(/^(?:async\s+)?(?:def|class)\s+([A-Za-z]\w*)/gm)) names.add(m[1]!);
-    for (const m of source.matchAll(/^export\s+(?:default\s+)?(?:async\s+)?(?:function\*?|class|const|let|interface|type)\s+([A-Za-z_$][\w$]*)/gm)) {
+    for (const m of source.matchAll(
+      /^export\s+(?:default\s+)?(?:async\s+)?(?:function\*?|class|const|let|interface|type)\s+([A-Za-z_$][\w$]*)/gm,
+    )) {
       names.add(m[1]!);
     }
   }
   const named = [...names].filter((n) => n.length > 1 && new RegExp(`\\b${n.replace(/\$/g, '\\$')}\\b`).test(text));
   if (named.length === 0) {
     findings.push(
-      finding('readme/no-usage', `The README names none of the code it documents (${[...names].slice(0, 6).join(', ')}): show how to use it.`),
+      finding(
+        'readme/no-usage',
+        `The README names none of the code it documents (${[...names].slice(0, 6).join(', ')}): show how to use it.`,
+      ),
     );
   }
   return findings;

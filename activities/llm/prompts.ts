@@ -5,9 +5,12 @@ const ANSWER_FORMAT =
   'Always give whole files, never diffs or ellipses.';
 
 const TEST_STYLE: Record<string, string> = {
-  python: 'pytest: files named test_*.py beside the code, plain assert statements, importing the module under test by its file name',
-  typescript: "node's test runner: files named *.test.ts using node:test and node:assert/strict, importing the code under test with a relative path",
-  javascript: "node's test runner: files named *.test.js using node:test and node:assert/strict, with require/import of the code under test by a relative path",
+  python:
+    'pytest: files named test_*.py beside the code, plain assert statements, importing the module under test by its file name',
+  typescript:
+    "node's test runner: files named *.test.ts using node:test and node:assert/strict, importing the code under test with a relative path",
+  javascript:
+    "node's test runner: files named *.test.js using node:test and node:assert/strict, with require/import of the code under test by a relative path",
 };
 
 /** What each task kind asks of the first generation step. */

@@ -98,8 +98,26 @@ export function wrapperArgs(plan: Pick<BwrapPlan, 'limits' | 'sandboxUid'>, comm
   const drop =
     uid === undefined
       ? []
-      : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
-  return [...drop, 'prlimit', ...prlimitArgs(plan.limits), '--', '/bin/sh', '-c', innerScript(plan.limits), 'sophia-run', ...command];
+      : [
+          'setpriv',
+          `--reuid=${uid}`,
+          `--regid=${uid}`,
+          '--clear-groups',
+          '--inh-caps=-all',
+          '--bounding-set=-all',
+          '--',
+        ];
+  return [
+    ...drop,
+    'prlimit',
+    ...prlimitArgs(plan.limits),
+    '--',
+    '/bin/sh',
+    '-c',
+    innerScript(plan.limits),
+    'sophia-run',
+    ...command,
+  ];
 }
 
 /** The full bwrap argv (without the `bwrap` itself) for a plan. */

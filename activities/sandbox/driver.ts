@@ -27,12 +27,27 @@ function probeBwrap(): Promise<string | undefined> {
     try {
       await execFileAsync(
         'bwrap',
-        [...isolation, '--die-with-parent', '--new-session', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'],
+        [
+          ...isolation,
+          '--die-with-parent',
+          '--new-session',
+          '--ro-bind',
+          '/',
+          '/',
+          '--proc',
+          '/proc',
+          '--dev',
+          '/dev',
+          '--',
+          'true',
+        ],
         { timeout: 10_000 },
       );
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
-      return e.code === 'ENOENT' ? 'bwrap is not installed (apt-get install bubblewrap)' : `bwrap fails: ${(e.stderr ?? e.message).trim()}`;
+      return e.code === 'ENOENT'
+        ? 'bwrap is not installed (apt-get install bubblewrap)'
+        : `bwrap fails: ${(e.stderr ?? e.message).trim()}`;
     }
     // The wrapper needs these inside the sandbox; util-linux ships them on every Debian/Ubuntu.
     for (const tool of runningAsRoot() ? ['prlimit', 'setpriv'] : ['prlimit']) {

@@ -53,16 +53,25 @@ export interface SandboxExecution {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function needsFor(language: SandboxLanguage, command: string[]): ToolchainNeeds {
-  const base: ToolchainNeeds =
-    language === 'python' ? { python: true, pip: true } : { node: true, nodeModules: true };
+  const base: ToolchainNeeds = language === 'python' ? { python: true, pip: true } : { node: true, nodeModules: true };
   if (command[0] === 'ruff') base.pip = true;
   return base;
 }
 
-function resolveCommand(command: string[], tc: Toolchains, driver: DriverName, reportPath: string, workdir: string): string[] {
+function resolveCommand(
+  command: string[],
+  tc: Toolchains,
+  driver: DriverName,
+  reportPath: string,
+  workdir: string,
+): string[] {
   const [head, ...rest] = command;
   if (head === undefined) {
-    throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: 'The sandbox command is empty.' });
+    throw ApplicationFailure.create({
+      type: 'InvalidInput',
+      nonRetryable: true,
+      message: 'The sandbox command is empty.',
+    });
   }
   let program = head;
   if (head === 'python' || head === 'python3') {
@@ -71,7 +80,11 @@ function resolveCommand(command: string[], tc: Toolchains, driver: DriverName, r
   } else if (head === 'node') {
     program = tc.node.executable;
   } else if (head === 'ruff') {
-    if (!tc.ruff) throw toolchainMissing('ruff', 'Run `node scripts/bootstrap.mjs tools` to install the pinned ruff into .tools/pip.');
+    if (!tc.ruff)
+      throw toolchainMissing(
+        'ruff',
+        'Run `node scripts/bootstrap.mjs tools` to install the pinned ruff into .tools/pip.',
+      );
     program = driver === 'bwrap' ? `${SANDBOX_PIP_DIR}/bin/ruff` : tc.ruff;
   }
   const nodeModules = driver === 'bwrap' ? SANDBOX_NODE_MODULES : (tc.nodeModules ?? SANDBOX_NODE_MODULES);
@@ -110,7 +123,11 @@ function sandboxEnv(spec: SandboxSpec, tc: Toolchains, driver: DriverName, workd
   };
   for (const [key, value] of Object.entries(spec.env ?? {})) {
     if (!ENV_NAME.test(key)) {
-      throw ApplicationFailure.create({ type: 'InvalidInput', nonRetryable: true, message: `Bad environment variable name ${JSON.stringify(key)}.` });
+      throw ApplicationFailure.create({
+        type: 'InvalidInput',
+        nonRetryable: true,
+        message: `Bad environment variable name ${JSON.stringify(key)}.`,
+      });
     }
     env[key] = value;
   }
@@ -188,7 +205,14 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
     const violations = detectViolations(outcome);
     sandboxRuns.inc({
       driver,
-      outcome: violations.length > 0 ? 'violation' : outcome.timedOut ? 'timeout' : outcome.exitCode === 0 ? 'exit-0' : 'exit-nonzero',
+      outcome:
+        violations.length > 0
+          ? 'violation'
+          : outcome.timedOut
+            ? 'timeout'
+            : outcome.exitCode === 0
+              ? 'exit-0'
+              : 'exit-nonzero',
     });
     sandboxRunDuration.observe({ driver }, outcome.durationMs / 1000);
     const result: SandboxExecution = {

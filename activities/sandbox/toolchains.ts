@@ -76,7 +76,12 @@ async function resolvePython(pipDir: string | undefined): Promise<Toolchains['py
         timeout: 15_000,
         env: { ...process.env, PYTHONPATH: pipDir ?? '' },
       });
-      const info = JSON.parse(stdout.trim()) as { executable: string; prefix: string; version: string; pytest: boolean };
+      const info = JSON.parse(stdout.trim()) as {
+        executable: string;
+        prefix: string;
+        version: string;
+        pytest: boolean;
+      };
       return { ...info, executable: fs.realpathSync(info.executable), prefix: fs.realpathSync(info.prefix) };
     } catch {
       // Try the next name; a missing interpreter is reported by whoever needs it.
@@ -96,7 +101,9 @@ async function resolveToolchains(): Promise<Toolchains> {
     pipDir,
     ruff: pipDir ? existing(path.join(pipDir, 'bin', 'ruff')) : undefined,
     hadolint: pipDir ? existing(path.join(pipDir, 'bin', 'hadolint')) : undefined,
-    kubernetesSchemas: pipDir ? existing(path.join(pipDir, 'kubernetes_validate', 'kubernetes-json-schema')) : undefined,
+    kubernetesSchemas: pipDir
+      ? existing(path.join(pipDir, 'kubernetes_validate', 'kubernetes-json-schema'))
+      : undefined,
     extraToolsDir: cfg.SANDBOX_TOOLS_DIR ? existing(path.resolve(cfg.projectRoot, cfg.SANDBOX_TOOLS_DIR)) : undefined,
   };
 }
@@ -115,7 +122,10 @@ export async function requirePytest(): Promise<NonNullable<Toolchains['python']>
   const tc = await toolchains();
   if (!tc.python) throw toolchainMissing('python3', 'Install Python 3 on the worker (it must be on PATH).');
   if (!tc.python.pytest) {
-    throw toolchainMissing('pytest', 'Run `node scripts/bootstrap.mjs tools` to install the pinned pytest into .tools/pip.');
+    throw toolchainMissing(
+      'pytest',
+      'Run `node scripts/bootstrap.mjs tools` to install the pinned pytest into .tools/pip.',
+    );
   }
   return tc.python;
 }

@@ -3,14 +3,7 @@ import type { CappedOutcome } from './spawn-capped';
 
 /** What the sandbox contained during a run. */
 export type Violation =
-  | 'timeout'
-  | 'cpu'
-  | 'memory'
-  | 'processes'
-  | 'output-limit'
-  | 'file-size'
-  | 'network'
-  | 'filesystem';
+  'timeout' | 'cpu' | 'memory' | 'processes' | 'output-limit' | 'file-size' | 'network' | 'filesystem';
 
 /** Human wording for each violation, used in summaries. */
 export const VIOLATION_TEXT: Record<Violation, string> = {

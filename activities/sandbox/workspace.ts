@@ -39,7 +39,8 @@ export async function createWorkspace(files: FileMap): Promise<string> {
   const entries = Object.entries(files);
   if (entries.length > MAX_FILES) throw invalid(`A job may have at most ${MAX_FILES} files (got ${entries.length}).`);
   const total = entries.reduce((sum, [, content]) => sum + Buffer.byteLength(content), 0);
-  if (total > MAX_TOTAL_BYTES) throw invalid(`A job's files may total at most ${MAX_TOTAL_BYTES} bytes (got ${total}).`);
+  if (total > MAX_TOTAL_BYTES)
+    throw invalid(`A job's files may total at most ${MAX_TOTAL_BYTES} bytes (got ${total}).`);
   const validated = entries.map(([p, content]) => [safeRelativePath(p), content] as const);
   const dir = await fs.mkdtemp(path.join(config().SANDBOX_STAGING_DIR ?? os.tmpdir(), 'sophia-sbx-'));
   try {

@@ -41,7 +41,11 @@ export function parseJestJson(json: string): TestReport {
       report.errors += 1;
       const message = (suite.message ?? 'test suite failed to run').replace(ANSI, '');
       if (report.failures.length < MAX_FAILURES) {
-        report.failures.push({ name: suite.name ?? '(suite)', message: trimMessage(message.split('\n').find((l) => l.trim()) ?? message), trace: trimTrace(message) });
+        report.failures.push({
+          name: suite.name ?? '(suite)',
+          message: trimMessage(message.split('\n').find((l) => l.trim()) ?? message),
+          trace: trimTrace(message),
+        });
       }
       continue;
     }

@@ -32,7 +32,9 @@ function text(node: unknown): string {
 
 function children(node: XmlNode, name: string): XmlNode[] {
   const value = node[name];
-  return Array.isArray(value) ? (value.map((v) => (typeof v === 'object' && v !== null ? v : { '#text': v })) as XmlNode[]) : [];
+  return Array.isArray(value)
+    ? (value.map((v) => (typeof v === 'object' && v !== null ? v : { '#text': v })) as XmlNode[])
+    : [];
 }
 
 function collectCases(node: XmlNode, out: XmlNode[]): void {

@@ -51,7 +51,10 @@ function requireModule(nodeModules: string | undefined, rel: string, what: strin
 
 const missingInSandbox = (output: string) =>
   /Cannot find (package|module) '([^']*)(tsx|jest|@swc\/jest)/.test(output)
-    ? toolchainMissing('a node test tool (inside the sandbox)', 'Check that the project node_modules is bound at /node_modules.')
+    ? toolchainMissing(
+        'a node test tool (inside the sandbox)',
+        'Check that the project node_modules is bound at /node_modules.',
+      )
     : undefined;
 
 /**

@@ -25,7 +25,10 @@ export async function planPytest(testCommand?: string[]): Promise<RunnerPlan> {
     reportFormat: 'junit',
     missingToolchain: (output) =>
       /No module named pytest/.test(output)
-        ? toolchainMissing('pytest (inside the sandbox)', 'Check that .tools/pip holds pytest and that the sandbox binds it.')
+        ? toolchainMissing(
+            'pytest (inside the sandbox)',
+            'Check that .tools/pip holds pytest and that the sandbox binds it.',
+          )
         : undefined,
     // pytest's exit code 5: collection found nothing to run.
     noTestsExitCode: 5,

@@ -39,7 +39,9 @@ export interface RunTestsResult {
 function parseReport(plan: RunnerPlan, report: Buffer | undefined): TestReport | undefined {
   if (!report || report.length === 0) return undefined;
   try {
-    return plan.reportFormat === 'jest-json' ? parseJestJson(report.toString('utf8')) : parseJUnit(report.toString('utf8'));
+    return plan.reportFormat === 'jest-json'
+      ? parseJestJson(report.toString('utf8'))
+      : parseJUnit(report.toString('utf8'));
   } catch {
     // A report cut at the output cap or forged by the code is no report; fall back to the exit code.
     return undefined;
@@ -78,13 +80,18 @@ function finalReport(plan: RunnerPlan, run: SandboxExecution): TestReport {
  */
 export async function runTestsInSandbox(input: RunTestsInput): Promise<RunTestsResult> {
   const files = await loadFiles(input.files);
-  const plan = input.language === 'python' ? await planPytest(input.testCommand) : await planNodeTests(files, input.testCommand);
+  const plan =
+    input.language === 'python' ? await planPytest(input.testCommand) : await planNodeTests(files, input.testCommand);
   const store = artifactStore();
   if (plan.noTests) {
     // Still resolve the driver: a misconfigured sandbox should fail here too, not only once tests exist.
     const driver = await chooseDriver();
     const empty = await store.put('');
-    const report: TestReport = { ...emptyReport(), errors: 1, failures: [{ name: '(collection)', message: plan.noTests }] };
+    const report: TestReport = {
+      ...emptyReport(),
+      errors: 1,
+      failures: [{ name: '(collection)', message: plan.noTests }],
+    };
     return {
       report,
       exitCode: null,
@@ -99,7 +106,12 @@ export async function runTestsInSandbox(input: RunTestsInput): Promise<RunTestsR
       durationMs: 0,
     };
   }
-  const run = await executeSandboxed({ files, command: plan.command, language: input.language, timeoutMs: input.timeoutMs });
+  const run = await executeSandboxed({
+    files,
+    command: plan.command,
+    language: input.language,
+    timeoutMs: input.timeoutMs,
+  });
   const output = `${run.stdout.subarray(-8192).toString('utf8')}\n${run.stderr.subarray(-8192).toString('utf8')}`;
   const missing = plan.missingToolchain?.(output);
   if (missing) throw missing;

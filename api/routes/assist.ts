@@ -48,7 +48,9 @@ export function assistRouter(deps: { gateway: TemporalGateway; cfg: Config }): R
       // The reproducing test is written from `error` alone, so a stack trace pasted as `context` goes there too.
       error: task === 'debug' ? [body.message, body.context].filter(Boolean).join('\n\n') : undefined,
     });
-    apiMetrics().requests.labels(task, started.existing ? 'duplicate' : 'accepted').inc();
+    apiMetrics()
+      .requests.labels(task, started.existing ? 'duplicate' : 'accepted')
+      .inc();
     const head = { workflowId: started.workflowId, runId: started.runId, task, language: language ?? 'python' };
     if (!body.wait) {
       res.status(202).json({ ...head, status: 'RUNNING', links: jobLinks(cfg, started.workflowId, started.runId) });
@@ -72,13 +74,17 @@ export function assistRouter(deps: { gateway: TemporalGateway; cfg: Config }): R
       outcome: result.outcome,
       code: result.files ? await artifactStore().getFiles(result.files) : {},
       explanation: result.explanation,
-      suggestions: (last?.findings?.items ?? []).filter((f) => !f.blocking).map((f) => `${f.file}:${f.line} ${f.message}`),
+      suggestions: (last?.findings?.items ?? [])
+        .filter((f) => !f.blocking)
+        .map((f) => `${f.file}:${f.line} ${f.message}`),
       artifacts: {
         files: result.files?.manifest.id,
         testOutput: last?.tests?.stdout?.id,
         analysisReport: last?.findings?.report?.id,
       },
-      tests: last?.tests ? { passed: last.tests.passed, failed: last.tests.failed, summary: last.tests.summary } : undefined,
+      tests: last?.tests
+        ? { passed: last.tests.passed, failed: last.tests.failed, summary: last.tests.summary }
+        : undefined,
       usage: result.usage,
       message: result.message,
       links: jobLinks(cfg, started.workflowId, started.runId),

@@ -13,14 +13,23 @@ export interface DependencyCheck {
 }
 
 async function checkRedis(url: string): Promise<DependencyCheck> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
     await redis.ping();
     return { ok: true, required: false, detail: 'ping ok' };
   } catch (err) {
-    return { ok: false, required: false, detail: `down (${String(err)}); workers fall back to in-process cache and limiter` };
+    return {
+      ok: false,
+      required: false,
+      detail: `down (${String(err)}); workers fall back to in-process cache and limiter`,
+    };
   } finally {
     redis.disconnect();
   }
@@ -50,7 +59,11 @@ export async function readiness(gateway: TemporalGateway, cfg: Config) {
   checks.model = Promise.resolve(
     cfg.OPENAI_BASE_URL || cfg.OPENAI_API_KEY
       ? { ok: true, required: false, detail: `${cfg.OPENAI_BASE_URL ?? 'api.openai.com'} model ${cfg.OPENAI_MODEL}` }
-      : { ok: false, required: false, detail: 'not configured: set OPENAI_BASE_URL / OPENAI_API_KEY for the LLM workers' },
+      : {
+          ok: false,
+          required: false,
+          detail: 'not configured: set OPENAI_BASE_URL / OPENAI_API_KEY for the LLM workers',
+        },
   );
   const results = Object.fromEntries(
     await Promise.all(Object.entries(checks).map(async ([name, p]) => [name, await p] as const)),
@@ -70,7 +83,9 @@ export function healthRouter(deps: { gateway: TemporalGateway; cfg: Config }): R
 
   router.get('/ready', async (_req, res) => {
     const result = await readiness(deps.gateway, deps.cfg);
-    res.status(result.ready ? 200 : 503).json({ status: result.ready ? (result.degraded ? 'degraded' : 'ready') : 'unavailable', ...result });
+    res
+      .status(result.ready ? 200 : 503)
+      .json({ status: result.ready ? (result.degraded ? 'degraded' : 'ready') : 'unavailable', ...result });
   });
 
   router.get('/metrics', async (_req, res) => {

@@ -149,13 +149,19 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     ...(failure ? { failure } : {}),
     links: {
       ...jobLinks(cfg, workflowId, description.runId),
-      ...(RETRYABLE_STATUSES.has(description.status.name) ? { retry: `/api/workflows/${encodeURIComponent(workflowId)}/retry` } : {}),
+      ...(RETRYABLE_STATUSES.has(description.status.name)
+        ? { retry: `/api/workflows/${encodeURIComponent(workflowId)}/retry` }
+        : {}),
     },
   };
 }
 
 /** Why a failed job failed, as its result endpoint would answer: type, message and what to do. */
-async function failureOf(gateway: TemporalGateway, handle: ReturnType<Client['workflow']['getHandle']>, workflowId: string) {
+async function failureOf(
+  gateway: TemporalGateway,
+  handle: ReturnType<Client['workflow']['getHandle']>,
+  workflowId: string,
+) {
   try {
     await gateway.call(() => handle.result());
     return undefined;
@@ -219,7 +225,9 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
     try {
       const started = await startJob(gateway, cfg, body);
       metrics.requests.labels(body.task, started.existing ? 'duplicate' : 'accepted').inc();
-      res.status(started.existing ? 200 : 202).json({ ...started, links: jobLinks(cfg, started.workflowId, started.runId) });
+      res
+        .status(started.existing ? 200 : 202)
+        .json({ ...started, links: jobLinks(cfg, started.workflowId, started.runId) });
     } catch (err) {
       metrics.requests.labels(body.task, 'unavailable').inc();
       throw err;
@@ -241,15 +249,22 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
     const handle = await gateway.call(async (client: Client) => client.workflow.getHandle(workflowId));
     const description = await gateway.call(() => handle.describe());
     if (description.status.name !== 'RUNNING') {
-      throw new HttpError(409, 'JobNotRunning', `The job is ${description.status.name.toLowerCase()}; nothing to cancel.`, {
-        workflowId,
-      });
+      throw new HttpError(
+        409,
+        'JobNotRunning',
+        `The job is ${description.status.name.toLowerCase()}; nothing to cancel.`,
+        {
+          workflowId,
+        },
+      );
     }
     await gateway.call(() => handle.cancel());
     res.status(202).json({ workflowId, runId: description.runId, status: 'CANCEL_REQUESTED' });
   });
 
-  const retrySchema = z.object({ requestId: z.string().trim().min(1).max(200).optional(), reason: z.string().max(2_000).optional() }).strict();
+  const retrySchema = z
+    .object({ requestId: z.string().trim().min(1).max(200).optional(), reason: z.string().max(2_000).optional() })
+    .strict();
 
   /** Re-runs a failed job from its last good step; finished steps keep their results. */
   router.post('/:id/retry', async (req, res) => {
@@ -260,13 +275,18 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
     res.status(202).json({ ...retried, links: jobLinks(cfg, workflowId, retried.runId) });
   });
 
-  const approveSchema = z.object({ reviewer: z.string().max(200).optional(), comment: z.string().max(10_000).optional() }).strict();
+  const approveSchema = z
+    .object({ reviewer: z.string().max(200).optional(), comment: z.string().max(10_000).optional() })
+    .strict();
   const changesSchema = z
     .object({ reviewer: z.string().max(200).optional(), feedback: z.string().trim().min(1).max(20_000) })
     .strict();
 
   /** Sends an update to the approval gate; 409 when the job is not waiting there. */
-  async function gate(workflowId: string, send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CodingJobStatus>) {
+  async function gate(
+    workflowId: string,
+    send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CodingJobStatus>,
+  ) {
     const handle = await gateway.call(async (client: Client) => client.workflow.getHandle(workflowId));
     const description = await gateway.call(() => handle.describe());
     const notWaiting = () =>

@@ -27,12 +27,18 @@ describe('task-queue backlog on /metrics', () => {
     const prefix = uniqueTaskQueue('backlog');
     const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: prefix });
     for (const n of [1, 2]) {
-      await request(app).post('/api/workflows').send({ task: 'generate', description: `waiting job ${n}` }).expect(202);
+      await request(app)
+        .post('/api/workflows')
+        .send({ task: 'generate', description: `waiting job ${n}` })
+        .expect(202);
     }
     const metrics = async () => (await request(app).get('/metrics').expect(200)).text;
     const queue = (pool: string) => ({ pool, queue: `${prefix}-${pool}` });
 
-    await until('two workflow tasks in the backlog', async () => sample(await metrics(), 'sophia_task_queue_backlog', queue('workflows')) === 2);
+    await until(
+      'two workflow tasks in the backlog',
+      async () => sample(await metrics(), 'sophia_task_queue_backlog', queue('workflows')) === 2,
+    );
     const waiting = await metrics();
     expect(sample(waiting, 'sophia_task_queue_pollers', queue('workflows'))).toBe(0);
     expect(sample(waiting, 'sophia_task_queue_backlog', queue('llm'))).toBe(0);
@@ -42,7 +48,10 @@ describe('task-queue backlog on /metrics', () => {
     workers = await startWorkers(['workflows'], {}, { taskQueuePrefix: prefix });
     await until('the first steps waiting for the memory pool', async () => {
       const text = await metrics();
-      return sample(text, 'sophia_task_queue_backlog', queue('workflows')) === 0 && sample(text, 'sophia_task_queue_backlog', queue('memory')) === 2;
+      return (
+        sample(text, 'sophia_task_queue_backlog', queue('workflows')) === 0 &&
+        sample(text, 'sophia_task_queue_backlog', queue('memory')) === 2
+      );
     });
     const moved = await metrics();
     expect(sample(moved, 'sophia_task_queue_pollers', queue('workflows'))).toBeGreaterThan(0);

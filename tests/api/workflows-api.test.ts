@@ -52,7 +52,9 @@ describe('POST /api/workflows', () => {
     let ids: string[] = [];
     for (let i = 0; i < 50 && ids.length === 0; i++) {
       ids = [];
-      for await (const wf of client.workflow.list({ query: `SophiaProject = '${project}' AND SophiaTaskKind = 'test'` })) {
+      for await (const wf of client.workflow.list({
+        query: `SophiaProject = '${project}' AND SophiaTaskKind = 'test'`,
+      })) {
         ids.push(wf.workflowId);
       }
       if (ids.length === 0) await new Promise((r) => setTimeout(r, 200));

@@ -4,7 +4,8 @@ import { useJobStack } from '../support/job-stack';
 
 const BUGGY = 'import os\n\n\ndef add(a, b):\n    """Add two numbers."""\n    return a - b\n';
 const FIXED = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
-const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n';
+const TESTS =
+  'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n';
 
 const stack = useJobStack();
 
@@ -14,7 +15,9 @@ async function value(name: string, labels: Record<string, string>): Promise<numb
   if (!metric) return 0;
   const { values } = await metric.get();
   return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+    .filter((v) =>
+      Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want),
+    )
     .filter((v) => !('metricName' in v) || v.metricName === name || v.metricName === `${name}_count`)
     .reduce((sum, v) => sum + v.value, 0);
 }
@@ -25,11 +28,32 @@ describe('activity metrics', () => {
     model.reset();
     model.setScript({
       rules: [
-        { match: 'test engineer', in: 'system', reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'tests' }, usage: { promptTokens: 100, completionTokens: 40 } } },
-        { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'ok' }, usage: { promptTokens: 50, completionTokens: 10 } } },
-        { match: 'fixing code', in: 'system', reply: { content: { content: FIXED, explanation: 'plus' }, usage: { promptTokens: 70, completionTokens: 30 } } },
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: {
+            content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'tests' },
+            usage: { promptTokens: 100, completionTokens: 40 },
+          },
+        },
+        {
+          match: 'code reviewer',
+          in: 'system',
+          reply: { content: { findings: [], summary: 'ok' }, usage: { promptTokens: 50, completionTokens: 10 } },
+        },
+        {
+          match: 'fixing code',
+          in: 'system',
+          reply: {
+            content: { content: FIXED, explanation: 'plus' },
+            usage: { promptTokens: 70, completionTokens: 30 },
+          },
+        },
       ],
-      default: { content: { files: [{ path: 'calc.py', content: BUGGY }], explanation: 'first' }, usage: { promptTokens: 80, completionTokens: 20 } },
+      default: {
+        content: { files: [{ path: 'calc.py', content: BUGGY }], explanation: 'first' },
+        usage: { promptTokens: 80, completionTokens: 20 },
+      },
     });
     const series = {
       generate: ['sophia_llm_calls_total', { purpose: 'generate', outcome: 'ok' }],
@@ -43,10 +67,17 @@ describe('activity metrics', () => {
       unusedImport: ['sophia_analysis_findings_total', { tool: 'ruff' }],
     } as const;
     const read = async () =>
-      Object.fromEntries(await Promise.all(Object.entries(series).map(async ([k, [name, labels]]) => [k, await value(name, labels)] as const)));
+      Object.fromEntries(
+        await Promise.all(
+          Object.entries(series).map(async ([k, [name, labels]]) => [k, await value(name, labels)] as const),
+        ),
+      );
     const before = await read();
 
-    const started = await request(app).post('/api/workflows').send({ task: 'generate', language: 'python', description: `metrics ${Date.now()}` }).expect(202);
+    const started = await request(app)
+      .post('/api/workflows')
+      .send({ task: 'generate', language: 'python', description: `metrics ${Date.now()}` })
+      .expect(202);
     const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=60000`).expect(200);
     expect(res.body.result.outcome).toBe('succeeded');
 

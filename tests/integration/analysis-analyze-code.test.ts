@@ -43,8 +43,12 @@ describe('analyzeCode', () => {
       message: '`os` imported but unused',
       suggestion: 'Remove unused import: `os`',
     });
-    expect(result.summary).toBe('4 findings (1 error, 3 warnings) from ruff; first: calc.py:7 F821 Undefined name `undefined_total`');
-    const report = await artifactStore().getJson<{ findings: unknown[]; counts: Record<string, number> }>(result.report);
+    expect(result.summary).toBe(
+      '4 findings (1 error, 3 warnings) from ruff; first: calc.py:7 F821 Undefined name `undefined_total`',
+    );
+    const report = await artifactStore().getJson<{ findings: unknown[]; counts: Record<string, number> }>(
+      result.report,
+    );
     expect(report.counts).toEqual({ error: 1, warning: 3, info: 0 });
   });
 
@@ -58,7 +62,11 @@ describe('analyzeCode', () => {
   it('reports missing type hints with the docs ruleset, and spares pytest files docstrings, annotations and S101', async () => {
     const untyped = 'def area(width, height):\n    return width * height\n';
     const test = 'from shapes import area\n\n\ndef test_area():\n    assert area(2, 3) == 6\n';
-    const files = await artifactStore().putFiles({ 'shapes.py': untyped, 'test_shapes.py': test, 'pkg/area_test.py': test });
+    const files = await artifactStore().putFiles({
+      'shapes.py': untyped,
+      'test_shapes.py': test,
+      'pkg/area_test.py': test,
+    });
     const docs = await analyzeCode({ files, language: 'python', ruleset: 'docs' });
     expect(docs.findings.map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual([
       // The docs ruleset also asks for a README naming the documented code.
@@ -96,7 +104,13 @@ describe('analyzeCode', () => {
     expect(plain.summary).toBe('no findings from eslint');
     expect(docs.findings).toEqual([
       expect.objectContaining({ tool: 'readme', rule: 'readme/missing', severity: 'error', file: 'README.md' }),
-      expect.objectContaining({ tool: 'eslint', rule: 'jsdoc/require-jsdoc', severity: 'info', file: 'src/ok.js', line: 1 }),
+      expect.objectContaining({
+        tool: 'eslint',
+        rule: 'jsdoc/require-jsdoc',
+        severity: 'info',
+        file: 'src/ok.js',
+        line: 1,
+      }),
     ]);
     expect(docs.tools).toEqual(['eslint', 'readme']);
   });
@@ -126,10 +140,9 @@ describe('analyzeCode', () => {
       const result = await analyzeCode({ files, language: 'python' });
       expect(result.tools).toEqual(['ruff', 'codacy']);
       // other/legacy.py is not part of the job, so its Codacy issue is left out.
-      expect(result.findings.filter((f) => f.tool.startsWith('codacy/')).map((f) => `${f.file}:${f.line}:${f.rule}`)).toEqual([
-        'calc.py:1:PyLint_W0611',
-        'calc.py:7:Bandit_B307',
-      ]);
+      expect(
+        result.findings.filter((f) => f.tool.startsWith('codacy/')).map((f) => `${f.file}:${f.line}:${f.rule}`),
+      ).toEqual(['calc.py:1:PyLint_W0611', 'calc.py:7:Bandit_B307']);
       expect(fake.requests[0]?.body).toEqual({ languages: ['Python'] });
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];

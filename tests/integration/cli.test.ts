@@ -79,7 +79,16 @@ describe('the sophia CLI against the real API, stack.workers and Temporal', () =
       outcome: 'succeeded',
     });
 
-    const result = await runSophia(['result', id, '--wait', '1000', '--out', path.join(cwd, 'again'), '--api', stack.url]);
+    const result = await runSophia([
+      'result',
+      id,
+      '--wait',
+      '1000',
+      '--out',
+      path.join(cwd, 'again'),
+      '--api',
+      stack.url,
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/outcome\s+succeeded/);
     expect(result.stdout).toMatch(/steps\s+generate → write-tests/);

@@ -3,7 +3,8 @@ import type { CodingJobResult } from '../../workflows/coding-job/definitions';
 import { maybeRecordHistory } from '../support/histories';
 import { useJobStack } from '../support/job-stack';
 
-const APP = 'from http.server import BaseHTTPRequestHandler, HTTPServer\n\n\nclass Handler(BaseHTTPRequestHandler):\n    """Answers health checks."""\n\n    def do_GET(self):  # noqa: N802\n        """Say ok."""\n        self.send_response(200)\n        self.end_headers()\n        self.wfile.write(b"ok")\n\n\nif __name__ == "__main__":\n    HTTPServer(("0.0.0.0", 8080), Handler).serve_forever()\n';
+const APP =
+  'from http.server import BaseHTTPRequestHandler, HTTPServer\n\n\nclass Handler(BaseHTTPRequestHandler):\n    """Answers health checks."""\n\n    def do_GET(self):  # noqa: N802\n        """Say ok."""\n        self.send_response(200)\n        self.end_headers()\n        self.wfile.write(b"ok")\n\n\nif __name__ == "__main__":\n    HTTPServer(("0.0.0.0", 8080), Handler).serve_forever()\n';
 
 // The first answer forgets what the deploy prompt asks for and gets a field's type wrong.
 const ROOT_DOCKERFILE = 'FROM python:3.12-slim\nWORKDIR /app\nCOPY app.py .\nEXPOSE 8080\nCMD ["python", "app.py"]\n';
@@ -46,7 +47,8 @@ const LIMITS_AND_PROBES = `          resources:
           livenessProbe:
             httpGet: { path: /, port: 8080 }
 `;
-const SERVICE = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  selector:\n    app: hello\n  ports:\n    - port: 80\n      targetPort: 8080\n';
+const SERVICE =
+  'apiVersion: v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  selector:\n    app: hello\n  ports:\n    - port: 80\n      targetPort: 8080\n';
 
 const stack = useJobStack();
 
@@ -57,13 +59,23 @@ describe('a DEPLOY job', () => {
     model.setScript({
       rules: [
         { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Fine.' } } },
-        { match: 'Rewrite the file Dockerfile', in: 'user', reply: { content: { content: DOCKERFILE, explanation: 'non-root user, healthcheck' } } },
+        {
+          match: 'Rewrite the file Dockerfile',
+          in: 'user',
+          reply: { content: { content: DOCKERFILE, explanation: 'non-root user, healthcheck' } },
+        },
         {
           match: 'Rewrite the file k8s/deployment.yaml',
           in: 'user',
-          reply: { content: { content: deployment('2', LIMITS_AND_PROBES), explanation: 'integer replicas, limits, probes' } },
+          reply: {
+            content: { content: deployment('2', LIMITS_AND_PROBES), explanation: 'integer replicas, limits, probes' },
+          },
         },
-        { match: 'Rewrite the file k8s/service.yaml', in: 'user', reply: { content: { content: SERVICE, explanation: 'unchanged' } } },
+        {
+          match: 'Rewrite the file k8s/service.yaml',
+          in: 'user',
+          reply: { content: { content: SERVICE, explanation: 'unchanged' } },
+        },
       ],
       default: {
         content: {
@@ -78,14 +90,21 @@ describe('a DEPLOY job', () => {
     });
     const started = await request(app)
       .post('/api/workflows')
-      .send({ task: 'deploy', language: 'python', description: `deploy the hello server ${Date.now()}`, files: { 'app.py': APP } })
+      .send({
+        task: 'deploy',
+        language: 'python',
+        description: `deploy the hello server ${Date.now()}`,
+        files: { 'app.py': APP },
+      })
       .expect(202);
     const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=90000`).expect(200);
     const result = res.body.result as CodingJobResult;
 
     expect(result.outcome).toBe('succeeded');
     expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'refactor']);
-    const first = result.iterations[0]!.findings!.items!.filter((f) => f.blocking).map((f) => `${f.source} ${f.file} ${f.message}`);
+    const first = result.iterations[0]!.findings!.items!.filter((f) => f.blocking).map(
+      (f) => `${f.source} ${f.file} ${f.message}`,
+    );
     expect(first).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^kubernetes k8s\/deployment\.yaml .*spec\.replicas.*integer/),
@@ -98,10 +117,17 @@ describe('a DEPLOY job', () => {
 
     // The refactor rewrote the artefacts (not the user's server), with the validators' findings in the prompt.
     const fixes = model.chatRequests().filter((r) => r.system.includes('fixing code'));
-    expect(fixes.map((r) => /Rewrite the file (\S+)\./.exec(r.user)?.[1]).sort()).toEqual(['Dockerfile', 'k8s/deployment.yaml', 'k8s/service.yaml']);
-    expect(fixes.find((r) => r.user.includes('Rewrite the file k8s/deployment.yaml'))!.user).toContain('"spec.replicas" must be integer');
+    expect(fixes.map((r) => /Rewrite the file (\S+)\./.exec(r.user)?.[1]).sort()).toEqual([
+      'Dockerfile',
+      'k8s/deployment.yaml',
+      'k8s/service.yaml',
+    ]);
+    expect(fixes.find((r) => r.user.includes('Rewrite the file k8s/deployment.yaml'))!.user).toContain(
+      '"spec.replicas" must be integer',
+    );
 
-    const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body.files as Record<string, string>;
+    const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body
+      .files as Record<string, string>;
     expect(files['app.py']).toBe(APP);
     expect(files['Dockerfile']).toBe(DOCKERFILE);
     expect(files['k8s/deployment.yaml']).toContain('replicas: 2');

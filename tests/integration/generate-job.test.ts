@@ -57,7 +57,7 @@ async function resultOf(app: ReturnType<typeof testApp>['app'], workflowId: stri
 }
 
 describe('a generate job, end to end through the API, real workers and a real Temporal', () => {
-  it('completes with the model\'s files stored as artifacts and references in the result', async () => {
+  it("completes with the model's files stored as artifacts and references in the result", async () => {
     const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: workers.prefix });
     const started = await request(app)
       .post('/api/workflows')
@@ -137,7 +137,10 @@ describe('a generate job, end to end through the API, real workers and a real Te
     });
     try {
       const { app, gateway } = testApp({ TEMPORAL_TASK_QUEUE_PREFIX: noModel.prefix });
-      const started = await request(app).post('/api/workflows').send({ task: 'generate', description: 'x' }).expect(202);
+      const started = await request(app)
+        .post('/api/workflows')
+        .send({ task: 'generate', description: 'x' })
+        .expect(202);
       const res = await resultOf(app, started.body.workflowId);
       expect(res.status).toBe(424);
       expect(res.body.error.code).toBe('ModelConfig');
@@ -146,8 +149,12 @@ describe('a generate job, end to end through the API, real workers and a real Te
       expect(status.body).toMatchObject({ status: 'FAILED', phase: 'FAILED', outcome: 'failed' });
       // One attempt only: a permanent failure is not retried.
       const history = await client.workflow.getHandle(started.body.workflowId).fetchHistory();
-      const scheduled = history.events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'generateCode');
-      const attempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      const scheduled = history.events?.filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'generateCode',
+      );
+      const attempts = history.events
+        ?.filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
       expect(scheduled).toHaveLength(1);
       expect(attempts?.every((a) => a === 1)).toBe(true);
       await maybeRecordHistory(client, started.body.workflowId, 'coding-lifecycle', 'no-model-configured');

@@ -23,7 +23,11 @@ function script(fixes: ScriptedReply[]): void {
   stack.model.reset();
   stack.model.setScript({
     rules: [
-      { match: 'test engineer', in: 'system', reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } } },
+      {
+        match: 'test engineer',
+        in: 'system',
+        reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } },
+      },
       { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Looks correct.' } } },
       { match: 'fixing code', in: 'system', reply: fixes },
     ],
@@ -63,7 +67,11 @@ describe('durability of the coding lifecycle', () => {
     expect(failed.body.error.message).toMatch(/^Refactoring failed: /);
     // The status says why, and where to retry, without a second call.
     const failedStatus = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
-    expect(failedStatus.body).toMatchObject({ status: 'FAILED', failure: { type: 'ModelAuth' }, links: { retry: `/api/workflows/${id}/retry` } });
+    expect(failedStatus.body).toMatchObject({
+      status: 'FAILED',
+      failure: { type: 'ModelAuth' },
+      links: { retry: `/api/workflows/${id}/retry` },
+    });
     expect(failedStatus.body.failure.hint).toContain('OPENAI_API_KEY');
     const before = await scheduledActivities(id);
     expect(before.filter((a) => a === 'refactorCode')).toHaveLength(1);
@@ -91,7 +99,9 @@ describe('durability of the coding lifecycle', () => {
     const systems = stack.model.chatRequests().map((r) => r.system);
     expect(systems.filter((s) => s.includes('test engineer'))).toHaveLength(1);
     expect(systems.filter((s) => s.includes('fixing code'))).toHaveLength(2);
-    expect(stack.model.chatRequests().filter((r) => !/test engineer|code reviewer|fixing code/.test(r.system))).toHaveLength(1);
+    expect(
+      stack.model.chatRequests().filter((r) => !/test engineer|code reviewer|fixing code/.test(r.system)),
+    ).toHaveLength(1);
 
     const doneStatus = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
     expect(doneStatus.body.failure).toBeUndefined();
@@ -123,7 +133,8 @@ describe('durability of the coding lifecycle', () => {
     expect(result.iterations.filter((i) => i.tests).map((i) => i.tests!.failed)).toEqual([1, 1, 0]);
 
     const runs: { runId: string; status: string }[] = [];
-    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push({ runId: run.runId, status: run.status.name });
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${id}'` }))
+      runs.push({ runId: run.runId, status: run.status.name });
     expect(runs.map((r) => r.status).sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
 
     // The later runs start from the checkpoint: references, not the files, and no second generation.
@@ -131,7 +142,9 @@ describe('durability of the coding lifecycle', () => {
     const history = await stack.client.workflow.getHandle(id, last.runId).fetchHistory();
     const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
     expect(started.continuedExecutionRunId).toBeTruthy();
-    const activities = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const activities = (history.events ?? []).flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
     expect(activities).not.toContain('generateCode');
     expect(activities).toContain('runTests');
     const status = await request(stack.app).get(`/api/workflows/${id}`).expect(200);

@@ -15,7 +15,11 @@ function scriptBuggyThenFixed(): void {
   stack.model.reset();
   stack.model.setScript({
     rules: [
-      { match: 'test engineer', in: 'system', reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } } },
+      {
+        match: 'test engineer',
+        in: 'system',
+        reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } },
+      },
       { match: 'code reviewer', in: 'system', reply: { content: CLEAN_REVIEW } },
       { match: 'fixing code', in: 'system', reply: { content: { content: FIXED, explanation: 'add, not subtract' } } },
     ],
@@ -30,7 +34,9 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
       .post('/api/workflows')
       .send({ task: 'generate', language: 'python', description: `an add(a, b) function ${Date.now()}` })
       .expect(202);
-    const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=100000`).expect(200);
+    const res = await request(stack.app)
+      .get(`/api/workflows/${started.body.workflowId}/result?wait=100000`)
+      .expect(200);
     const result = res.body.result as CodingJobResult;
 
     expect(result.outcome).toBe('succeeded');
@@ -54,10 +60,22 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
 
   it('reviews user code without changing it, with real linter findings', async () => {
     stack.model.reset();
-    stack.model.setScript({ default: { content: { findings: [{ severity: 'minor', file: 'util.py', line: 1, message: 'unused import', suggestion: null }], summary: 'One nit.' } } });
+    stack.model.setScript({
+      default: {
+        content: {
+          findings: [{ severity: 'minor', file: 'util.py', line: 1, message: 'unused import', suggestion: null }],
+          summary: 'One nit.',
+        },
+      },
+    });
     const started = await request(stack.app)
       .post('/api/workflows')
-      .send({ task: 'review', language: 'python', description: 'review util', files: { 'util.py': 'import os\n\n\ndef f():\n    return 1\n' } })
+      .send({
+        task: 'review',
+        language: 'python',
+        description: 'review util',
+        files: { 'util.py': 'import os\n\n\ndef f():\n    return 1\n' },
+      })
       .expect(202);
     const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=60000`).expect(200);
     const result = res.body.result as CodingJobResult;
@@ -91,9 +109,15 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
       throw new Error(`never reached ${phase}`);
     };
     await waitFor('AWAITING_APPROVAL');
-    const bad = await request(stack.app).post(`/api/workflows/${id}/request-changes`).send({ feedback: '' }).expect(400);
+    const bad = await request(stack.app)
+      .post(`/api/workflows/${id}/request-changes`)
+      .send({ feedback: '' })
+      .expect(400);
     expect(bad.body.error.code).toBe('InvalidInput');
-    await request(stack.app).post(`/api/workflows/${id}/request-changes`).send({ feedback: 'use operator.add' }).expect(200);
+    await request(stack.app)
+      .post(`/api/workflows/${id}/request-changes`)
+      .send({ feedback: 'use operator.add' })
+      .expect(200);
     await waitFor('AWAITING_APPROVAL');
     await request(stack.app).post(`/api/workflows/${id}/approve`).send({ comment: 'ship it' }).expect(200);
     const res = await request(stack.app).get(`/api/workflows/${id}/result?wait=60000`).expect(200);
@@ -109,7 +133,7 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     await maybeRecordHistory(stack.client, id, 'coding-lifecycle', 'approval-with-changes');
   });
 
-  it('puts memory from an earlier finished job of the project into the next job\'s prompt', async () => {
+  it("puts memory from an earlier finished job of the project into the next job's prompt", async () => {
     scriptBuggyThenFixed();
     const project = `mem${Date.now()}`;
     const first = await request(stack.app)
@@ -121,7 +145,12 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     scriptBuggyThenFixed();
     const second = await request(stack.app)
       .post('/api/workflows')
-      .send({ task: 'generate', language: 'python', project, description: 'a subtract(a, b) function for the calculator' })
+      .send({
+        task: 'generate',
+        language: 'python',
+        project,
+        description: 'a subtract(a, b) function for the calculator',
+      })
       .expect(202);
     await request(stack.app).get(`/api/workflows/${second.body.workflowId}/result?wait=100000`).expect(200);
     const prompt = stack.model.chatRequests().find((r) => !/test engineer|code reviewer|fixing code/.test(r.system));

@@ -25,7 +25,11 @@ function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<voi
   };
 }
 
-const hello = { files: { 'hi.py': 'print("hello from the sandbox")' }, command: ['python', 'hi.py'], language: 'python' as const };
+const hello = {
+  files: { 'hi.py': 'print("hello from the sandbox")' },
+  command: ['python', 'hi.py'],
+  language: 'python' as const,
+};
 
 describe('the sandbox driver', () => {
   it('uses bwrap by default', async () => {
@@ -56,10 +60,13 @@ describe('the sandbox driver', () => {
   );
 
   it('rejects file paths that leave the workspace before running anything', async () => {
-    await expect(
-      runInSandbox({ ...hello, files: { '../escape.py': 'print(1)' } }),
-    ).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    await expect(runInSandbox({ ...hello, files: { '/etc/x.py': 'print(1)' } })).rejects.toMatchObject({ type: 'InvalidInput' });
+    await expect(runInSandbox({ ...hello, files: { '../escape.py': 'print(1)' } })).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+    });
+    await expect(runInSandbox({ ...hello, files: { '/etc/x.py': 'print(1)' } })).rejects.toMatchObject({
+      type: 'InvalidInput',
+    });
   });
 
   it('heartbeats while running and, when cancelled, kills the run and removes its workspace', async () => {

@@ -94,7 +94,11 @@ describe('the bwrap sandbox contains generated code that', () => {
       'open("inside.txt", "w").write("fine")',
       'print("workspace ok")',
     ].join('\n');
-    const result = await runInSandbox({ files: { 'write.py': code }, command: ['python', 'write.py'], language: 'python' });
+    const result = await runInSandbox({
+      files: { 'write.py': code },
+      command: ['python', 'write.py'],
+      language: 'python',
+    });
     const out = await text(result.stdout);
     expect(out).toContain('workspace ok');
     for (const target of targets) expect(fs.existsSync(target)).toBe(false);
@@ -115,7 +119,11 @@ describe('the bwrap sandbox contains generated code that', () => {
       'print("listing", sorted(os.listdir("/")), glob.glob("/work/main/*"), glob.glob("/root/*"))',
       'print("procs", [p for p in os.listdir("/proc") if p.isdigit()])',
     ].join('\n');
-    const result = await runInSandbox({ files: { 'peek.py': code }, command: ['python', 'peek.py'], language: 'python' });
+    const result = await runInSandbox({
+      files: { 'peek.py': code },
+      command: ['python', 'peek.py'],
+      language: 'python',
+    });
     const out = await text(result.stdout);
     expect(result.exitCode).toBe(0);
     expect(out).not.toContain(secret);
@@ -141,7 +149,12 @@ describe('the bwrap sandbox contains generated code that', () => {
       '            told = True',
       '        time.sleep(0.01)',
     ].join('\n');
-    const run = await executeSandboxed({ files: { 'bomb.py': code }, command: ['python', 'bomb.py'], language: 'python', timeoutMs: 3_000 });
+    const run = await executeSandboxed({
+      files: { 'bomb.py': code },
+      command: ['python', 'bomb.py'],
+      language: 'python',
+      timeoutMs: 3_000,
+    });
     expect(run.sandboxUid).toBeDefined();
     expect(run.timedOut).toBe(true);
     expect(run.violations).toEqual(expect.arrayContaining(['timeout', 'processes']));
@@ -153,7 +166,11 @@ describe('the bwrap sandbox contains generated code that', () => {
     }
     expect(left).toEqual([]);
     // And the next run starts normally.
-    const after = await runInSandbox({ files: { 'ok.py': 'print("alive")' }, command: ['python', 'ok.py'], language: 'python' });
+    const after = await runInSandbox({
+      files: { 'ok.py': 'print("alive")' },
+      command: ['python', 'ok.py'],
+      language: 'python',
+    });
     expect(await text(after.stdout)).toContain('alive');
   });
 
@@ -173,7 +190,11 @@ describe('the bwrap sandbox contains generated code that', () => {
   it('prints gigabytes, and is cut at the output limit', async () => {
     const code = 'import sys\nchunk = "x" * 65536\nwhile True:\n    sys.stdout.write(chunk)\n';
     const started = Date.now();
-    const result = await runInSandbox({ files: { 'flood.py': code }, command: ['python', 'flood.py'], language: 'python' });
+    const result = await runInSandbox({
+      files: { 'flood.py': code },
+      command: ['python', 'flood.py'],
+      language: 'python',
+    });
     expect(result.outputTruncated).toBe(true);
     expect(result.violations).toContain('output-limit');
     expect(result.timedOut).toBe(false);
@@ -182,7 +203,9 @@ describe('the bwrap sandbox contains generated code that', () => {
   });
 
   it('sleeps past the timeout inside a test, and the test run reports the timeout', async () => {
-    const files = await artifactStore().putFiles({ 'test_sleep.py': 'import time\n\ndef test_waits():\n    time.sleep(60)\n' });
+    const files = await artifactStore().putFiles({
+      'test_sleep.py': 'import time\n\ndef test_waits():\n    time.sleep(60)\n',
+    });
     const before = stagingDirs();
     const result = await runTests({ files, language: 'python', timeoutMs: 1_500 });
     expect(result.timedOut).toBe(true);
@@ -195,15 +218,21 @@ describe('the bwrap sandbox contains generated code that', () => {
   });
 
   it('allocates more memory than allowed, and gets MemoryError instead of the machine swapping', async () => {
-    const code = 'try:\n    b = bytearray(4 * 1024 * 1024 * 1024)\n    print("ALLOCATED")\nexcept MemoryError:\n    print("MemoryError")\n    raise\n';
+    const code =
+      'try:\n    b = bytearray(4 * 1024 * 1024 * 1024)\n    print("ALLOCATED")\nexcept MemoryError:\n    print("MemoryError")\n    raise\n';
     const result = await runInSandbox({ files: { 'big.py': code }, command: ['python', 'big.py'], language: 'python' });
     expect(await text(result.stdout)).not.toContain('ALLOCATED');
     expect(result.violations).toContain('memory');
   });
 
   it('writes a file larger than allowed, and the write is stopped at the file-size limit', async () => {
-    const code = 'chunk = b"x" * (1024 * 1024)\nwith open("huge.bin", "wb") as f:\n    for _ in range(100):\n        f.write(chunk)\nprint("WROTE ALL")\n';
-    const result = await runInSandbox({ files: { 'fill.py': code }, command: ['python', 'fill.py'], language: 'python' });
+    const code =
+      'chunk = b"x" * (1024 * 1024)\nwith open("huge.bin", "wb") as f:\n    for _ in range(100):\n        f.write(chunk)\nprint("WROTE ALL")\n';
+    const result = await runInSandbox({
+      files: { 'fill.py': code },
+      command: ['python', 'fill.py'],
+      language: 'python',
+    });
     expect(await text(result.stdout)).not.toContain('WROTE ALL');
     expect(result.violations).toContain('file-size');
   });

@@ -46,13 +46,18 @@ describe('runTests', () => {
     expect(result.report.failures[0]?.name).toBe('test_calc::test_adds_wrongly');
     expect(result.report.failures[0]?.message).toContain('one plus two should be four');
     expect(result.report.failures[0]?.trace).toContain('assert add(1, 2) == 4');
-    expect(result.summary).toMatch(/^1 passed, 1 failed, 1 skipped: test_calc::test_adds_wrongly - AssertionError: one plus two/);
+    expect(result.summary).toMatch(
+      /^1 passed, 1 failed, 1 skipped: test_calc::test_adds_wrongly - AssertionError: one plus two/,
+    );
     expect(result.violations).toEqual([]);
     expect(await artifactStore().getText(result.stdout)).toContain('1 failed, 1 passed, 1 skipped');
   });
 
   it('reports an all-green Python job as passing with exit code 0', async () => {
-    const files = await artifactStore().putFiles({ 'calc.py': PY_CALC, 'test_ok.py': 'from calc import add\n\ndef test_adds():\n    assert add(2, 2) == 4\n' });
+    const files = await artifactStore().putFiles({
+      'calc.py': PY_CALC,
+      'test_ok.py': 'from calc import add\n\ndef test_adds():\n    assert add(2, 2) == 4\n',
+    });
     const result = await runTests({ files, language: 'python' });
     expect(result.exitCode).toBe(0);
     expect(result.report).toMatchObject({ passed: 1, failed: 0, errors: 0, failures: [] });
@@ -60,7 +65,9 @@ describe('runTests', () => {
   });
 
   it('counts a Python file that does not import as an error, not as green', async () => {
-    const files = await artifactStore().putFiles({ 'test_broken.py': 'import not_a_module\n\ndef test_x():\n    pass\n' });
+    const files = await artifactStore().putFiles({
+      'test_broken.py': 'import not_a_module\n\ndef test_x():\n    pass\n',
+    });
     const result = await runTests({ files, language: 'python' });
     expect(result.report.passed).toBe(0);
     expect(result.report.errors).toBeGreaterThanOrEqual(1);
@@ -81,7 +88,8 @@ describe('runTests', () => {
     const files = await artifactStore().putFiles({
       'package.json': JSON.stringify({ name: 'job', devDependencies: { jest: '*' }, scripts: { test: 'jest' } }),
       'src/add.ts': TS_ADD,
-      'src/add.test.ts': "import { add } from './add';\n\ntest('adds', () => {\n  expect(add(1, 2)).toBe(3);\n});\n\ntest('adds wrongly', () => {\n  expect(add(1, 2)).toBe(4);\n});\n",
+      'src/add.test.ts':
+        "import { add } from './add';\n\ntest('adds', () => {\n  expect(add(1, 2)).toBe(3);\n});\n\ntest('adds wrongly', () => {\n  expect(add(1, 2)).toBe(4);\n});\n",
     });
     const result = await runTests({ files, language: 'typescript' });
     expect(result.runner).toBe('jest');

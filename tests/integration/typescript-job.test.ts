@@ -3,8 +3,10 @@ import type { CodingJobResult } from '../../workflows/coding-job/definitions';
 import { useJobStack } from '../support/job-stack';
 
 // An off-by-one in a TypeScript pager: the last page is lost.
-const BUGGY = 'export function pageCount(items: number, perPage: number): number {\n  return Math.floor(items / perPage);\n}\n';
-const FIXED = 'export function pageCount(items: number, perPage: number): number {\n  return Math.ceil(items / perPage);\n}\n';
+const BUGGY =
+  'export function pageCount(items: number, perPage: number): number {\n  return Math.floor(items / perPage);\n}\n';
+const FIXED =
+  'export function pageCount(items: number, perPage: number): number {\n  return Math.ceil(items / perPage);\n}\n';
 const TESTS = [
   "import { test } from 'node:test';",
   "import assert from 'node:assert/strict';",
@@ -28,7 +30,11 @@ describe('a TypeScript job', () => {
     model.reset();
     model.setScript({
       rules: [
-        { match: 'test engineer', in: 'system', reply: { content: { files: [{ path: 'test/pager.test.ts', content: TESTS }], explanation: 'node:test' } } },
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test/pager.test.ts', content: TESTS }], explanation: 'node:test' } },
+        },
         { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Fine.' } } },
         { match: 'fixing code', in: 'system', reply: { content: { content: FIXED, explanation: 'ceil, not floor' } } },
       ],
@@ -36,7 +42,11 @@ describe('a TypeScript job', () => {
     });
     const started = await request(app)
       .post('/api/workflows')
-      .send({ task: 'generate', language: 'typescript', description: `a pageCount(items, perPage) function ${Date.now()}` })
+      .send({
+        task: 'generate',
+        language: 'typescript',
+        description: `a pageCount(items, perPage) function ${Date.now()}`,
+      })
       .expect(202);
     const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=90000`).expect(200);
     const result = res.body.result as CodingJobResult;
@@ -54,7 +64,8 @@ describe('a TypeScript job', () => {
     expect(fixes).toHaveLength(1);
     expect(fixes[0]!.user).toContain('Rewrite the file src/pager.ts');
     expect(fixes[0]!.user).toContain('eleven items at five per page make three pages');
-    const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body.files as Record<string, string>;
+    const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body
+      .files as Record<string, string>;
     expect(files).toEqual({ 'src/pager.ts': FIXED, 'test/pager.test.ts': TESTS });
   });
 });

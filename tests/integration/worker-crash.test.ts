@@ -83,7 +83,9 @@ describe('a worker killed in the middle of a multi-file refactor', () => {
       .expect(202);
 
     const rewrites = (file: string) =>
-      model.chatRequests().filter((r) => r.system.includes('fixing code') && r.user.includes(`Rewrite the file ${file}`));
+      model
+        .chatRequests()
+        .filter((r) => r.system.includes('fixing code') && r.user.includes(`Rewrite the file ${file}`));
     await until('the refactor of b.py to be in flight', () => rewrites('b.py').length === 1);
     // Mid-call, after the heartbeat that records a.py as finished has gone out (throttled to 1 s).
     await new Promise((r) => setTimeout(r, 2_000));

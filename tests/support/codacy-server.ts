@@ -33,12 +33,14 @@ function recording(name: string): string {
 /** The recorded response for a request, keyed by method, path and cursor; undefined means 404. */
 function route(method: string, pathname: string, query: Record<string, string>): string | undefined {
   if (method === 'POST' && pathname === `${REPO}/issues/search`) {
-    const firstCursor = (JSON.parse(recording('search-issues-page-1.json')) as { pagination: { cursor: string } }).pagination.cursor;
+    const firstCursor = (JSON.parse(recording('search-issues-page-1.json')) as { pagination: { cursor: string } })
+      .pagination.cursor;
     if (!query.cursor) return recording('search-issues-page-1.json');
     if (query.cursor === firstCursor) return recording('search-issues-page-2.json');
     return undefined;
   }
-  if (method === 'GET' && pathname === `${REPO}/commits/${CODACY_COMMIT}/deltaIssues`) return recording('commit-delta-issues.json');
+  if (method === 'GET' && pathname === `${REPO}/commits/${CODACY_COMMIT}/deltaIssues`)
+    return recording('commit-delta-issues.json');
   if (method === 'GET' && pathname === `${REPO}/pull-requests/42/issues`) return recording('pull-request-issues.json');
   return undefined;
 }
@@ -55,14 +57,24 @@ export async function startFakeCodacy(): Promise<FakeCodacy> {
       const url = new URL(req.url ?? '/', 'http://fake');
       const raw = Buffer.concat(chunks).toString('utf8');
       const query = Object.fromEntries(url.searchParams.entries());
-      requests.push({ method: req.method ?? '', path: url.pathname, query, headers: req.headers, body: raw ? (JSON.parse(raw) as unknown) : undefined });
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        query,
+        headers: req.headers,
+        body: raw ? (JSON.parse(raw) as unknown) : undefined,
+      });
       const send = (status: number, body: string, headers: Record<string, string> = {}) => {
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(body);
       };
       const fault = faults.shift();
       if (fault !== undefined) {
-        return send(fault, JSON.stringify({ error: `scripted ${fault}` }), retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
+        return send(
+          fault,
+          JSON.stringify({ error: `scripted ${fault}` }),
+          retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {},
+        );
       }
       if (req.headers['api-token'] !== CODACY_TOKEN) return send(401, recording('unauthorized.json'));
       const body = route(req.method ?? '', url.pathname, query);

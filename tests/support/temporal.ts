@@ -23,6 +23,7 @@ export function uniqueWorkflowId(prefix = 'test'): string {
 
 function requireAddress(): string {
   const address = process.env.TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest (global-setup starts Temporal).');
+  if (!address)
+    throw new Error('TEMPORAL_ADDRESS is not set: run the tests through jest (global-setup starts Temporal).');
   return address;
 }

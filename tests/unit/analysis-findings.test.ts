@@ -2,7 +2,15 @@ import { normaliseFindings, summarizeFindings, type Finding } from '../../activi
 import { parseRuffJson, ruffSeverity } from '../../activities/analysis/ruff';
 import { codacySeverity } from '../../activities/analysis/codacy-client';
 
-const f = (partial: Partial<Finding>): Finding => ({ tool: 'ruff', rule: 'F401', severity: 'warning', file: 'a.py', line: 1, message: 'm', ...partial });
+const f = (partial: Partial<Finding>): Finding => ({
+  tool: 'ruff',
+  rule: 'F401',
+  severity: 'warning',
+  file: 'a.py',
+  line: 1,
+  message: 'm',
+  ...partial,
+});
 
 describe('finding normalisation', () => {
   it('sorts by file, line and severity, strips ./ prefixes and drops exact duplicates', () => {
@@ -17,10 +25,16 @@ describe('finding normalisation', () => {
 
   it('summarises counts per severity and leads with the worst finding', () => {
     const summary = summarizeFindings(
-      [f({ line: 1, message: 'unused' }), f({ line: 3, severity: 'error', rule: 'F821', message: 'Undefined name `x`' }), f({ severity: 'info', rule: 'D100' })],
+      [
+        f({ line: 1, message: 'unused' }),
+        f({ line: 3, severity: 'error', rule: 'F821', message: 'Undefined name `x`' }),
+        f({ severity: 'info', rule: 'D100' }),
+      ],
       ['ruff', 'eslint'],
     );
-    expect(summary).toBe('3 findings (1 error, 1 warning, 1 info) from ruff, eslint; first: a.py:3 F821 Undefined name `x`');
+    expect(summary).toBe(
+      '3 findings (1 error, 1 warning, 1 info) from ruff, eslint; first: a.py:3 F821 Undefined name `x`',
+    );
     expect(summarizeFindings([], ['eslint'])).toBe('no findings from eslint');
   });
 });
@@ -44,9 +58,24 @@ describe('severity mapping', () => {
   it('reads ruff JSON paths relative to the sandbox workspace, with the fix title as suggestion', () => {
     const [finding] = parseRuffJson(
       JSON.stringify([
-        { code: 'F401', message: '`os` imported but unused', filename: '/work/pkg/a.py', location: { row: 3, column: 8 }, fix: { message: 'Remove unused import: `os`' }, url: 'https://docs.astral.sh/ruff/rules/unused-import' },
+        {
+          code: 'F401',
+          message: '`os` imported but unused',
+          filename: '/work/pkg/a.py',
+          location: { row: 3, column: 8 },
+          fix: { message: 'Remove unused import: `os`' },
+          url: 'https://docs.astral.sh/ruff/rules/unused-import',
+        },
       ]),
     );
-    expect(finding).toEqual({ tool: 'ruff', rule: 'F401', severity: 'warning', file: 'pkg/a.py', line: 3, message: '`os` imported but unused', suggestion: 'Remove unused import: `os`' });
+    expect(finding).toEqual({
+      tool: 'ruff',
+      rule: 'F401',
+      severity: 'warning',
+      file: 'pkg/a.py',
+      line: 3,
+      message: '`os` imported but unused',
+      suggestion: 'Remove unused import: `os`',
+    });
   });
 });

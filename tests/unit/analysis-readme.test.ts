@@ -1,6 +1,9 @@
 import { checkReadme } from '../../activities/analysis/readme';
 
-const CODE = { 'shop/cart.py': 'def total(items):\n    return sum(items)\n', 'test_cart.py': 'def test_total():\n    pass\n' };
+const CODE = {
+  'shop/cart.py': 'def total(items):\n    return sum(items)\n',
+  'test_cart.py': 'def test_total():\n    pass\n',
+};
 const rules = (files: Record<string, string>) => checkReadme(files).map((f) => `${f.rule} ${f.file}`);
 
 describe('the README check of the docs ruleset', () => {
@@ -9,7 +12,9 @@ describe('the README check of the docs ruleset', () => {
   });
 
   it('accepts a README with a heading that shows the code in use', () => {
-    expect(rules({ ...CODE, 'README.md': '## Usage\n\n```python\nfrom shop.cart import total\ntotal([1, 2])\n```\n' })).toEqual([]);
+    expect(
+      rules({ ...CODE, 'README.md': '## Usage\n\n```python\nfrom shop.cart import total\ntotal([1, 2])\n```\n' }),
+    ).toEqual([]);
     expect(rules({ ...CODE, 'README.rst': 'Cart\n====\n\nCall ``total`` with the item prices.\n' })).toEqual([]);
   });
 

@@ -12,7 +12,10 @@ describe('the artifact store', () => {
     const store = new ArtifactStore(root);
     // Big files first in path order: read in parallel, they finish last.
     const files = Object.fromEntries(
-      Array.from({ length: 40 }, (_, i) => [`f${String(i).padStart(2, '0')}.py`, `x = ${i}\n`.repeat(i < 5 ? 400_000 : 1)]),
+      Array.from({ length: 40 }, (_, i) => [
+        `f${String(i).padStart(2, '0')}.py`,
+        `x = ${i}\n`.repeat(i < 5 ? 400_000 : 1),
+      ]),
     );
     const ref = await store.putFiles(files);
     const sorted = Object.keys(files).sort();

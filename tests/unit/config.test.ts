@@ -17,7 +17,9 @@ describe('config', () => {
   });
 
   it('stops with a message naming each bad variable', () => {
-    expect(() => parseConfig({ API_PORT: 'eighty', OPENAI_BASE_URL: 'not a url', LOG_LEVEL: 'loud' })).toThrow(ConfigError);
+    expect(() => parseConfig({ API_PORT: 'eighty', OPENAI_BASE_URL: 'not a url', LOG_LEVEL: 'loud' })).toThrow(
+      ConfigError,
+    );
     try {
       parseConfig({ API_PORT: 'eighty', OPENAI_BASE_URL: 'not a url', LOG_LEVEL: 'loud' });
     } catch (err) {

@@ -165,7 +165,9 @@ describe('helm chart sophia-code', () => {
     }
     expect(deployments.find((d) => component(d) === 'memory-worker').spec.replicas).toBe(1);
     // CPU only by default; production also scales the llm pool on its own queue's backlog.
-    expect(hpas.flatMap((h) => h.spec.metrics.map((m: { type: string }) => m.type))).toEqual(hpas.map(() => 'Resource'));
+    expect(hpas.flatMap((h) => h.spec.metrics.map((m: { type: string }) => m.type))).toEqual(
+      hpas.map(() => 'Resource'),
+    );
     const production = byKind(render(['production-values.yaml']), 'HorizontalPodAutoscaler');
     const llm = production.find((h) => component(h) === 'llm-worker');
     expect(llm.spec.metrics[1]).toEqual({

@@ -13,8 +13,14 @@ const scheduled = (id: number, task: number, name: string) => ({
   eventId: id,
   activityTaskScheduledEventAttributes: { activityType: { name }, workflowTaskCompletedEventId: task },
 });
-const completed = (id: number, scheduledId: number) => ({ eventId: id, activityTaskCompletedEventAttributes: { scheduledEventId: scheduledId } });
-const failed = (id: number, scheduledId: number) => ({ eventId: id, activityTaskFailedEventAttributes: { scheduledEventId: scheduledId } });
+const completed = (id: number, scheduledId: number) => ({
+  eventId: id,
+  activityTaskCompletedEventAttributes: { scheduledEventId: scheduledId },
+});
+const failed = (id: number, scheduledId: number) => ({
+  eventId: id,
+  activityTaskFailedEventAttributes: { scheduledEventId: scheduledId },
+});
 
 describe('where a retry starts again', () => {
   it('resets to the workflow task that scheduled the failed activity, keeping the steps before it', () => {
@@ -30,7 +36,11 @@ describe('where a retry starts again', () => {
       failed(19, 17),
       completedTask(22),
     ]);
-    expect(point).toMatchObject({ workflowTaskFinishEventId: 16, failedStep: 'refactorCode', keptSteps: ['generateCode', 'runTests'] });
+    expect(point).toMatchObject({
+      workflowTaskFinishEventId: 16,
+      failedStep: 'refactorCode',
+      keptSteps: ['generateCode', 'runTests'],
+    });
   });
 
   it('runs an activity that was still open when the job was terminated again, not the one that failed and was retried before it', () => {

@@ -41,7 +41,14 @@ function pairs(args: string[], flag: string): string[][] {
 describe('the bwrap arguments', () => {
   it('isolate network, pids and session and clear the environment', () => {
     const args = plan(200_000);
-    for (const flag of ['--unshare-net', '--unshare-pid', '--unshare-ipc', '--die-with-parent', '--new-session', '--clearenv']) {
+    for (const flag of [
+      '--unshare-net',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--die-with-parent',
+      '--new-session',
+      '--clearenv',
+    ]) {
       expect(args).toContain(flag);
     }
     expect(pairs(args, '--setenv')).toEqual([
@@ -55,7 +62,16 @@ describe('the bwrap arguments', () => {
     expect(args).not.toContain('--unshare-all');
     expect(args).not.toContain('--unshare-user');
     const payload = args.slice(args.indexOf('--', args.indexOf('--clearenv')) + 1);
-    expect(payload.slice(0, 8)).toEqual(['setpriv', '--reuid=200000', '--regid=200000', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--', 'prlimit']);
+    expect(payload.slice(0, 8)).toEqual([
+      'setpriv',
+      '--reuid=200000',
+      '--regid=200000',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      '--',
+      'prlimit',
+    ]);
     expect(payload).toContain('--nproc=64');
     expect(payload.slice(-2)).toEqual(['/opt/py/3.11/bin/python3.11', 'a.py']);
   });
@@ -69,7 +85,14 @@ describe('the bwrap arguments', () => {
   it('mount only the needed toolchains read-only, with traversable parents, and tmpfs work dirs', () => {
     const args = plan(200_000);
     const ro = pairs(args, '--ro-bind');
-    expect(ro).toEqual(expect.arrayContaining([['/usr', '/usr'], ['/opt/py/3.11', '/opt/py/3.11'], ['/srv/app/.tools/pip', '/opt/sophia/pip'], ['/tmp/sophia-sbx-1', '/src']]));
+    expect(ro).toEqual(
+      expect.arrayContaining([
+        ['/usr', '/usr'],
+        ['/opt/py/3.11', '/opt/py/3.11'],
+        ['/srv/app/.tools/pip', '/opt/sophia/pip'],
+        ['/tmp/sophia-sbx-1', '/src'],
+      ]),
+    );
     expect(ro.map(([, target]) => target)).not.toContain('/node_modules');
     expect(args).not.toContain('--bind');
     expect(args.join(' ')).toContain('--perms 0755 --dir /opt/py');
@@ -81,12 +104,28 @@ describe('the bwrap arguments', () => {
   });
 
   it('limit CPU, data memory, processes, file size and core dumps', () => {
-    expect(prlimitArgs(limits)).toEqual(['--cpu=11:12', `--data=${512 * 1024 * 1024}`, '--nproc=64', `--fsize=${8 * 1024 * 1024}`, '--core=0']);
+    expect(prlimitArgs(limits)).toEqual([
+      '--cpu=11:12',
+      `--data=${512 * 1024 * 1024}`,
+      '--nproc=64',
+      `--fsize=${8 * 1024 * 1024}`,
+      '--core=0',
+    ]);
   });
 });
 
 function outcome(partial: Partial<CappedOutcome>): CappedOutcome {
-  return { exitCode: 0, signal: null, timedOut: false, cancelled: false, outputLimited: false, stdout: Buffer.from(''), stderr: Buffer.from(''), durationMs: 1, ...partial };
+  return {
+    exitCode: 0,
+    signal: null,
+    timedOut: false,
+    cancelled: false,
+    outputLimited: false,
+    stdout: Buffer.from(''),
+    stderr: Buffer.from(''),
+    durationMs: 1,
+    ...partial,
+  };
 }
 
 describe('violation detection', () => {
@@ -101,8 +140,14 @@ describe('violation detection', () => {
     expect(detectViolations(outcome({ outputLimited: true }))).toEqual(['output-limit']);
     expect(detectViolations(outcome({ exitCode: 152 }))).toEqual(['cpu']);
     expect(detectViolations(outcome({ exitCode: 153 }))).toEqual(['file-size']);
-    expect(detectViolations(outcome({ exitCode: 1, stderr: Buffer.from('OSError: [Errno 101] Network is unreachable') }))).toEqual(['network']);
-    expect(detectViolations(outcome({ exitCode: 1, stderr: Buffer.from('BlockingIOError: [Errno 11] Resource temporarily unavailable') }))).toEqual(['processes']);
+    expect(
+      detectViolations(outcome({ exitCode: 1, stderr: Buffer.from('OSError: [Errno 101] Network is unreachable') })),
+    ).toEqual(['network']);
+    expect(
+      detectViolations(
+        outcome({ exitCode: 1, stderr: Buffer.from('BlockingIOError: [Errno 11] Resource temporarily unavailable') }),
+      ),
+    ).toEqual(['processes']);
     expect(detectViolations(outcome({ exitCode: 1, stderr: Buffer.from('MemoryError') }))).toEqual(['memory']);
     expect(detectViolations(outcome({ exitCode: 1, stdout: Buffer.from('1 failed, 2 passed') }))).toEqual([]);
   });

@@ -65,7 +65,13 @@ describe('the jest JSON parser', () => {
             endTime: 1250,
             assertionResults: [
               { fullName: 'adds', status: 'passed' },
-              { fullName: 'adds wrongly', status: 'failed', failureMessages: ['Error: \u001b[2mexpect(\u001b[22mreceived).toBe(expected)\n\nExpected: 4\nReceived: 3\n    at Object.<anonymous> (/work/a.test.ts:8:21)'] },
+              {
+                fullName: 'adds wrongly',
+                status: 'failed',
+                failureMessages: [
+                  'Error: \u001b[2mexpect(\u001b[22mreceived).toBe(expected)\n\nExpected: 4\nReceived: 3\n    at Object.<anonymous> (/work/a.test.ts:8:21)',
+                ],
+              },
               { fullName: 'later', status: 'pending' },
             ],
           },
@@ -74,7 +80,10 @@ describe('the jest JSON parser', () => {
       }),
     );
     expect(report).toMatchObject({ passed: 1, failed: 1, errors: 1, skipped: 1, durationMs: 250 });
-    expect(report.failures[0]).toMatchObject({ name: 'adds wrongly', message: 'Error: expect(received).toBe(expected)\nExpected: 4\nReceived: 3' });
+    expect(report.failures[0]).toMatchObject({
+      name: 'adds wrongly',
+      message: 'Error: expect(received).toBe(expected)\nExpected: 4\nReceived: 3',
+    });
     expect(report.failures[1]).toMatchObject({ name: '/work/b.test.ts', message: 'Cannot find module ./missing' });
   });
 });
@@ -96,15 +105,29 @@ describe('the summary line', () => {
 describe('node test discovery', () => {
   it('finds test files by convention and ignores declarations and node_modules', () => {
     const files = Object.fromEntries(
-      ['src/a.ts', 'src/a.test.ts', 'test/b.ts', 'lib/c.spec.mjs', 'types.d.ts', 'node_modules/x/y.test.js', 'test_d.js'].map((f) => [f, '']),
+      [
+        'src/a.ts',
+        'src/a.test.ts',
+        'test/b.ts',
+        'lib/c.spec.mjs',
+        'types.d.ts',
+        'node_modules/x/y.test.js',
+        'test_d.js',
+      ].map((f) => [f, '']),
     );
     expect(findNodeTestFiles(files)).toEqual(['lib/c.spec.mjs', 'src/a.test.ts', 'test/b.ts', 'test_d.js']);
   });
 
   it('uses jest only when the job declares it', () => {
     expect(declaresJest({ 'a.test.ts': '' }).jest).toBe(false);
-    expect(declaresJest({ 'package.json': '{"devDependencies":{"jest":"^30"}}' })).toEqual({ jest: true, ownConfig: false });
-    expect(declaresJest({ 'package.json': '{"jest":{"testEnvironment":"node"}}' })).toEqual({ jest: true, ownConfig: true });
+    expect(declaresJest({ 'package.json': '{"devDependencies":{"jest":"^30"}}' })).toEqual({
+      jest: true,
+      ownConfig: false,
+    });
+    expect(declaresJest({ 'package.json': '{"jest":{"testEnvironment":"node"}}' })).toEqual({
+      jest: true,
+      ownConfig: true,
+    });
     expect(declaresJest({ 'jest.config.js': 'module.exports = {}' })).toEqual({ jest: true, ownConfig: true });
     expect(declaresJest({ 'package.json': 'not json' }).jest).toBe(false);
   });

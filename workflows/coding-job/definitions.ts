@@ -172,7 +172,13 @@ export const requestChangesUpdate = defineUpdate<CodingJobStatus, [RequestChange
 /** Reject at the approval gate. */
 export const rejectSignal = defineSignal<[ApproveInput]>('reject');
 
-export const EMPTY_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, cachedCalls: 0 };
+export const EMPTY_USAGE: TokenUsage = {
+  promptTokens: 0,
+  completionTokens: 0,
+  totalTokens: 0,
+  costUsd: 0,
+  cachedCalls: 0,
+};
 
 /** Business workflow id: a retried start with the same request id is the same job. */
 export function jobWorkflowId(requestId: string): string {

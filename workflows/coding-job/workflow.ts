@@ -154,14 +154,19 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   // Read through a function: TypeScript would otherwise keep the narrowing from before the await.
   const decisionNow = () => decision;
 
-  setHandler(statusQuery, () => status, { description: 'Phase, iteration, the last test summary, usage, and whether the job waits for approval.' });
+  setHandler(statusQuery, () => status, {
+    description: 'Phase, iteration, the last test summary, usage, and whether the job waits for approval.',
+  });
   setHandler(
     approveUpdate,
     (_input) => {
       decision = { kind: 'approve', text: _input.comment };
       return status;
     },
-    { validator: (_input) => assertAwaitingApproval(), description: 'Approve the job at its approval gate: it finishes as succeeded.' },
+    {
+      validator: (_input) => assertAwaitingApproval(),
+      description: 'Approve the job at its approval gate: it finishes as succeeded.',
+    },
   );
   setHandler(
     requestChangesUpdate,
@@ -170,7 +175,8 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       return status;
     },
     {
-      description: 'Request changes at the approval gate: { feedback } drives another refactor round, then the gate again.',
+      description:
+        'Request changes at the approval gate: { feedback } drives another refactor round, then the gate again.',
       validator: (changes) => {
         assertAwaitingApproval();
         if (!changes || typeof changes.feedback !== 'string' || changes.feedback.trim() === '') {
@@ -374,26 +380,44 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             return finish('rejected', why, code);
           }
           if (outcome.kind === 'changes') feedback = outcome.text;
-          if (!decided) approvedBy = `No decision within ${limits.approvalTimeout}; the default outcome is to approve. `;
+          if (!decided)
+            approvedBy = `No decision within ${limits.approvalTimeout}; the default outcome is to approve. `;
         }
         if (!feedback) {
           await remember(true);
-          return finish('succeeded', `${approvedBy}Done after ${iteration} refactor round(s): ${tests?.summary ?? 'no tests'}`, code);
+          return finish(
+            'succeeded',
+            `${approvedBy}Done after ${iteration} refactor round(s): ${tests?.summary ?? 'no tests'}`,
+            code,
+          );
         }
       }
 
       if (iteration >= limits.maxIterations) {
         await remember(false);
-        return finish('budget-exhausted', `Stopped at the iteration budget (${limits.maxIterations}): ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`, code);
+        return finish(
+          'budget-exhausted',
+          `Stopped at the iteration budget (${limits.maxIterations}): ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`,
+          code,
+        );
       }
       if (overBudget()) {
         await remember(false);
-        return finish('budget-exhausted', `Stopped at the token/cost budget (${usage.totalTokens} tokens, $${usage.costUsd.toFixed(4)})`, code);
+        return finish(
+          'budget-exhausted',
+          `Stopped at the token/cost budget (${usage.totalTokens} tokens, $${usage.costUsd.toFixed(4)})`,
+          code,
+        );
       }
 
       // --- REFACTOR
       status = { ...status, iteration: iteration + 1 };
-      enter('REFACTOR', feedback ? 'Refactoring with the reviewer\'s feedback' : `Refactoring: ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`);
+      enter(
+        'REFACTOR',
+        feedback
+          ? "Refactoring with the reviewer's feedback"
+          : `Refactoring: ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`,
+      );
       const targets = targetsOf(code, blocking);
       const before = code;
       const refactored = await act.refactor.refactorCode.executeWithOptions(
@@ -405,7 +429,10 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             files: code,
             targets,
             failures,
-            findings: blocking.map((f) => `- ${f.file}:${f.line} [${f.source}] ${f.message}`).join('\n').slice(0, 6_000),
+            findings: blocking
+              .map((f) => `- ${f.file}:${f.line} [${f.source}] ${f.message}`)
+              .join('\n')
+              .slice(0, 6_000),
             feedback,
             memoryContext,
             error: input.task === 'debug' ? input.error : undefined,
@@ -460,8 +487,11 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   async function prepare(): Promise<{ code: FileSetRef; userHasTests: boolean; memoryContext?: string }> {
     let code: FileSetRef | undefined =
       input.files && Object.keys(input.files).length > 0
-        ? (await act.files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [{ files: input.files }]))
-            .files
+        ? (
+            await act.files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [
+              { files: input.files },
+            ])
+          ).files
         : undefined;
     const userHasTests = !!code?.files.some((f) => isTestPath(f.path));
 
@@ -507,7 +537,9 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
 
     // --- WRITE_TESTS: every task but REVIEW, DOCUMENT and DEPLOY, unless the user brought tests.
     const needsTests =
-      input.task === 'test' || input.task === 'debug' || (!userHasTests && ['generate', 'refactor'].includes(input.task));
+      input.task === 'test' ||
+      input.task === 'debug' ||
+      (!userHasTests && ['generate', 'refactor'].includes(input.task));
     if (needsTests) {
       enter('WRITE_TESTS', input.task === 'debug' ? 'Writing a test that reproduces the error' : 'Writing tests');
       const written = await act.llm.writeTests.executeWithOptions(
@@ -559,7 +591,12 @@ const STEP_NAMES: Record<Phase, string> = {
  * What the Web UI shows as the job's current details: where it stands, in a few Markdown lines,
  * so nobody has to read the JSON of an activity to know.
  */
-function detailsFor(status: CodingJobStatus, maxIterations: number, iterations: IterationRecord[], failedType?: string): string {
+function detailsFor(
+  status: CodingJobStatus,
+  maxIterations: number,
+  iterations: IterationRecord[],
+  failedType?: string,
+): string {
   const lines = [
     `**${status.phase}** · iteration ${status.iteration} of at most ${maxIterations}${status.run && status.run > 1 ? ` · run ${status.run}` : ''}`,
     status.message,
@@ -574,7 +611,9 @@ function detailsFor(status: CodingJobStatus, maxIterations: number, iterations: 
   }
   lines.push(`**Usage:** ${status.usage.totalTokens} tokens, $${status.usage.costUsd.toFixed(4)}`);
   if (failedType && isFailureType(failedType)) {
-    lines.push(`**Failure type:** ${failedType}. **What to do:** ${FAILURES[failedType].hint} A retry resumes from this step; finished steps are not redone.`);
+    lines.push(
+      `**Failure type:** ${failedType}. **What to do:** ${FAILURES[failedType].hint} A retry resumes from this step; finished steps are not redone.`,
+    );
   }
   return lines.join('\n\n');
 }
