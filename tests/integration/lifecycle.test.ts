@@ -157,4 +157,82 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     expect(prompt?.user).toContain('Relevant memory from earlier work');
     expect(prompt?.user).toContain('return a + b');
   });
+
+  it('rewrites a test it wrote itself when the review says the test is wrong, but never the tests a user brought', async () => {
+    const WRONG_TEST =
+      'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 4, "one plus two is four?"\n';
+    const wrongTestReview = {
+      content: {
+        findings: [
+          {
+            severity: 'blocking',
+            file: 'test_calc.py',
+            line: 5,
+            message: 'the test expects 1 + 2 == 4',
+            suggestion: 'expect 3',
+          },
+        ],
+        summary: 'The code is right; the test is wrong.',
+      },
+    };
+    const script = () => {
+      stack.model.reset();
+      stack.model.setScript({
+        rules: [
+          {
+            match: 'test engineer',
+            in: 'system',
+            reply: { content: { files: [{ path: 'test_calc.py', content: WRONG_TEST }], explanation: 'pytest' } },
+          },
+          {
+            match: 'Rewrite the file test_calc.py',
+            in: 'user',
+            reply: { content: { content: TESTS, explanation: '1 + 2 is 3' } },
+          },
+          { match: 'fixing code', in: 'system', reply: { content: { content: FIXED, explanation: 'unchanged' } } },
+          // The review flags the wrong test for as long as it is there.
+          { match: '/code reviewer[\\s\\S]*one plus two is four/', reply: wrongTestReview },
+          { match: 'code reviewer', in: 'system', reply: { content: CLEAN_REVIEW } },
+        ],
+        default: { content: { files: [{ path: 'calc.py', content: FIXED }], explanation: 'add' } },
+      });
+    };
+
+    // Its own test: the refactor rewrites it along with the code, and the job ends green.
+    script();
+    const own = await request(stack.app)
+      .post('/api/workflows')
+      .send({ task: 'generate', language: 'python', description: `add, own wrong test ${Date.now()}` })
+      .expect(202);
+    const ownResult = (
+      await request(stack.app).get(`/api/workflows/${own.body.workflowId}/result?wait=60000`).expect(200)
+    ).body.result as CodingJobResult;
+    expect(ownResult.outcome).toBe('succeeded');
+    const rewritten = stack.model
+      .chatRequests()
+      .map((r) => /^Rewrite the file (\S+)\./.exec(r.user)?.[1])
+      .filter(Boolean);
+    expect(rewritten.sort()).toEqual(['calc.py', 'test_calc.py']);
+    const files = await artifactStore().getFiles(ownResult.files as FileSetRef);
+    expect(files['test_calc.py']).toBe(TESTS);
+
+    // The user's own test: the same finding never makes the job touch it; the job stops at its budget.
+    script();
+    const users = await request(stack.app)
+      .post('/api/workflows')
+      .send({
+        task: 'generate',
+        language: 'python',
+        description: `add, user's test ${Date.now()}`,
+        files: { 'test_calc.py': WRONG_TEST },
+        options: { maxIterations: 1 },
+      })
+      .expect(202);
+    const usersResult = (
+      await request(stack.app).get(`/api/workflows/${users.body.workflowId}/result?wait=60000`).expect(200)
+    ).body.result as CodingJobResult;
+    expect(usersResult.outcome).toBe('budget-exhausted');
+    expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file test_calc.py'))).toBe(false);
+    expect((await artifactStore().getFiles(usersResult.files as FileSetRef))['test_calc.py']).toBe(WRONG_TEST);
+  });
 });

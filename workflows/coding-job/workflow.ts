@@ -254,13 +254,18 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     // What a refactor may rewrite: the tests for TEST jobs, the container file and manifests for DEPLOY
     // jobs, the code for everything else; and any other non-test file a blocking finding points at.
     // A blocking finding may name a file that does not exist yet (a DOCUMENT job's missing README).
+    // Tests the job wrote itself (GENERATE, REFACTOR) can be wrong too: a test file a blocking finding
+    // names is rewritten with the code. The user's tests are the spec, and a DEBUG job's reproducing
+    // test is the bug: neither is ever rewritten to make a job pass.
+    const mayFixOwnTests = !userHasTests && (input.task === 'generate' || input.task === 'refactor');
     const targetsOf = (files: FileSetRef, blocking: FindingSummary[]) => {
       const present = files.files.map((f) => f.path);
+      const named = (p: string) => blocking.some((f) => f.file === p);
       const missing = blocking.map((f) => f.file).filter((p) => p && !present.includes(p) && !isTestPath(p));
       const targets = present.filter((p) => {
         if (input.task === 'test') return isTestPath(p);
-        if (isTestPath(p)) return false;
-        return (input.task === 'deploy' ? isDeployArtefact(p) : isSource(p)) || blocking.some((f) => f.file === p);
+        if (isTestPath(p)) return mayFixOwnTests && named(p);
+        return (input.task === 'deploy' ? isDeployArtefact(p) : isSource(p)) || named(p);
       });
       return input.task === 'test' ? targets : [...targets, ...new Set(missing)];
     };
