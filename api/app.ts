@@ -6,6 +6,7 @@ import { errorMiddleware, HttpError } from './errors';
 import { apiMetrics } from './metrics';
 import { assistRouter } from './routes/assist';
 import { healthRouter } from './routes/health';
+import { jobEventsHandler } from './routes/job-events';
 import { indexRouter, memoryRouter } from './routes/memory';
 import { schedulesRouter } from './routes/schedules';
 import { workflowsRouter } from './routes/workflows';
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): Express {
       next();
     });
   }
+  app.get('/api/workflows/:id/events', jobEventsHandler(deps));
   app.use('/api/workflows', workflowsRouter(deps));
   app.use('/api/coding', assistRouter(deps));
   app.use('/api/schedules', schedulesRouter(deps));

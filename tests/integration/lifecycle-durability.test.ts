@@ -112,6 +112,50 @@ describe('durability of the coding lifecycle', () => {
     await maybeRecordHistory(stack.client, id, 'coding-lifecycle', 'retried-after-refactor-failure');
   });
 
+  it('streams the progress of a job as server-sent events, phase by phase, and ends with the outcome', async () => {
+    // A model that takes its time, like a real one: each model phase outlasts the stream's poll.
+    script([{ content: { content: FIXED, explanation: 'add, not subtract' }, delayMs: 1_200 }]);
+    stack.model.enqueue({
+      content: { files: [{ path: 'calc.py', content: BUGGY }], explanation: 'first try' },
+      delayMs: 1_200,
+    });
+    const id = await start({ task: 'generate', language: 'python', description: `add, followed live ${Date.now()}` });
+    const res = await request(stack.app)
+      .get(`/api/workflows/${id}/events`)
+      .buffer(true)
+      .parse((response, done) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        response.on('end', () => done(null, text));
+      })
+      .expect(200)
+      .expect('content-type', /text\/event-stream/);
+    const events = String(res.body)
+      .split('\n\n')
+      .filter((block) => block.startsWith('event: '))
+      .map((block) => {
+        const [head, data] = block.split('\n');
+        return { event: head!.slice('event: '.length), data: JSON.parse(data!.slice('data: '.length)) };
+      });
+    const statuses = events
+      .filter((e) => e.event === 'status')
+      .map((e) => e.data as { phase: string; iteration: number });
+    // A status event per change, never the same twice in a row; the slow phases are all seen, in order.
+    const keys = statuses.map((s) => `${s.phase}/${s.iteration}`);
+    expect(keys.filter((k, i) => k === keys[i - 1])).toEqual([]);
+    const phases = statuses.map((s) => s.phase);
+    expect(phases.indexOf('GENERATE')).toBeGreaterThanOrEqual(0);
+    expect(phases.indexOf('REFACTOR')).toBeGreaterThan(phases.indexOf('GENERATE'));
+    expect(phases[phases.length - 1]).toBe('DONE');
+    expect(events[events.length - 1]).toEqual({
+      event: 'done',
+      data: expect.objectContaining({ workflowId: id, status: 'COMPLETED', outcome: 'succeeded' }),
+    });
+
+    const missing = await request(stack.app).get('/api/workflows/job-nobody-started/events').expect(404);
+    expect(missing.body.error.code).toBe('JobNotFound');
+  });
+
   it('answers 404 for an unknown job and 400 for a malformed retry body', async () => {
     const missing = await request(stack.app).post('/api/workflows/job-does-not-exist/retry').send({}).expect(404);
     expect(missing.body.error.code).toBe('JobNotFound');
