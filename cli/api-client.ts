@@ -43,6 +43,12 @@ export interface ApiClientOptions {
   token?: string;
 }
 
+/** One Server-Sent Event of the API: its name and its JSON data. */
+export interface StreamEvent {
+  event: string;
+  data: unknown;
+}
+
 export interface ApiResponse<T> {
   status: number;
   body: T;
@@ -72,6 +78,39 @@ export class ApiClient {
 
   delete<T>(path: string): Promise<ApiResponse<T>> {
     return this.request<T>('DELETE', path);
+  }
+
+  /**
+   * Reads a Server-Sent Events stream of the API to its end, calling `onEvent` for each event. A
+   * non-2xx answer throws the API's typed error, as `request` does.
+   */
+  async stream(path: string, onEvent: (e: StreamEvent) => void): Promise<void> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, { headers });
+    } catch (err) {
+      throw new ApiUnreachableError(this.baseUrl, networkCause(err));
+    }
+    if (!res.ok || !res.body) {
+      // The error body is JSON: the ordinary path turns it into the API's typed error.
+      await this.get(path);
+      throw new ApiError(res.status, `Http${res.status}`, `The API answered ${res.status} to ${path}.`);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data !== undefined) onEvent({ event, data: JSON.parse(data) as unknown });
+      }
+    }
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
@@ -115,6 +154,12 @@ export class ApiClient {
     }
     return { status: res.status, body: parsed as T };
   }
+}
+
+/** One Server-Sent Event: its name and its JSON data. */
+export interface StreamEvent {
+  event: string;
+  data: unknown;
 }
 
 function networkCause(err: unknown): string {

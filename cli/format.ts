@@ -45,6 +45,14 @@ export function formatStatus(s: JobStatus): string {
   ]);
 }
 
+/** One line per phase change, for `sophia follow`: time, phase and iteration, what the job says. */
+export function formatProgress(s: JobStatus): string {
+  const time = new Date().toISOString().slice(11, 19);
+  const where = `${s.phase ?? '?'}${s.iteration ? ` #${s.iteration}` : ''}`.padEnd(20);
+  const tests = s.lastTests && s.phase !== 'RUN_TESTS' ? `  [${formatTests(s.lastTests)}]` : '';
+  return `${time}  ${where}${s.message ?? s.status}${tests}`;
+}
+
 export function formatResult(r: JobResult, fileNames?: string[]): string {
   const tested = r.result.iterations.filter((i) => i.tests);
   const last = tested[tested.length - 1];

@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, DEFAULT_API_URL, seg } from './api-client';
 import { EXIT, exitCodeFor, exitCodeForOutcome } from './exit-codes';
 import { LocalFileError, readInputFiles, writeOutputFiles } from './files';
-import { errorJson, formatAssist, formatError, formatResult, formatStatus } from './format';
+import { errorJson, formatAssist, formatError, formatProgress, formatResult, formatStatus } from './format';
 import {
   approveJob,
   assist,
@@ -20,6 +20,7 @@ import {
   retryJob,
   startJob,
   type AssistAnswer,
+  type JobStatus,
 } from './jobs';
 import { serveMcp } from './mcp';
 
@@ -163,6 +164,21 @@ const COMMANDS: Record<string, Command> = {
       const status = await jobStatus(ctx.api, ctx.args[0]!);
       print(ctx, status, () => formatStatus(status));
       return EXIT.ok;
+    },
+  },
+  follow: {
+    usage: `follow ${ID} [--out dir]`,
+    summary: 'prints each phase change of a job as it happens, then its result (exit code as result)',
+    options: { out: { type: 'string', short: 'o' } },
+    arity: [1, 1],
+    async run(ctx) {
+      const id = ctx.args[0]!;
+      await ctx.api.stream(`/api/workflows/${seg(id)}/events`, ({ event, data }) => {
+        if (event === 'status') print(ctx, { event, ...(data as object) }, () => formatProgress(data as JobStatus));
+        else if (ctx.json) ctx.out(JSON.stringify({ event, ...(data as object) }));
+      });
+      // The job has closed: show its result the way `result` does, with the same exit code.
+      return COMMANDS.result!.run({ ...ctx, values: { out: ctx.values.out } });
     },
   },
   result: {

@@ -60,7 +60,7 @@ describe('the sophia CLI against the real API, stack.workers and Temporal', () =
     expect(ask.stdout).toMatch(/Web UI\s+http:\/\/localhost:8233\/namespaces\/default\/workflows\/job-/);
     expect(fs.readFileSync(path.join(out, 'calc.py'), 'utf8')).toBe(CODE);
     expect(fs.readFileSync(path.join(out, 'test_calc.py'), 'utf8')).toBe(TESTS);
-    // The file was read from disk and reached the stack.model under its relative path.
+    // The file was read from disk and reached the model under its relative path.
     const generate = stack.model.chatRequests()[0]!;
     expect(generate.user).toContain('SPEC-MARKER-7');
     const id = /^job\s+(job-\S+)$/m.exec(ask.stdout)![1]!;
@@ -136,6 +136,38 @@ describe('the sophia CLI against the real API, stack.workers and Temporal', () =
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/^sophia: JobNotFound: /);
     noStack(status.stderr);
+  });
+
+  it('follows a running job phase by phase, then prints its result with the result exit code', async () => {
+    scriptGreenJob();
+    // A model that takes its time: the job is still generating when `follow` connects.
+    stack.model.enqueue({
+      content: { files: [{ path: 'calc.py', content: CODE }], explanation: 'add returns the sum' },
+      delayMs: 1_500,
+    });
+    const run = await runSophia([
+      'run',
+      'generate',
+      '--description',
+      `add, followed ${Date.now()}`,
+      '--api',
+      stack.url,
+    ]);
+    expect(run.code).toBe(0);
+    const id = /^job\s+(job-\S+)/m.exec(run.stdout)![1]!;
+
+    const follow = await runSophia(['follow', id, '--api', stack.url]);
+    expect(follow.stderr).toBe('');
+    expect(follow.code).toBe(0);
+    const lines = follow.stdout.split('\n');
+    const phaseAt = (phase: string) => lines.findIndex((l) => new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${phase}\\b`).test(l));
+    expect(phaseAt('GENERATE')).toBeGreaterThanOrEqual(0);
+    expect(phaseAt('DONE')).toBeGreaterThan(phaseAt('GENERATE'));
+    expect(follow.stdout).toMatch(/outcome\s+succeeded/);
+
+    const unknown = await runSophia(['follow', `job-nope-${Date.now()}`, '--api', stack.url]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^sophia: JobNotFound: /);
   });
 
   it('says how to start the API when nothing answers, with its own exit code', async () => {
