@@ -116,8 +116,13 @@ const GENERATES = new Set(['generate', 'document', 'deploy']);
  * Stops on success, at the iteration budget, or at the token/cost budget. Deterministic; every step is
  * an activity on its pool's queue, with code and reports in the artifact store and only references
  * here. The `status` query answers phase, iteration and the last test summary; every phase change
- * updates the search attributes. Fails with the catalogue type of the step that failed (e.g.
- * ModelConfig when no model is set up).
+ * updates the search attributes, and the current details say the same in a few lines for the Web UI.
+ * Fails with the catalogue type of the step that failed (e.g. ModelConfig when no model is set up);
+ * `POST /api/workflows/:id/retry` resets a failed job to that step, keeping every finished one.
+ *
+ * Long loops continue as new every `continueAsNewAfter` rounds with a checkpoint of references
+ * (`input.resume`). Cancelling waits for the sandbox to clean up. Both are behind `PATCHES`, so jobs
+ * started by older code replay as they ran.
  */
 export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<CodingJobResult> {
   const act = activitiesFor(workflowInfo().taskQueue);
