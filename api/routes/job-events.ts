@@ -10,18 +10,12 @@ const KEEPALIVE_MS = 15_000;
 
 type Status = Awaited<ReturnType<typeof jobStatus>>;
 
-/** What makes a status news: where the job is and what it says. */
+/**
+ * What makes a status news: where the job is and what it says. Not the execution status: a job that
+ * has just closed says what it said a moment before, and its closing is the `done` event.
+ */
 const fingerprint = (s: Status) =>
-  JSON.stringify([
-    s.status,
-    s.phase,
-    s.iteration,
-    s.outcome,
-    s.message,
-    s.awaitingApproval,
-    s.runId,
-    s.lastTests?.summary,
-  ]);
+  JSON.stringify([s.phase, s.iteration, s.outcome, s.message, s.awaitingApproval, s.runId, s.lastTests?.summary]);
 
 /**
  * `GET /api/workflows/:id/events`: the job's progress as Server-Sent Events, for terminals and IDEs

@@ -130,6 +130,11 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
   }
   observeDuration(description);
   const failure = description.status.name === 'FAILED' ? await failureOf(gateway, handle, workflowId) : undefined;
+  // A finished job says how it ended in its result; read it from the close event (no worker needed).
+  const finished =
+    description.status.name === 'COMPLETED'
+      ? await gateway.call(() => handle.result() as Promise<CodingJobResult>).catch(() => undefined)
+      : undefined;
   return {
     workflowId,
     runId: description.runId,
@@ -139,7 +144,7 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     phase: live?.phase ?? attr<string>(description, SEARCH_ATTRIBUTES.phase),
     iteration: live?.iteration ?? attr<number>(description, SEARCH_ATTRIBUTES.iteration) ?? 0,
     outcome: live?.outcome ?? attr<string>(description, SEARCH_ATTRIBUTES.outcome),
-    message: live?.message,
+    message: live?.message ?? finished?.message ?? failure?.message,
     lastTests: live?.lastTests,
     usage: live?.usage,
     awaitingApproval: live?.awaitingApproval ?? false,

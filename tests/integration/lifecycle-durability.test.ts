@@ -73,6 +73,7 @@ describe('durability of the coding lifecycle', () => {
       links: { retry: `/api/workflows/${id}/retry` },
     });
     expect(failedStatus.body.failure.hint).toContain('OPENAI_API_KEY');
+    expect(failedStatus.body.message).toBe(failedStatus.body.failure.message);
     const before = await scheduledActivities(id);
     expect(before.filter((a) => a === 'refactorCode')).toHaveLength(1);
 
@@ -105,6 +106,8 @@ describe('durability of the coding lifecycle', () => {
 
     const doneStatus = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
     expect(doneStatus.body.failure).toBeUndefined();
+    // A closed job still says how it ended, from its result.
+    expect(doneStatus.body.message).toMatch(/^Done after 1 refactor round\(s\): 1 passed/);
     expect(doneStatus.body.links.retry).toBeUndefined();
     // A finished job is not retried again.
     const again = await request(stack.app).post(`/api/workflows/${id}/retry`).send({}).expect(409);
