@@ -23,6 +23,17 @@ describe('the CLI exit codes', () => {
     expect(exitCodeFor(new ApiError(503, 'TemporalUnavailable', 'down'))).toBe(FAILURES.DependencyUnavailable.exitCode);
   });
 
+  it("lists every failure type under its own exit code in the README's CLI section", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## CLI'), readme.indexOf('## MCP'));
+    const listed = new Map<string, number>();
+    // "`3` ModelConfig, ModelAuth, …;" — a code, then the types that exit with it.
+    for (const [, code, names] of section.matchAll(/`(\d+)` ([^;`]+)/g)) {
+      for (const name of names!.split(/,|\band\b/).map((n) => n.trim().split(/\s/)[0]!)) listed.set(name, Number(code));
+    }
+    for (const type of FAILURE_TYPES) expect([type, listed.get(type)]).toEqual([type, FAILURES[type].exitCode]);
+  });
+
   it("exits with the outcome's catalogue code when a job completes without succeeding", () => {
     expect(exitCodeForOutcome('succeeded')).toBe(0);
     expect(exitCodeForOutcome('budget-exhausted')).toBe(FAILURES.BudgetExhausted.exitCode);
