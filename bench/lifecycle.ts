@@ -29,17 +29,14 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { optionalTsToMs, tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
 import type * as analysis from '../activities/analysis';
 import type { FileSetRef } from '../activities/artifacts/store';
 import type * as jobMemory from '../activities/job-memory';
 import type * as llm from '../activities/llm';
 import type * as sandbox from '../activities/sandbox';
-import { config, projectRoot } from '../common/config';
-import { requireBinary } from '../temporal/binaries';
+import { config } from '../common/config';
 import { installSdkRuntime } from '../temporal/runtime';
-import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
 import { taskQueues, type PoolName } from '../temporal/task-queues';
 import {
   startScriptedModelServer,
@@ -47,6 +44,7 @@ import {
   type ScriptedModelServer,
   type ScriptedReply,
 } from '../tests/support/scripted-model-server';
+import { startLocalTemporal } from '../tests/support/local-temporal';
 import { startWorkers, type RunningWorkers } from '../tests/support/workers';
 import type { CodingJobInput, CodingJobResult } from '../workflows/coding-job/definitions';
 import type { codingLifecycleWorkflow } from '../workflows/coding-job/workflow';
@@ -624,15 +622,7 @@ async function main(): Promise<void> {
   process.env.SOPHIA_DATA_DIR = scratch;
   // SDK and core logs through pino at LOG_LEVEL, as the workers do, so only the figures reach stdout.
   installSdkRuntime(config());
-  const cli = requireBinary('temporal', process.env.TEMPORAL_CLI_PATH, projectRoot);
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cli.path },
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-      ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
+  const env = await startLocalTemporal();
   const model = await startScriptedModelServer();
   model.respondWith(answer);
   let bench: Bench | undefined;
@@ -667,7 +657,7 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' ');
     console.log(
-      `# Lifecycle bench: Temporal dev server (${path.relative(projectRoot, cli.path)}), real pool workers, bwrap + pytest, ruff, scripted model\n\n` +
+      `# Lifecycle bench: Temporal dev server (the pinned CLI), real pool workers, bwrap + pytest, ruff, scripted model\n\n` +
         `${os.cpus().length} CPUs, node ${process.version}, load average before: ${load()}\n`,
     );
     const t0 = performance.now();

@@ -1,26 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { projectRoot } from '../../common/config';
-import { requireBinary } from '../../temporal/binaries';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../temporal/search-attributes';
+import { startLocalTemporal } from './local-temporal';
 
 /**
  * Starts one real Temporal dev server for the whole run (never a mock), with the project's search
  * attributes, and hands its address to the test files through the environment.
  */
 export default async function globalSetup(): Promise<void> {
-  const cli = requireBinary('temporal', process.env.TEMPORAL_CLI_PATH, projectRoot);
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cli.path },
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-      ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
+  const env = await startLocalTemporal();
   (globalThis as { __temporalEnv?: TestWorkflowEnvironment }).__temporalEnv = env;
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = 'default';
