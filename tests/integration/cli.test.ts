@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FAILURES } from '../../common/failures';
 import { testApp } from '../support/api';
+import { calcScript } from '../support/calc-script';
 import { deadUrl, runSophia } from '../support/cli';
 import { useJobStack } from '../support/job-stack';
 
@@ -15,23 +16,13 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function scriptGreenJob(): void {
   stack.model.reset();
-  stack.model.setScript({
-    rules: [
-      {
-        match: 'test engineer',
-        in: 'system',
-        reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } },
-      },
-      { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Looks correct.' } } },
-    ],
-    default: { content: { files: [{ path: 'calc.py', content: CODE }], explanation: 'add returns the sum' } },
-  });
+  stack.model.setScript(calcScript({ code: CODE, tests: TESTS }));
 }
 
 /** No stack trace: no "    at fn (file:line)" frames. */
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at .+:\d+/m);
 
-describe('the sophia CLI against the real API, stack.workers and Temporal', () => {
+describe('the sophia CLI against the real API, workers and Temporal', () => {
   it('asks in plain words with a file from disk, writes the answer to --out, then shows status and result', async () => {
     scriptGreenJob();
     const cwd = fs.mkdtempSync(path.join(tmp, 'ask-'));

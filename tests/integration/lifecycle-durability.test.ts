@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
+import { CALC, calcScript, fileFix } from '../support/calc-script';
 import { maybeRecordHistory } from '../support/histories';
 import { useJobStack } from '../support/job-stack';
 import type { ScriptedReply } from '../support/scripted-model-server';
@@ -10,10 +11,8 @@ import type { ScriptedReply } from '../support/scripted-model-server';
 // The sandbox stages each run's files here: a directory of this file's own shows what a cancel leaves.
 const ownTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-durability-'));
 
-const BUGGY = 'def add(a, b):\n    """Add two numbers."""\n    return a - b\n';
+const { BUGGY, FIXED } = CALC;
 const STILL_BUGGY = 'def add(a, b):\n    """Add two numbers."""\n    return a * b\n';
-const FIXED = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
-const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "one plus two is three"\n';
 const SLOW_TESTS = 'import time\n\n\ndef test_slow():\n    time.sleep(120)\n';
 
 const stack = useJobStack({ env: { SANDBOX_STAGING_DIR: ownTmp } });
@@ -21,21 +20,10 @@ afterAll(() => fs.rmSync(ownTmp, { recursive: true, force: true }));
 
 function script(fixes: ScriptedReply[]): void {
   stack.model.reset();
-  stack.model.setScript({
-    rules: [
-      {
-        match: 'test engineer',
-        in: 'system',
-        reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } },
-      },
-      { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Looks correct.' } } },
-      { match: 'fixing code', in: 'system', reply: fixes },
-    ],
-    default: { content: { files: [{ path: 'calc.py', content: BUGGY }], explanation: 'first try' } },
-  });
+  stack.model.setScript(calcScript({ fixes }));
 }
 
-const fix = (content: string, explanation: string): ScriptedReply => ({ content: { content, explanation } });
+const fix = fileFix;
 
 async function start(body: object): Promise<string> {
   const res = await request(stack.app).post('/api/workflows').send(body).expect(202);

@@ -1,30 +1,18 @@
 import request from 'supertest';
 import { artifactStore, type FileSetRef } from '../../activities/artifacts';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
+import { CALC, calcScript } from '../support/calc-script';
 import { maybeRecordHistory } from '../support/histories';
 import { useJobStack } from '../support/job-stack';
 
-const BUGGY = 'def add(a, b):\n    """Add two numbers."""\n    return a - b\n';
-const FIXED = 'def add(a, b):\n    """Add two numbers."""\n    return a + b\n';
-const TESTS = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "one plus two is three"\n';
+const { FIXED, TESTS } = CALC;
 const CLEAN_REVIEW = { findings: [], summary: 'Looks correct.' };
 
 const stack = useJobStack();
 
 function scriptBuggyThenFixed(): void {
   stack.model.reset();
-  stack.model.setScript({
-    rules: [
-      {
-        match: 'test engineer',
-        in: 'system',
-        reply: { content: { files: [{ path: 'test_calc.py', content: TESTS }], explanation: 'pytest for add' } },
-      },
-      { match: 'code reviewer', in: 'system', reply: { content: CLEAN_REVIEW } },
-      { match: 'fixing code', in: 'system', reply: { content: { content: FIXED, explanation: 'add, not subtract' } } },
-    ],
-    default: { content: { files: [{ path: 'calc.py', content: BUGGY }], explanation: 'first try' } },
-  });
+  stack.model.setScript(calcScript());
 }
 
 describe('the coding lifecycle on real workers, a real sandbox and real linters', () => {

@@ -26,7 +26,7 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 const text = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 const json = (result: CallToolResult) => JSON.parse((result.content[0] as { text: string }).text);
 
-describe('the sophia MCP server over stdio, against the real API, stack.workers and Temporal', () => {
+describe('the sophia MCP server over stdio, against the real API, workers and Temporal', () => {
   let client: Client;
   beforeAll(async () => {
     client = await connect([path.join(ROOT, 'cli/mcp.ts'), '--api', stack.url]);
