@@ -183,6 +183,25 @@ describe('helm chart sophia-code', () => {
     expect(byKind(fixed, 'Deployment').find((d) => component(d) === 'sandbox-worker').spec.replicas).toBe(3);
   });
 
+  it('gives each component that runs several pods a disruption budget on its own pods, and none to a single pod', () => {
+    const objects = render(['default-values.yaml']);
+    const pdbs = byKind(objects, 'PodDisruptionBudget');
+    // memory runs one pod by default: a budget would block every drain.
+    expect(pdbs.map(component).sort()).toEqual(['api', 'llm-worker', 'sandbox-worker', 'workflows-worker']);
+    const deployments = byKind(objects, 'Deployment');
+    for (const pdb of pdbs) {
+      expect(pdb.apiVersion).toBe('policy/v1');
+      expect(pdb.spec.maxUnavailable).toBe(1);
+      const target = deployments.find((d) => component(d) === component(pdb));
+      expect(pdb.spec.selector.matchLabels).toEqual(target.spec.selector.matchLabels);
+    }
+    const production = byKind(render(['production-values.yaml']), 'PodDisruptionBudget');
+    expect(production.map(component)).toContain('memory-worker');
+    expect(
+      byKind(render(['default-values.yaml'], ['podDisruptionBudget.enabled=false']), 'PodDisruptionBudget'),
+    ).toEqual([]);
+  });
+
   it('passes secrets only through secretKeyRef, and rolls the pods when the config changes', () => {
     const objects = render(['runtimeclass-sandbox-values.yaml']);
     const text = JSON.stringify(objects.filter((o) => o.kind !== 'Secret'));
@@ -327,7 +346,7 @@ describe('helm chart sophia-code', () => {
       encoding: 'utf8',
       cwd: projectRoot,
     });
-    expect(ok.stderr).toContain('21 documents, 5 findings, 0 at or above warning');
+    expect(ok.stderr).toContain('26 documents, 5 findings, 0 at or above warning');
     expect(ok.status).toBe(0);
     const broken = renderText(['default-values.yaml']).replace(
       'terminationGracePeriodSeconds: 30',
