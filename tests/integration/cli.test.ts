@@ -131,10 +131,11 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
 
   it('follows a running job phase by phase, then prints its result with the result exit code', async () => {
     scriptGreenJob();
-    // A model that takes its time: the job is still generating when `follow` connects.
+    // A model that takes its time: the job is still generating when `follow` connects (each CLI run
+    // starts a tsx process, under a second here).
     stack.model.enqueue({
       content: { files: [{ path: 'calc.py', content: CODE }], explanation: 'add returns the sum' },
-      delayMs: 1_500,
+      delayMs: 4_000,
     });
     const run = await runSophia([
       'run',
