@@ -1,3 +1,5 @@
+import { LruCache } from '../cache/lru';
+
 /**
  * The response cache seam of the model client. A completed model call is never paid for twice: the
  * client stores each validated answer under its request hash, so the retry of an activity that
@@ -16,39 +18,25 @@ export interface ResponseCache {
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
 }
 
-/** A Map with expiry and a size bound (oldest entry out first), for one process. */
+/** The in-process LRU with expiry, as a ResponseCache: enough for one worker, and for tests. */
 export class InProcessResponseCache implements ResponseCache {
-  private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+  private readonly entries: LruCache<string>;
 
-  constructor(
-    private readonly maxEntries = 1000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(maxEntries = 1000, now: () => number = Date.now) {
+    this.entries = new LruCache(maxEntries, now);
+  }
 
   get(key: string): Promise<string | undefined> {
-    const entry = this.entries.get(key);
-    if (!entry) return Promise.resolve(undefined);
-    if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return Promise.resolve(undefined);
-    }
-    return Promise.resolve(entry.value);
+    return Promise.resolve(this.entries.get(key));
   }
 
   set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    this.entries.delete(key);
     // 0 means no expiry, as in the shared Redis cache: LLM_CACHE_TTL_SECONDS has one meaning.
-    this.entries.set(key, { value, expiresAt: ttlSeconds > 0 ? this.now() + ttlSeconds * 1000 : Infinity });
-    // Map iteration is insertion order, so the first key is the oldest write.
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
+    this.entries.set(key, value, ttlSeconds);
     return Promise.resolve();
   }
 
-  /** Number of live and expired entries held; for tests. */
+  /** Number of entries held; for tests. */
   get size(): number {
     return this.entries.size;
   }
