@@ -147,6 +147,37 @@ describe('durability of the coding lifecycle', () => {
     expect(missing.body.error.code).toBe('JobNotFound');
   });
 
+  it('retries a terminated job from where it stood: back at the approval gate, with no step run again', async () => {
+    script([fix(FIXED, 'add, not subtract')]);
+    const id = await start({
+      task: 'generate',
+      language: 'python',
+      description: `add, terminated at the gate ${Date.now()}`,
+      options: { requireApproval: true },
+    });
+    const atGate = () =>
+      waitUntil('the approval gate', async () => {
+        const s = await request(stack.app).get(`/api/workflows/${id}`);
+        return s.body.status === 'RUNNING' && s.body.awaitingApproval ? true : undefined;
+      });
+    await atGate();
+    await stack.client.workflow.getHandle(id).terminate('operator mistake');
+    const terminated = await request(stack.app).get(`/api/workflows/${id}`).expect(200);
+    expect(terminated.body).toMatchObject({ status: 'TERMINATED', links: { retry: `/api/workflows/${id}/retry` } });
+
+    const retried = await request(stack.app).post(`/api/workflows/${id}/retry`).send({ reason: 'undo' }).expect(202);
+    // Nothing was running when it was terminated: it resumes at its last workflow task, the gate.
+    expect(retried.body.resumedFrom.step).toBeNull();
+    expect(retried.body.resumedFrom.keptSteps).toEqual(expect.arrayContaining(['generateCode', 'refactorCode']));
+    await atGate();
+    await request(stack.app).post(`/api/workflows/${id}/approve`).send({ comment: 'fine' }).expect(200);
+    const done = await request(stack.app).get(`/api/workflows/${id}/result?wait=60000`).expect(200);
+    expect(done.body.result.outcome).toBe('succeeded');
+    const activities = await scheduledActivities(id, retried.body.runId);
+    expect(activities.filter((a) => a === 'generateCode')).toHaveLength(1);
+    expect(activities.filter((a) => a === 'refactorCode')).toHaveLength(1);
+  });
+
   it('answers 404 for an unknown job and 400 for a malformed retry body', async () => {
     const missing = await request(stack.app).post('/api/workflows/job-does-not-exist/retry').send({}).expect(404);
     expect(missing.body.error.code).toBe('JobNotFound');

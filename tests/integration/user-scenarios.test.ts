@@ -217,6 +217,8 @@ describe("the user's own scenarios, end to end through the API with a scripted m
       expect(fixPrompt).toContain('Rewrite the file jwt_auth.py.');
       expect(fixPrompt).toMatch(/Failing tests:\n- [^\n]*test_a_token_from_sign_verifies[^\n]*signature mismatch/);
       expect(fixPrompt).toContain('computed over the payload segment only');
+      // …and the error the user reported, so the fix aims at the bug and not only at the test.
+      expect(fixPrompt).toContain(`The error the user reported:\n${traceback}`);
       expect(chats.filter((r) => r.system.includes('fixing code'))).toHaveLength(1);
 
       const { body: download } = await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200);
