@@ -159,6 +159,9 @@ describe('health, readiness and metrics', () => {
     const start = await request(app).post('/api/workflows').send({ task: 'generate', description: 'x' }).expect(503);
     expect(start.body.error.code).toBe('TemporalUnavailable');
     expect(start.body.error.message).toMatch(/TEMPORAL_ADDRESS/);
+    // Metrics still answer: the queue backlog is what cannot be read, not the rest.
+    const metrics = await request(app).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^coding_requests_total\{task="generate",status="unavailable"\} [1-9]/m);
     await gateway.close();
   });
 
