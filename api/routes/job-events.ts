@@ -15,7 +15,7 @@ type Status = Awaited<ReturnType<typeof jobStatus>>;
  * has just closed says what it said a moment before, and its closing is the `done` event.
  */
 const fingerprint = (s: Status) =>
-  JSON.stringify([s.phase, s.iteration, s.outcome, s.message, s.awaitingApproval, s.runId, s.lastTests?.summary]);
+  JSON.stringify([s.phase, s.iteration, s.outcome, s.message, s.awaitingApproval, s.runId]);
 
 /**
  * `GET /api/workflows/:id/events`: the job's progress as Server-Sent Events, for terminals and IDEs

@@ -145,8 +145,8 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     iteration: live?.iteration ?? attr<number>(description, SEARCH_ATTRIBUTES.iteration) ?? 0,
     outcome: live?.outcome ?? attr<string>(description, SEARCH_ATTRIBUTES.outcome),
     message: live?.message ?? finished?.message ?? failure?.message,
-    lastTests: live?.lastTests,
-    usage: live?.usage,
+    lastTests: live?.lastTests ?? lastTestsOf(finished),
+    usage: live?.usage ?? finished?.usage,
     awaitingApproval: live?.awaitingApproval ?? false,
     startedAt: description.startTime.toISOString(),
     closedAt: description.closeTime?.toISOString() ?? null,
@@ -159,6 +159,20 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
         : {}),
     },
   };
+}
+
+/** The last test summary of a finished job, as the status query gave it while the job ran. */
+function lastTestsOf(result: CodingJobResult | undefined) {
+  const tests = result?.iterations.filter((i) => i.tests).pop()?.tests;
+  return (
+    tests && {
+      passed: tests.passed,
+      failed: tests.failed,
+      errors: tests.errors,
+      skipped: tests.skipped,
+      summary: tests.summary,
+    }
+  );
 }
 
 /** Why a failed job failed, as its result endpoint would answer: type, message and what to do. */

@@ -96,6 +96,8 @@ describe('durability of the coding lifecycle', () => {
     expect(doneStatus.body.failure).toBeUndefined();
     // A closed job still says how it ended, from its result.
     expect(doneStatus.body.message).toMatch(/^Done after 1 refactor round\(s\): 1 passed/);
+    expect(doneStatus.body.lastTests).toMatchObject({ passed: 1, failed: 0 });
+    expect(doneStatus.body.usage.totalTokens).toBeGreaterThan(0);
     expect(doneStatus.body.links.retry).toBeUndefined();
     // A finished job is not retried again.
     const again = await request(stack.app).post(`/api/workflows/${id}/retry`).send({}).expect(409);
