@@ -20,6 +20,7 @@ export const jobOptionsSchema = z
     approvalTimeout: duration.optional(),
     approvalDefault: z.enum(['approve', 'reject']).optional(),
     continueAsNewAfter: z.number().int().min(1).max(100).optional(),
+    singleShot: z.boolean().optional(),
   })
   .strict();
 

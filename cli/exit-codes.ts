@@ -33,6 +33,7 @@ export function exitCodeFor(err: unknown): number {
 export function exitCodeForOutcome(outcome: string | undefined): number {
   switch (outcome) {
     case 'succeeded':
+    case 'unverified':
       return EXIT.ok;
     case 'budget-exhausted':
       return FAILURES.BudgetExhausted.exitCode;

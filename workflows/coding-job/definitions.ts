@@ -27,7 +27,19 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-export const OUTCOMES = ['running', 'succeeded', 'failed', 'budget-exhausted', 'rejected', 'cancelled'] as const;
+/**
+ * How a job ended. `unverified`: a single-shot job (`options.singleShot`) that generated code and, as
+ * asked, neither tested nor reviewed it; never reported as green.
+ */
+export const OUTCOMES = [
+  'running',
+  'succeeded',
+  'failed',
+  'budget-exhausted',
+  'rejected',
+  'cancelled',
+  'unverified',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface JobOptions {
@@ -45,6 +57,11 @@ export interface JobOptions {
   approvalDefault?: 'approve' | 'reject';
   /** Refactor rounds per workflow run: after this many the job continues as new, so its history stays small. */
   continueAsNewAfter?: number;
+  /**
+   * Generate only: no memory recall, no tests, no review, no refactor. The job ends `unverified`. The
+   * baseline arm of the outcome benchmark (`npm run eval`), and a quick draft for a user who asks for one.
+   */
+  singleShot?: boolean;
 }
 
 /** What the API hands to a new job. Files are inline here once; the first step stores them as artifacts. */

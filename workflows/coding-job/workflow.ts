@@ -137,6 +137,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     continueAsNewAfter: input.options?.continueAsNewAfter ?? input.defaults?.continueAsNewAfter ?? 10,
   };
   const resume = input.resume;
+  const singleShot = input.options?.singleShot === true;
   const started = resume?.startedAt ?? new Date().toISOString();
   const usage: TokenUsage = { ...EMPTY_USAGE, ...resume?.usage };
   const iterations: IterationRecord[] = [...(resume?.iterations ?? [])];
@@ -228,7 +229,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   };
   const overBudget = () => usage.totalTokens >= limits.maxTokens || usage.costUsd >= limits.maxCostUsd;
   const finish = (outcome: Outcome, message: string, files?: FileSetRef): CodingJobResult => {
-    enter(outcome === 'succeeded' ? 'DONE' : 'FAILED', message, outcome);
+    enter(outcome === 'succeeded' || outcome === 'unverified' ? 'DONE' : 'FAILED', message, outcome);
     const last = iterations[iterations.length - 1];
     return {
       outcome,
@@ -255,6 +256,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     } else {
       ({ code, userHasTests, memoryContext } = await prepare());
     }
+    if (singleShot) return finish('unverified', 'Generated in one shot, as asked: not tested and not reviewed', code);
 
     // What a refactor may rewrite: the tests for TEST jobs, the container file and manifests for DEPLOY
     // jobs, the code for everything else; and any other non-test file a blocking finding points at.
@@ -506,7 +508,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     const userHasTests = !!code?.files.some((f) => isTestPath(f.path));
 
     let memoryContext: string | undefined;
-    if (['generate', 'debug', 'refactor'].includes(input.task)) {
+    if (!singleShot && ['generate', 'debug', 'refactor'].includes(input.task)) {
       memoryContext = await act.memory.recallForJob
         .executeWithOptions({ summary: 'recall related memory' }, [
           { query: `${input.description}\n${input.error ?? ''}`, project, language },
@@ -547,9 +549,10 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
 
     // --- WRITE_TESTS: every task but REVIEW, DOCUMENT and DEPLOY, unless the user brought tests.
     const needsTests =
-      input.task === 'test' ||
-      input.task === 'debug' ||
-      (!userHasTests && ['generate', 'refactor'].includes(input.task));
+      !singleShot &&
+      (input.task === 'test' ||
+        input.task === 'debug' ||
+        (!userHasTests && ['generate', 'refactor'].includes(input.task)));
     if (needsTests) {
       enter('WRITE_TESTS', input.task === 'debug' ? 'Writing a test that reproduces the error' : 'Writing tests');
       const written = await act.llm.writeTests.executeWithOptions(
