@@ -1,3 +1,5 @@
+import { config } from '../common/config';
+import type { RecalledMemory } from '../workflows/coding-job/definitions';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { searchMemory, storeMemory } from './memory';
 
@@ -13,11 +15,14 @@ export interface RecallForJobInput {
 export interface RecallForJobResult {
   context: string;
   hits: number;
+  /** What the context holds, for the job's result. */
+  used?: RecalledMemory[];
 }
 
 /**
- * The memories most relevant to a job (code, fixes and reviews that survived), as prompt text
- * within a token budget. Read-only, idempotent. startToCloseTimeout ~30 s.
+ * The memories relevant to a job, as prompt text within a token budget: only work that survived
+ * (tests green, review passed), and only above MEMORY_RECALL_MIN_SCORE, so an unrelated job of the
+ * same project is not put in front of the model. Read-only, idempotent. startToCloseTimeout ~30 s.
  * Failures: EmbedderMismatch (non-retryable); store outages are retried.
  */
 export async function recallForJob(input: RecallForJobInput): Promise<RecallForJobResult> {
@@ -26,10 +31,19 @@ export async function recallForJob(input: RecallForJobInput): Promise<RecallForJ
     project: input.project,
     language: input.language,
     collections: ['code', 'fixes', 'reviews'],
-    topK: 5,
-    tokenBudget: input.tokenBudget ?? 1_500,
+    survived: true,
+    minScore: config().MEMORY_RECALL_MIN_SCORE,
+    topK: 3,
+    tokenBudget: input.tokenBudget ?? 1_000,
   });
-  return { context: found.context, hits: found.hits.length };
+  const used = found.hits.map((h) => ({
+    id: h.id,
+    collection: h.collection,
+    score: h.score,
+    path: h.path,
+    jobId: h.tags?.find((t) => t.startsWith('job:'))?.slice(4),
+  }));
+  return { context: found.context, hits: found.hits.length, used };
 }
 
 export interface RememberJobInput {

@@ -1,11 +1,25 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { config } from '../common/config';
+import { namedApis, suggestedModulePath } from '../common/task-names';
+import { isTestPath } from '../common/test-files';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { sharedState } from './cache';
-import { callModel } from './llm/model-client';
+import { cleanFileContent, dropRepeatedAsserts, trimTruncatedFile } from './llm/answer-repair';
+import { callModel, type ModelCallResult } from './llm/model-client';
+import type { Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
 import { Context } from '@temporalio/activity';
-import { generatePrompt, refactorFilePrompt, reviewPrompt, writeTestsPrompt } from './llm/prompts';
-import { codeAnswerSchema, fileRewriteSchema, reviewAnswerSchema } from './llm/schemas';
+import { generatePrompt, refactorFilePrompt, reviewPrompt, writeTestsPrompt, type Layout } from './llm/prompts';
+import {
+  codeAnswerReader,
+  codeAnswerSchema,
+  fileRewriteReader,
+  fileRewriteSchema,
+  reviewAnswerReader,
+  reviewAnswerSchema,
+  type CodeAnswer,
+} from './llm/schemas';
 
 /** Activities of the LLM pool (`<prefix>-llm` task queue). */
 
@@ -20,7 +34,59 @@ export interface ModelCallUsage {
   totalTokens: number;
   costUsd: number;
   cached: boolean;
+  /** Where the price came from: `local` and `unpriced` models cost 0, never a guessed price. */
+  pricing?: Pricing;
 }
+
+/** Completion tokens each step may spend (cut further to what the context window leaves). */
+const STEP_MAX_TOKENS = { generate: 3_072, tests: 2_048, review: 1_024, rewrite: 3_072 } as const;
+
+/** The prompt's share of the context window, when `completion` tokens are kept for the answer. */
+function promptBudget(completion: number): number {
+  const cfg = config();
+  return Math.max(1_024, cfg.LLM_CONTEXT_TOKENS - Math.min(completion, cfg.LLM_MAX_TOKENS) - 64);
+}
+
+/**
+ * Where a job's code and tests go: the API the task names, the module that holds (or will hold)
+ * it, and the test file with the line that imports it.
+ */
+export function layoutFor(description: string, language: string, files: Record<string, string>): Layout {
+  const names = namedApis(description);
+  const sources = Object.keys(files).filter((p) => !isTestPath(p) && /\.(py|[cm]?[jt]sx?)$/.test(p));
+  const defining = sources.find((p) => names.some((n) => new RegExp(`\\b${n}\\b`).test(files[p] ?? '')));
+  const modulePath = defining ?? sources[0] ?? suggestedModulePath(names, language);
+  const dir = modulePath.includes('/') ? modulePath.slice(0, modulePath.lastIndexOf('/') + 1) : '';
+  const stem = modulePath.slice(dir.length).replace(/\.[^.]+$/, '');
+  if (language === 'python') {
+    const importable = names.filter((n) => !files[modulePath] || new RegExp(`\\b${n}\\b`).test(files[modulePath]!));
+    return {
+      names,
+      modulePath,
+      testPath: `${dir}test_${stem}.py`,
+      importLine: importable.length ? `from ${stem} import ${importable.join(', ')}` : `import ${stem}`,
+    };
+  }
+  const ext = language === 'typescript' ? 'ts' : 'js';
+  return { names, modulePath, testPath: `${dir}${stem}.test.${ext}` };
+}
+
+/** An answer's files as saved: fences inside contents removed, a cut-off last file trimmed, looping asserts dropped. */
+function cleanFiles(answer: CodeAnswer, truncated: boolean): CodeAnswer['files'] {
+  return answer.files.map((file, i) => {
+    let content = cleanFileContent(file.content);
+    if (truncated && i === answer.files.length - 1) content = trimTruncatedFile(content);
+    if (isTestPath(normalisePath(file.path))) content = dropRepeatedAsserts(content);
+    return { path: normalisePath(file.path), content };
+  });
+}
+
+const usageOf = (result: ModelCallResult<unknown>): ModelCallUsage => ({
+  ...result.usage,
+  costUsd: result.costUsd,
+  cached: result.cached,
+  pricing: result.pricing,
+});
 
 export interface GenerateCodeInput {
   task: string;
@@ -56,10 +122,14 @@ export interface GenerateCodeResult {
 export async function generateCode(input: GenerateCodeInput): Promise<GenerateCodeResult> {
   const store = artifactStore();
   const existing = input.files ? await store.getFiles(input.files) : {};
+  const layout = layoutFor(input.description, input.language, existing);
   const result = await callModel({
     purpose: 'generate',
     schemaName: 'code_answer',
     schema: codeAnswerSchema,
+    reader: codeAnswerReader([layout.modulePath]),
+    output: 'text',
+    maxTokens: STEP_MAX_TOKENS.generate,
     messages: generatePrompt({
       task: input.task,
       description: input.description,
@@ -68,24 +138,27 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
       context: input.context,
       requirements: input.requirements,
       memoryContext: input.memoryContext,
+      layout,
+      budgetTokens: promptBudget(STEP_MAX_TOKENS.generate),
     }),
   });
-  return toCodeResult(existing, result);
+  let files = cleanFiles(result.value, result.truncated);
+  // Tests are the next step's job, written against the task; a generate answer's own tests are dropped.
+  if (input.task === 'generate' && files.some((f) => !isTestPath(f.path)))
+    files = files.filter((f) => !isTestPath(f.path));
+  return toCodeResult(existing, files, result.value.explanation, usageOf(result));
 }
 
 async function toCodeResult(
   base: Record<string, string>,
-  result: Awaited<ReturnType<typeof callModel<{ files: { path: string; content: string }[]; explanation: string }>>>,
+  written: { path: string; content: string }[],
+  explanation: string,
+  usage: ModelCallUsage,
 ): Promise<GenerateCodeResult> {
   const merged = { ...base };
-  for (const file of result.value.files) merged[normalisePath(file.path)] = file.content;
+  for (const file of written) merged[file.path] = file.content;
   const files = await artifactStore().putFiles(merged);
-  return {
-    files,
-    written: result.value.files.map((f) => normalisePath(f.path)),
-    explanation: result.value.explanation,
-    usage: { ...result.usage, costUsd: result.costUsd, cached: result.cached },
-  };
+  return { files, written: written.map((f) => f.path), explanation, usage };
 }
 
 function normalisePath(p: string): string {
@@ -94,8 +167,9 @@ function normalisePath(p: string): string {
 
 function addUsage(
   total: ModelCallUsage,
-  result: { usage: Omit<ModelCallUsage, 'costUsd' | 'cached'>; costUsd: number; cached: boolean },
+  result: { usage: Omit<ModelCallUsage, 'costUsd' | 'cached'>; costUsd: number; cached: boolean; pricing: Pricing },
 ) {
+  total.pricing = result.pricing;
   total.promptTokens += result.usage.promptTokens;
   total.completionTokens += result.usage.completionTokens;
   total.totalTokens += result.usage.totalTokens;
@@ -104,15 +178,7 @@ function addUsage(
 }
 
 /** Test files by naming convention: pytest's and node/jest's. */
-export function isTestFile(filePath: string): boolean {
-  const name = filePath.split('/').pop() ?? filePath;
-  return (
-    /^test_.*\.py$/.test(name) ||
-    /_test\.py$/.test(name) ||
-    /\.(test|spec)\.[cm]?[jt]sx?$/.test(name) ||
-    name === 'conftest.py'
-  );
-}
+export const isTestFile = isTestPath;
 
 export interface WriteTestsInput {
   task: string;
@@ -136,17 +202,44 @@ export interface WriteTestsInput {
 export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeResult> {
   const store = artifactStore();
   const existing = await store.getFiles(input.files);
-  const result = await callModel({
-    purpose: input.error ? 'reproduce' : 'write-tests',
-    schemaName: 'code_answer',
-    schema: codeAnswerSchema,
-    messages: writeTestsPrompt({ ...input, files: existing }),
-  });
-  const tests = result.value.files.filter((f) => isTestFile(normalisePath(f.path)));
-  return toCodeResult(existing, {
-    ...result,
-    value: { ...result.value, files: tests.length ? tests : result.value.files },
-  });
+  const layout = layoutFor(input.description, input.language, existing);
+  let result: ModelCallResult<CodeAnswer>;
+  try {
+    result = await callModel({
+      purpose: input.error ? 'reproduce' : 'write-tests',
+      schemaName: 'code_answer',
+      schema: codeAnswerSchema,
+      reader: codeAnswerReader([layout.testPath]),
+      output: 'text',
+      maxTokens: STEP_MAX_TOKENS.tests,
+      messages: writeTestsPrompt({
+        ...input,
+        files: existing,
+        layout,
+        budgetTokens: promptBudget(STEP_MAX_TOKENS.tests),
+      }),
+    });
+  } catch (err) {
+    // No usable tests is a finding of the loop (a job without tests is never green), not a failed job.
+    if (err instanceof ApplicationFailure && err.type === 'ModelOutputInvalid') {
+      return { files: input.files, written: [], explanation: `No usable tests: ${err.message}`, usage: zeroUsage() };
+    }
+    throw err;
+  }
+  const answered = cleanFiles(result.value, result.truncated);
+  // Only test files are kept: this step never changes the code under test. A test written under the
+  // module's own name (or any other non-test name) is saved under the test file name asked for.
+  const tests = answered.filter((f) => isTestPath(f.path));
+  const misnamed = answered.find(
+    (f) => !isTestPath(f.path) && /^\s*(def test_|test\(|it\(|describe\()/m.test(f.content),
+  );
+  if (tests.length === 0 && misnamed) tests.push({ path: layout.testPath, content: misnamed.content });
+  const kept = tests.filter((f) => f.content.trim() !== '');
+  return toCodeResult(existing, kept, result.value.explanation, usageOf(result));
+}
+
+function zeroUsage(): ModelCallUsage {
+  return { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, cached: false };
 }
 
 export interface ReviewFinding {
@@ -165,11 +258,15 @@ export interface ReviewCodeInput {
   analysis: string;
   /** The test summary line. */
   tests: string;
+  /** The failing tests, names and messages, when some fail. */
+  failures?: string;
 }
 
 export interface ReviewCodeResult {
   findings: ReviewFinding[];
   blocking: number;
+  /** When tests failed: who the review found wrong, judged against the task (null: not said). */
+  failingTests?: 'code' | 'tests' | 'both' | null;
   summary: string;
   usage: ModelCallUsage;
 }
@@ -185,13 +282,28 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
     purpose: 'review',
     schemaName: 'review_answer',
     schema: reviewAnswerSchema,
-    messages: reviewPrompt({ ...input, files }),
+    reader: reviewAnswerReader,
+    maxTokens: STEP_MAX_TOKENS.review,
+    messages: reviewPrompt({
+      ...input,
+      files,
+      names: namedApis(input.description),
+      budgetTokens: promptBudget(STEP_MAX_TOKENS.review),
+    }),
   });
+  // A blocking finding must point at something: one about a file the job does not have (and is not
+  // asked to create) is an opinion, kept as major so it cannot hold the job in a loop by itself.
+  const findings = result.value.findings.map((f) =>
+    f.severity === 'blocking' && f.file && !(normalisePath(f.file) in files) && isTestPath(normalisePath(f.file))
+      ? { ...f, severity: 'major' as const }
+      : { ...f, file: f.file ? normalisePath(f.file) : f.file },
+  );
   return {
-    findings: result.value.findings,
-    blocking: result.value.findings.filter((f) => f.severity === 'blocking').length,
+    findings,
+    blocking: findings.filter((f) => f.severity === 'blocking').length,
+    failingTests: input.failures ? result.value.failingTests : null,
     summary: result.value.summary,
-    usage: { ...result.usage, costUsd: result.costUsd, cached: result.cached },
+    usage: usageOf(result),
   };
 }
 
@@ -249,11 +361,24 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
       purpose: 'refactor',
       schemaName: 'file_rewrite',
       schema: fileRewriteSchema,
-      messages: refactorFilePrompt({ ...input, path: target, files }),
+      reader: fileRewriteReader,
+      output: 'text',
+      maxTokens: STEP_MAX_TOKENS.rewrite,
+      messages: refactorFilePrompt({
+        ...input,
+        path: target,
+        files,
+        isTest: isTestPath(target),
+        names: namedApis(input.description),
+        budgetTokens: promptBudget(STEP_MAX_TOKENS.rewrite),
+      }),
       heartbeatDetails: { ...progress },
     });
-    files[target] = result.value.content;
-    const ref = await store.put(result.value.content);
+    let content = cleanFileContent(result.value.content);
+    if (result.truncated) content = trimTruncatedFile(content);
+    if (isTestPath(target)) content = dropRepeatedAsserts(content);
+    files[target] = content;
+    const ref = await store.put(content);
     progress.done[target] = ref.id;
     progress.explanations[target] = result.value.explanation;
     addUsage(progress.usage, result);

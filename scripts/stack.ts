@@ -8,13 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
+import { localModelCommand, localModelPlan, type LocalModelPlan } from '../common/local-model';
 import { findBinary } from '../temporal/binaries';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
 
 interface Component {
   name: string;
-  script: string;
+  /** A compiled entry point under dist/, run with this Node; or `command` for anything else. */
+  script?: string;
+  command?: { file: string; args: string[] };
   env: Record<string, string>;
   child?: ChildProcess;
   restarts: number;
@@ -81,8 +84,24 @@ async function main(): Promise<void> {
   }
 
   const dist = path.join(cfg.projectRoot, 'dist');
-  const common = { TEMPORAL_ADDRESS: address, TEMPORAL_UI_URL: uiUrl };
-  const components: Component[] = [
+  const local = localModelPlan(cfg);
+  const common = { TEMPORAL_ADDRESS: address, TEMPORAL_UI_URL: uiUrl, ...local?.env };
+  const components: Component[] = [];
+  if (local?.verified) {
+    const command = localModelCommand(local, cfg.projectRoot, cfg.SOPHIA_LOCAL_MODEL_CONTEXT);
+    components.push({
+      name: 'model',
+      command: { file: command.file, args: command.args },
+      env: command.env,
+      restarts: 0,
+    });
+  } else if (local) {
+    log.error(
+      `the local model ${local.name} is not installed (or failed its sha256 check): run \`node scripts/bootstrap.mjs model ${local.size}\`, ` +
+        'or set OPENAI_BASE_URL / OPENAI_API_KEY to use another model. Jobs fail with ModelUnavailable until then.',
+    );
+  }
+  components.push(
     {
       name: 'worker:workflows',
       script: 'workers/workflow-worker.js',
@@ -108,10 +127,13 @@ async function main(): Promise<void> {
       restarts: 0,
     },
     { name: 'api', script: 'api/main.js', env: {}, restarts: 0 },
-  ];
+  );
 
   const launch = (component: Component) => {
-    const child = spawn(process.execPath, [path.join(dist, component.script)], {
+    const [file, args] = component.command
+      ? [component.command.file, component.command.args]
+      : [process.execPath, [path.join(dist, component.script ?? '')]];
+    const child = spawn(file, args, {
       env: { ...process.env, ...common, ...component.env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -132,7 +154,7 @@ async function main(): Promise<void> {
       `  API        http://localhost:${cfg.API_PORT}  (health: /health, readiness: /ready, metrics: /metrics)`,
       `  Web UI     ${uiUrl}`,
       `  Temporal   ${address} namespace ${cfg.TEMPORAL_NAMESPACE}`,
-      `  Model      ${cfg.OPENAI_BASE_URL ?? (cfg.OPENAI_API_KEY ? 'api.openai.com' : 'NOT CONFIGURED: set OPENAI_BASE_URL')}`,
+      `  Model      ${modelLine(cfg, local)}`,
       '  Stop with Ctrl-C.',
     ].join('\n'),
   );
@@ -163,6 +185,14 @@ async function main(): Promise<void> {
   }
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
+}
+
+function modelLine(cfg: ReturnType<typeof config>, local: LocalModelPlan | undefined): string {
+  if (local?.verified) return `${local.name} (local, SOPHIA_LOCAL_MODEL=${local.size}) at ${local.baseURL}`;
+  if (local) return `NOT AVAILABLE: run \`node scripts/bootstrap.mjs model ${local.size}\` (or set OPENAI_BASE_URL)`;
+  if (cfg.OPENAI_BASE_URL || cfg.OPENAI_API_KEY)
+    return `${cfg.OPENAI_MODEL} at ${cfg.OPENAI_BASE_URL ?? 'api.openai.com'}`;
+  return 'NOT CONFIGURED (SOPHIA_LOCAL_MODEL=off): set OPENAI_BASE_URL or OPENAI_API_KEY';
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,6 @@
 import { config } from '../../common/config';
+import { missingNames, suggestedModulePath } from '../../common/task-names';
+import { isTestPath } from '../../common/test-files';
 import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from '../artifacts';
 import { activityCancellationSignal, heartbeat } from '../sandbox/activity-context';
 import { toolchains } from '../sandbox/toolchains';
@@ -23,6 +25,11 @@ export interface AnalyzeCodeInput {
   ruleset?: Ruleset;
   /** Which Codacy results to add when Codacy is configured; repository issues on the job's files by default. */
   codacy?: CodacyQuery;
+  /**
+   * The functions and classes the task names: each one that no non-test file defines is an error
+   * (rule `task/named-api`), so a job cannot end green without the API that was asked for.
+   */
+  expectedNames?: string[];
 }
 
 export interface AnalyzeCodeResult {
@@ -42,6 +49,21 @@ export const MAX_FINDINGS_IN_RESULT = 200;
 
 function isPython(path: string): boolean {
   return /\.pyi?$/.test(path);
+}
+
+/** One error per named API that no source file defines, pinned to the file that should hold it. */
+export function namedApiFindings(files: FileMap, names: string[], language: string): Finding[] {
+  const sources = Object.fromEntries(Object.entries(files).filter(([p]) => !isTestPath(p)));
+  const where =
+    Object.keys(sources).find((p) => /\.(py|[cm]?[jt]sx?)$/.test(p)) ?? suggestedModulePath(names, language);
+  return missingNames(sources, names).map((name) => ({
+    tool: 'task',
+    rule: 'task/named-api',
+    severity: 'error' as const,
+    file: where,
+    line: 0,
+    message: `The task names \`${name}\`, but no file defines it: define \`${name}\` with exactly that name, as the task describes.`,
+  }));
 }
 
 /** Runs the local analyzers by file type, plus Codacy when configured, and normalises everything. */
@@ -78,6 +100,10 @@ export async function analyzeCodeFiles(input: AnalyzeCodeInput): Promise<Analyze
   if (ruleset === 'docs') {
     findings.push(...checkReadme(files));
     tools.push('readme');
+  }
+  if (input.expectedNames?.length) {
+    findings.push(...namedApiFindings(files, input.expectedNames, input.language));
+    tools.push('task');
   }
   const codacy = codacyOptionsFromConfig(activityCancellationSignal());
   if (codacy) {

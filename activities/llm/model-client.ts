@@ -7,12 +7,15 @@ import { config, type Config } from '../../common/config';
 import { logger } from '../../common/logger';
 import { llmCallDuration, llmCalls, llmCostUsd, llmTokens } from '../metrics';
 import { modelFailure, toModelFailure, type ModelErrorContext } from './model-errors';
+import { priceOf, type Price, type Pricing } from './pricing';
 import { modelRateLimiter } from './rate-limit-hook';
 import { requestHash } from './request-hash';
 import { responseCache } from './response-cache';
 import {
   outputJsonSchema,
   parseStructuredOutput,
+  type AnswerReader,
+  type AnswerReadingKind,
   repairInstructions,
   schemaInstructions,
   type OutputJsonSchema,
@@ -52,6 +55,15 @@ export interface ModelCallInput<T> {
    * model call never overwrites it.
    */
   heartbeatDetails?: Record<string, unknown>;
+  /** How to read answers that drift from the schema (other key names, code blocks instead of JSON). */
+  reader?: AnswerReader;
+  /**
+   * `json` (default): structured output (json_schema, or json_object with the schema in the prompt).
+   * `text`: no response_format; the prompt asks for code blocks, which `reader.fromProse` reads (a
+   * JSON answer is still accepted). Code is written far better as code than as JSON strings by
+   * small models, which copy placeholders and fence the content when asked for JSON.
+   */
+  output?: 'json' | 'text';
 }
 
 /** A validated answer and what it cost. */
@@ -59,16 +71,22 @@ export interface ModelCallResult<T> {
   value: T;
   usage: ModelUsage;
   /**
-   * USD at LLM_PRICE_*_PER_MTOK. For a cached answer this is what the original call cost: a hit
+   * USD at the model's price (see `pricing.ts`). For a cached answer this is what the original call cost: a hit
    * means an earlier attempt paid for the answer but never returned it, so a job that sums the costs
    * of the results it receives counts each answer exactly once.
    */
   costUsd: number;
+  /** Where the price came from; `local` and `unpriced` calls cost 0 (no price is guessed). */
+  pricing: Pricing;
   model: string;
   /** True when the answer came from the response cache and no model request was made. */
   cached: boolean;
   /** True when the first answer was invalid and the repair round produced this one. */
   repaired: boolean;
+  /** How the answer was read; `truncated` means cut-off JSON was closed here. */
+  reading: AnswerReadingKind;
+  /** True when the answer used was cut off at max_tokens (its last file may end mid-way). */
+  truncated: boolean;
   /** The response-cache key: sha256 of the canonical request. */
   requestHash: string;
 }
@@ -94,6 +112,7 @@ interface CachedAnswer {
   usage: ModelUsage;
   model: string;
   repaired: boolean;
+  reading?: AnswerReadingKind;
 }
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -143,7 +162,7 @@ async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCal
   const endpoint = resolveEndpoint(cfg);
   const log = logger('llm', { ...activityBindings(), purpose: input.purpose });
   const temperature = input.temperature ?? cfg.LLM_TEMPERATURE;
-  const maxTokens = input.maxTokens ?? cfg.LLM_MAX_TOKENS;
+  const maxTokens = completionBudget(input, cfg);
   const hash = requestHash({
     model: endpoint.model,
     messages: input.messages,
@@ -152,6 +171,7 @@ async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCal
     maxTokens,
   });
   const started = Date.now();
+  const price = priceOf(cfg, endpoint.baseURL, endpoint.model);
 
   const hit = await readCache(hash, input.schema, log);
   if (hit) {
@@ -159,10 +179,13 @@ async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCal
     return {
       value: hit.value,
       usage: hit.usage,
-      costUsd: costOf(hit.usage, cfg),
+      costUsd: costOf(hit.usage, price),
+      pricing: price.pricing,
       model: hit.model,
       cached: true,
       repaired: hit.repaired,
+      reading: hit.reading,
+      truncated: hit.reading === 'truncated',
       requestHash: hash,
     };
   }
@@ -181,8 +204,13 @@ async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCal
 
   const first = await completeWithFallback(call, input.messages);
   let usage = first.usage;
-  let parsed = parseStructuredOutput(first.content, input.schema);
+  let parsed = parseStructuredOutput(first.content, input.schema, {
+    finishReason: first.finishReason,
+    reader: input.reader,
+    proseFirst: input.output === 'text',
+  });
   let repaired = false;
+  let lastFinish = first.finishReason;
   if (!parsed.ok) {
     log.warn({ model: endpoint.model, error: parsed.error }, 'model answer is invalid; asking the model to repair it');
     const repairMessages: ChatMessage[] = [
@@ -190,21 +218,34 @@ async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCal
       { role: 'assistant', content: first.content === '' ? '(empty answer)' : first.content },
       {
         role: 'user',
-        content: repairInstructions(input.schemaName, jsonSchema, truncationHint(first, parsed.error, maxTokens)),
+        content:
+          input.output === 'text'
+            ? `Your previous answer cannot be used. ${truncationHint(first, parsed.error, maxTokens)}\n\nAnswer again, as asked: each file as one Markdown code block, with the file's path alone on the line before it.`
+            : repairInstructions(input.schemaName, jsonSchema, truncationHint(first, parsed.error, maxTokens)),
       },
     ];
     const second = await completeWithFallback(call, repairMessages);
+    lastFinish = second.finishReason;
     usage = addUsage(usage, second.usage);
     const firstError = parsed.error;
-    parsed = parseStructuredOutput(second.content, input.schema);
+    parsed = parseStructuredOutput(second.content, input.schema, {
+      finishReason: second.finishReason,
+      reader: input.reader,
+      proseFirst: input.output === 'text',
+    });
     repaired = true;
     if (!parsed.ok) {
       throw await outputInvalid(input, endpoint, [first.content, second.content], [firstError, parsed.error], usage);
     }
   }
 
-  const costUsd = costOf(usage, cfg);
-  await writeCache(hash, { v: 1, value: parsed.value, usage, model: endpoint.model, repaired }, cfg, log);
+  const costUsd = costOf(usage, price);
+  await writeCache(
+    hash,
+    { v: 1, value: parsed.value, usage, model: endpoint.model, repaired, reading: parsed.reading },
+    cfg,
+    log,
+  );
   log.info(
     {
       model: endpoint.model,
@@ -217,7 +258,18 @@ async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCal
     },
     'model call finished',
   );
-  return { value: parsed.value, usage, costUsd, model: endpoint.model, cached: false, repaired, requestHash: hash };
+  return {
+    value: parsed.value,
+    usage,
+    costUsd,
+    pricing: price.pricing,
+    model: endpoint.model,
+    cached: false,
+    repaired,
+    reading: parsed.reading,
+    truncated: lastFinish === 'length',
+    requestHash: hash,
+  };
 }
 
 /** Forgets the cached `openai` client and the endpoints known to need json_object; for tests. */
@@ -319,7 +371,7 @@ async function completeWithFallback(call: CallContext, messages: ChatMessage[]):
 }
 
 function requestMessages(call: CallContext, messages: ChatMessage[]): ChatMessage[] {
-  if (call.mode === 'json_schema') return messages;
+  if (call.mode === 'json_schema' || call.input.output === 'text') return messages;
   // json_object mode knows no schema, so the prompt carries it (and the word "JSON" it requires).
   const instructions = schemaInstructions(call.input.schemaName, call.jsonSchema);
   const index = messages.findIndex((m) => m.role === 'system');
@@ -348,7 +400,7 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
     messages: requestMessages(call, messages),
     temperature: call.temperature,
     max_tokens: call.maxTokens,
-    response_format: responseFormat(call),
+    ...(input.output === 'text' ? {} : { response_format: responseFormat(call) }),
   };
   const activity = activityContext();
   const progress = { chars: 0, chunks: 0 };
@@ -464,6 +516,25 @@ function readUsage(usage: OpenAI.CompletionUsage | undefined | null, messages: C
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
+/** Characters per token assumed when counting a prompt: low, so an estimate errs on the long side. */
+export const CHARS_PER_TOKEN_ESTIMATE = 3;
+
+/** A conservative token count of messages (chat-template overhead included). */
+export function estimateTokens(messages: ChatMessage[]): number {
+  return messages.reduce((n, m) => n + 8 + Math.ceil(m.content.length / CHARS_PER_TOKEN_ESTIMATE), 0);
+}
+
+/**
+ * The completion's max_tokens: what the call asks (or LLM_MAX_TOKENS), cut to what the context window
+ * (LLM_CONTEXT_TOKENS) leaves after the prompt. Prompts are built to fit (see prompts.ts), so this
+ * only bites on an estimate that was off; it never goes below 256 tokens.
+ */
+function completionBudget(input: ModelCallInput<unknown>, cfg: Config): number {
+  const wanted = input.maxTokens ?? cfg.LLM_MAX_TOKENS;
+  const left = cfg.LLM_CONTEXT_TOKENS - estimateTokens(input.messages) - 32;
+  return Math.max(256, Math.min(wanted, left));
+}
+
 function truncationHint(outcome: CompletionOutcome, error: string, maxTokens: number): string {
   if (outcome.finishReason !== 'length') return error;
   return `${error}\nThe answer was cut off at the ${maxTokens}-token limit: keep it shorter.`;
@@ -508,7 +579,7 @@ async function readCache<T>(
   hash: string,
   schema: z.ZodType<T>,
   log: Log,
-): Promise<{ value: T; usage: ModelUsage; model: string; repaired: boolean } | undefined> {
+): Promise<{ value: T; usage: ModelUsage; model: string; repaired: boolean; reading: AnswerReadingKind } | undefined> {
   let text: string | undefined;
   try {
     text = await responseCache().get(hash);
@@ -522,7 +593,13 @@ async function readCache<T>(
     // The schema may have changed since the answer was cached under the same name: re-validate.
     const value = schema.safeParse(entry.value);
     if (entry.v !== 1 || !value.success) return undefined;
-    return { value: value.data, usage: entry.usage, model: entry.model, repaired: entry.repaired };
+    return {
+      value: value.data,
+      usage: entry.usage,
+      model: entry.model,
+      repaired: entry.repaired,
+      reading: entry.reading ?? 'as-sent',
+    };
   } catch {
     return undefined;
   }
@@ -563,9 +640,8 @@ async function penalizeRateLimit(failure: ApplicationFailure): Promise<void> {
   }
 }
 
-function costOf(usage: ModelUsage, cfg: Config): number {
-  const usd =
-    (usage.promptTokens * cfg.LLM_PRICE_INPUT_PER_MTOK + usage.completionTokens * cfg.LLM_PRICE_OUTPUT_PER_MTOK) / 1e6;
+function costOf(usage: ModelUsage, price: Price): number {
+  const usd = (usage.promptTokens * price.inputPerMTok + usage.completionTokens * price.outputPerMTok) / 1e6;
   // Float noise would make equal costs compare unequal in tests and results.
   return Math.round(usd * 1e9) / 1e9;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closeTruncatedJson, extractJson } from './answer-repair';
 
 /** A JSON Schema for a zod schema, and whether OpenAI's strict mode can take it. */
 export interface OutputJsonSchema {
@@ -39,27 +40,64 @@ export function schemaInstructions(schemaName: string, schema: OutputJsonSchema)
   );
 }
 
+/** How an answer was read: as sent, dug out of prose/fences/a tool call, closed after a cut, or built from code blocks. */
+export type AnswerReadingKind = 'as-sent' | 'extracted' | 'truncated' | 'prose';
+
 /** The outcome of reading a model answer against the schema. */
-export type ParsedOutput<T> = { ok: true; value: T } | { ok: false; error: string };
+export type ParsedOutput<T> = { ok: true; value: T; reading: AnswerReadingKind } | { ok: false; error: string };
+
+/** What a caller knows about its answer's shape, to read answers that drift from it. */
+export interface AnswerReader {
+  /** Maps a JSON value of a near shape (other key names, a map for an array…) onto the schema's. */
+  normalise?: (value: unknown) => unknown;
+  /** Builds an answer from a text that holds no JSON at all (e.g. only fenced code). */
+  fromProse?: (text: string) => unknown;
+}
 
 /**
- * Parses and validates an answer. Tolerates one surrounding Markdown code fence, which local models
- * add even in JSON mode; anything else that is not exactly the schema is an error with a message the
- * repair round can show the model.
+ * Parses and validates an answer. Real models wrap the JSON in prose or fences, send a tool call
+ * as text, get cut off at max_tokens (`finishReason: 'length'`), or answer with code blocks instead
+ * of JSON; each is read back where it can be (see answer-repair.ts). What still does not match the
+ * schema is an error with a message the repair round can show the model.
  */
-export function parseStructuredOutput<T>(text: string, schema: z.ZodType<T>): ParsedOutput<T> {
+export function parseStructuredOutput<T>(
+  text: string,
+  schema: z.ZodType<T>,
+  options: { finishReason?: string | null; reader?: AnswerReader; proseFirst?: boolean } = {},
+): ParsedOutput<T> {
   const trimmed = text.trim();
-  const fenced = /^```(?:json)?\s*\n([\s\S]*?)\n?```$/i.exec(trimmed);
-  const candidate = fenced?.[1] ?? trimmed;
-  if (candidate === '') return { ok: false, error: 'The answer was empty; a JSON object was expected.' };
-  let json: unknown;
-  try {
-    json = JSON.parse(candidate);
-  } catch (err) {
-    return { ok: false, error: `The answer is not valid JSON: ${(err as Error).message}` };
+  if (trimmed === '') return { ok: false, error: 'The answer was empty; a JSON object was expected.' };
+  if (options.proseFirst && options.reader?.fromProse && !/^\s*[[{]/.test(trimmed)) {
+    const fromProse = options.reader.fromProse(trimmed);
+    const value = options.reader.normalise ? options.reader.normalise(fromProse) : fromProse;
+    const result = fromProse === undefined ? undefined : schema.safeParse(value);
+    if (result?.success) return { ok: true, value: result.data, reading: 'prose' };
+    if (fromProse === undefined && !trimmed.includes('{')) {
+      return { ok: false, error: 'The answer has no code block: give each file as a Markdown code block.' };
+    }
   }
-  const result = schema.safeParse(json);
-  if (result.success) return { ok: true, value: result.data };
+  let reading: AnswerReadingKind = 'as-sent';
+  let json: unknown;
+  let parseError = '';
+  try {
+    json = JSON.parse(trimmed);
+  } catch (err) {
+    parseError = (err as Error).message;
+    json = extractJson(trimmed);
+    reading = 'extracted';
+    if (json === undefined && options.finishReason === 'length') {
+      json = closeTruncatedJson(trimmed);
+      reading = 'truncated';
+    }
+    if (json === undefined && options.reader?.fromProse) {
+      json = options.reader.fromProse(trimmed);
+      reading = 'prose';
+    }
+  }
+  if (json === undefined) return { ok: false, error: `The answer is not valid JSON: ${parseError}` };
+  const value = options.reader?.normalise ? options.reader.normalise(json) : json;
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, value: result.data, reading };
   return { ok: false, error: `The JSON does not match the schema:\n${z.prettifyError(result.error)}` };
 }
 

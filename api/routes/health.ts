@@ -47,6 +47,23 @@ async function checkQdrant(url: string, apiKey?: string): Promise<DependencyChec
   }
 }
 
+/** The model the llm pool talks to, as this process's config names it. */
+export function modelInfo(cfg: Config): { name: string; baseURL: string; local: boolean } | undefined {
+  if (!cfg.OPENAI_BASE_URL && !cfg.OPENAI_API_KEY) return undefined;
+  const baseURL = cfg.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
+  return { name: cfg.OPENAI_MODEL, baseURL, local: /^https?:\/\/(127\.|localhost|\[::1\])/.test(baseURL) };
+}
+
+/** A model served on this machine answers its model list while it is up (it loads in a few seconds). */
+async function checkLocalModel(baseURL: string, name: string): Promise<DependencyCheck> {
+  try {
+    const res = await fetch(`${baseURL.replace(/\/$/, '')}/models`, { signal: AbortSignal.timeout(2_000) });
+    return { ok: res.ok, required: false, detail: `${name} (local) at ${baseURL}: HTTP ${res.status}` };
+  } catch (err) {
+    return { ok: false, required: false, detail: `${name} (local) at ${baseURL} does not answer: ${String(err)}` };
+  }
+}
+
 /** Every dependency this deployment is configured with, checked in parallel. */
 export async function readiness(gateway: TemporalGateway, cfg: Config) {
   const checks: Record<string, Promise<DependencyCheck>> = {
@@ -56,21 +73,22 @@ export async function readiness(gateway: TemporalGateway, cfg: Config) {
     ? checkRedis(cfg.REDIS_URL)
     : Promise.resolve({ ok: true, required: false, detail: 'not configured: in-process cache and rate limiter' });
   if (cfg.MEMORY_STORE === 'qdrant' && cfg.QDRANT_URL) checks.qdrant = checkQdrant(cfg.QDRANT_URL, cfg.QDRANT_API_KEY);
-  checks.model = Promise.resolve(
-    cfg.OPENAI_BASE_URL || cfg.OPENAI_API_KEY
-      ? { ok: true, required: false, detail: `${cfg.OPENAI_BASE_URL ?? 'api.openai.com'} model ${cfg.OPENAI_MODEL}` }
-      : {
-          ok: false,
-          required: false,
-          detail: 'not configured: set OPENAI_BASE_URL / OPENAI_API_KEY for the LLM workers',
-        },
-  );
+  const model = modelInfo(cfg);
+  checks.model = !model
+    ? Promise.resolve({
+        ok: false,
+        required: false,
+        detail: 'not configured: set OPENAI_BASE_URL / OPENAI_API_KEY for the LLM workers (or SOPHIA_LOCAL_MODEL)',
+      })
+    : model.local
+      ? checkLocalModel(model.baseURL, model.name)
+      : Promise.resolve({ ok: true, required: false, detail: `${model.baseURL} model ${model.name}` });
   const results = Object.fromEntries(
     await Promise.all(Object.entries(checks).map(async ([name, p]) => [name, await p] as const)),
   );
   const ready = Object.values(results).every((c) => c.ok || !c.required);
   const degraded = Object.values(results).some((c) => !c.ok && !c.required);
-  return { ready, degraded, checks: results };
+  return { ready, degraded, model, checks: results };
 }
 
 export function healthRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { artifactStore, type FileSetRef } from '../../activities/artifacts';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
-import { CALC, calcScript } from '../support/calc-script';
+import { CALC, calcScript, fileFix } from '../support/calc-script';
 import { maybeRecordHistory } from '../support/histories';
 import { useJobStack } from '../support/job-stack';
 
@@ -121,29 +121,68 @@ describe('the coding lifecycle on real workers, a real sandbox and real linters'
     await maybeRecordHistory(stack.client, id, 'coding-lifecycle', 'approval-with-changes');
   });
 
-  it("puts memory from an earlier finished job of the project into the next job's prompt", async () => {
+  it("recalls a verified earlier job of the same task into the next job's prompt, marked as reference, and names it in the result", async () => {
     scriptBuggyThenFixed();
     const project = `mem${Date.now()}`;
+    const description = 'an add(a, b) function for the calculator';
     const first = await request(stack.app)
       .post('/api/workflows')
-      .send({ task: 'generate', language: 'python', project, description: 'an add(a, b) function for the calculator' })
+      .send({ task: 'generate', language: 'python', project, description })
       .expect(202);
     await request(stack.app).get(`/api/workflows/${first.body.workflowId}/result?wait=100000`).expect(200);
     stack.model.reset();
     scriptBuggyThenFixed();
     const second = await request(stack.app)
       .post('/api/workflows')
+      .send({ task: 'generate', language: 'python', project, description: `${description}, with a docstring` })
+      .expect(202);
+    const res = await request(stack.app).get(`/api/workflows/${second.body.workflowId}/result?wait=100000`).expect(200);
+    const prompt = stack.model.chatRequests().find((r) => !/test engineer|code reviewer|fixing code/.test(r.system));
+    expect(prompt?.user).toContain('Code from earlier jobs (reference only');
+    expect(prompt?.user).toMatch(/<reference>[\s\S]*return a \+ b[\s\S]*<\/reference>/);
+    const memories = (res.body.result as CodingJobResult).memories ?? [];
+    expect(memories.length).toBeGreaterThan(0);
+    expect(memories.every((m) => m.score >= 0.5)).toBe(true);
+    expect(memories.some((m) => m.jobId === first.body.workflowId)).toBe(true);
+  });
+
+  it('does not put an unrelated earlier job of the same project in front of the model', async () => {
+    scriptBuggyThenFixed();
+    const project = `leak${Date.now()}`;
+    const first = await request(stack.app)
+      .post('/api/workflows')
+      .send({ task: 'generate', language: 'python', project, description: 'an add(a, b) function for the calculator' })
+      .expect(202);
+    expect(
+      (await request(stack.app).get(`/api/workflows/${first.body.workflowId}/result?wait=100000`).expect(200)).body
+        .result.outcome,
+    ).toBe('succeeded');
+    stack.model.reset();
+    const wordCount = 'def word_count(text):\n    """Count the words."""\n    return len(text.split())\n';
+    stack.model.setScript(
+      calcScript({
+        code: wordCount,
+        tests: 'from calc import word_count\n\n\ndef test_two():\n    assert word_count("a b") == 2\n',
+        fixes: fileFix(wordCount),
+      }),
+    );
+    const second = await request(stack.app)
+      .post('/api/workflows')
       .send({
         task: 'generate',
         language: 'python',
         project,
-        description: 'a subtract(a, b) function for the calculator',
+        description: 'a word_count(text) function that counts the words of a sentence',
+        options: { maxIterations: 1 },
       })
       .expect(202);
-    await request(stack.app).get(`/api/workflows/${second.body.workflowId}/result?wait=100000`).expect(200);
-    const prompt = stack.model.chatRequests().find((r) => !/test engineer|code reviewer|fixing code/.test(r.system));
-    expect(prompt?.user).toContain('Relevant memory from earlier work');
-    expect(prompt?.user).toContain('return a + b');
+    const res = await request(stack.app).get(`/api/workflows/${second.body.workflowId}/result?wait=100000`).expect(200);
+    for (const r of stack.model.chatRequests()) {
+      expect(r.user).not.toContain('return a + b');
+      expect(r.user).not.toContain('return a - b');
+      expect(r.user).not.toContain('<reference>');
+    }
+    expect((res.body.result as CodingJobResult).memories ?? []).toEqual([]);
   });
 
   it('rewrites a test it wrote itself when the review says the test is wrong, but never the tests a user brought', async () => {

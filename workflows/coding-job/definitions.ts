@@ -97,6 +97,7 @@ export interface LifecycleCheckpoint {
   startedAt: string;
   userHasTests: boolean;
   memoryContext?: string;
+  memories?: RecalledMemory[];
   lastFix?: { from: FileSetRef; explanation: string };
   /** Runs before this one. */
   runs: number;
@@ -109,6 +110,8 @@ export interface TokenUsage {
   costUsd: number;
   /** Model calls answered from the response cache (not billed again). */
   cachedCalls: number;
+  /** Where the cost's prices came from; `local` (a model on this machine) and `unpriced` cost 0. */
+  pricing?: 'configured' | 'list' | 'local' | 'unpriced';
 }
 
 export interface TestSummary {
@@ -168,6 +171,21 @@ export interface CodingJobResult {
   iterations: IterationRecord[];
   usage: TokenUsage;
   message: string;
+  /** The memories recalled into the prompts (above the relevance threshold), so a user can see what the model was shown. */
+  memories?: RecalledMemory[];
+  /** The functions and classes the task names, which the final files define (checked every round). */
+  namedApi?: string[];
+}
+
+/** One memory a job was shown, as reference. */
+export interface RecalledMemory {
+  id: string;
+  collection: string;
+  score: number;
+  /** The file (or `fix`, `review`) it came from. */
+  path?: string;
+  /** The job that stored it, when known. */
+  jobId?: string;
 }
 
 export interface ApproveInput {

@@ -22,6 +22,8 @@ import type * as jobMemoryActivities from '../../activities/job-memory';
 import type * as llmActivities from '../../activities/llm';
 import type * as sandboxActivities from '../../activities/sandbox';
 import { FAILURES, isFailureType } from '../../common/failures';
+import { namedApis } from '../../common/task-names';
+import { isTestPath } from '../../common/test-files';
 import { RETRY_POLICIES } from '../../temporal/retry-policies';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueuesForWorkflowQueue } from '../../temporal/task-queues';
@@ -41,6 +43,7 @@ import {
   type LifecycleCheckpoint,
   type Outcome,
   type Phase,
+  type RecalledMemory,
   type TestSummary,
   type TokenUsage,
 } from './definitions';
@@ -99,10 +102,16 @@ const PATCHES = {
   sandboxCancelWaits: 'sandbox-cancel-waits',
   /** Long loops continue as new between refactor rounds. */
   continueAsNew: 'continue-as-new-between-rounds',
+  /**
+   * The loop as real models need it: no tests is never green (tests are written again), the API the
+   * task names must exist, the review judges failing tests against the task and the refactor fixes
+   * the side it found wrong.
+   */
+  realModelLoop: 'real-model-loop',
 } as const;
 
-const TEST_FILE = /(^|\/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|[^/]*\.(test|spec)\.[cm]?[jt]sx?)$/;
-const isTestPath = (p: string) => TEST_FILE.test(p);
+/** Tasks that must end with tests that ran and passed. */
+const NEEDS_TESTS = new Set(['generate', 'refactor', 'debug', 'test']);
 
 /** Which tasks write code first, and which only check what the user gave. */
 const GENERATES = new Set(['generate', 'document', 'deploy']);
@@ -138,6 +147,11 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   };
   const resume = input.resume;
   const singleShot = input.options?.singleShot === true;
+  const realLoop = patched(PATCHES.realModelLoop);
+  // Only new code is held to the names its task gives: a refactor may rename, a debug keeps the user's.
+  const names = realLoop && input.task === 'generate' ? namedApis(input.description) : [];
+  const testsRequired = realLoop && NEEDS_TESTS.has(input.task);
+  let memories: RecalledMemory[] | undefined = resume?.memories;
   const started = resume?.startedAt ?? new Date().toISOString();
   const usage: TokenUsage = { ...EMPTY_USAGE, ...resume?.usage };
   const iterations: IterationRecord[] = [...(resume?.iterations ?? [])];
@@ -243,6 +257,8 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       iterations,
       usage: { ...usage },
       message,
+      ...(memories ? { memories } : {}),
+      ...(names.length ? { namedApi: names } : {}),
     };
   };
 
@@ -254,7 +270,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     if (resume) {
       ({ code, userHasTests, memoryContext, lastFix } = resume);
     } else {
-      ({ code, userHasTests, memoryContext } = await prepare());
+      ({ code, userHasTests, memoryContext, memories } = await prepare());
     }
     if (singleShot) return finish('unverified', 'Generated in one shot, as asked: not tested and not reviewed', code);
 
@@ -265,14 +281,18 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     // names is rewritten with the code. The user's tests are the spec, and a DEBUG job's reproducing
     // test is the bug: neither is ever rewritten to make a job pass.
     const mayFixOwnTests = !userHasTests && (input.task === 'generate' || input.task === 'refactor');
-    const targetsOf = (files: FileSetRef, blocking: FindingSummary[]) => {
+    // When tests fail, the review says from the task which side is wrong: only the job's own tests
+    // can be the wrong side ("tests" rewrites them and leaves the code alone unless a finding names it).
+    const targetsOf = (files: FileSetRef, blocking: FindingSummary[], wrong?: 'code' | 'tests' | 'both' | null) => {
       const present = files.files.map((f) => f.path);
       const named = (p: string) => blocking.some((f) => f.file === p);
       const missing = blocking.map((f) => f.file).filter((p) => p && !present.includes(p) && !isTestPath(p));
+      const testsWrong = realLoop && mayFixOwnTests && (wrong === 'tests' || wrong === 'both');
+      const codeWrong = !(realLoop && mayFixOwnTests && wrong === 'tests');
       const targets = present.filter((p) => {
         if (input.task === 'test') return isTestPath(p);
-        if (isTestPath(p)) return mayFixOwnTests && named(p);
-        return (input.task === 'deploy' ? isDeployArtefact(p) : isSource(p)) || named(p);
+        if (isTestPath(p)) return mayFixOwnTests && (named(p) || testsWrong);
+        return ((input.task === 'deploy' ? isDeployArtefact(p) : isSource(p)) && codeWrong) || named(p);
       });
       return input.task === 'test' ? targets : [...targets, ...new Set(missing)];
     };
@@ -299,6 +319,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           startedAt: started,
           userHasTests,
           memoryContext,
+          memories,
           lastFix,
           runs: status.run ?? 1,
         };
@@ -324,12 +345,19 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           .join('\n')
           .slice(0, 8_000);
       }
-      const testsGreen = !tests || (tests.failed === 0 && tests.errors === 0 && tests.passed > 0);
+      // No tests is green only where the task asks for none (review, document, deploy).
+      const missingTests = testsRequired && !tests;
+      const testsGreen = tests ? tests.failed === 0 && tests.errors === 0 && tests.passed > 0 : !missingTests;
 
       // --- REVIEW: static analysis (real linters), then the model's review with that evidence.
       enter('REVIEW', tests ? `Reviewing (${tests.summary})` : 'Reviewing');
       const analysis = await sandbox().analyzeCode.executeWithOptions({ summary: 'static analysis' }, [
-        { files: code, language, ruleset: RULESETS[input.task] ?? 'default' },
+        {
+          files: code,
+          language,
+          ruleset: RULESETS[input.task] ?? 'default',
+          ...(names.length ? { expectedNames: names } : {}),
+        },
       ]);
       const findings: FindingSummary[] = analysis.findings.map((f) => ({
         source: f.tool,
@@ -347,6 +375,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           files: code,
           analysis: findings.map((f) => `${f.file}:${f.line} [${f.source}] ${f.message}`).join('\n'),
           tests: tests?.summary ?? 'no tests',
+          ...(realLoop && failures ? { failures } : {}),
         },
       ]);
       record.usage = addTo(record.usage, count(review.usage));
@@ -360,6 +389,16 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           message: f.suggestion ? `${f.message} (suggestion: ${f.suggestion})` : f.message,
         })),
       );
+      if (missingTests) {
+        findings.push({
+          source: 'tests',
+          severity: 'error',
+          blocking: true,
+          file: '',
+          line: 0,
+          message: 'No tests were written, so nothing shows that the code works: tests are written again.',
+        });
+      }
       const blocking = findings.filter((f) => f.blocking);
       record.findings = {
         blocking: blocking.length,
@@ -430,7 +469,39 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           ? "Refactoring with the reviewer's feedback"
           : `Refactoring: ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`,
       );
-      const targets = targetsOf(code, blocking);
+      if (missingTests) {
+        const written = await act.llm.writeTests.executeWithOptions(
+          { summary: `write tests again (iteration ${iteration + 1})` },
+          [
+            {
+              task: input.task,
+              description: input.description,
+              language,
+              files: code,
+              requirements: input.requirements,
+              error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
+              context: input.context,
+            },
+          ],
+        );
+        code = written.files;
+        iterations.push({
+          iteration: iteration + 1,
+          step: 'write-tests',
+          files: code,
+          explanation: written.explanation,
+          usage: count(written.usage),
+        });
+      }
+      const targets = targetsOf(
+        code,
+        blocking.filter((f) => f.source !== 'tests'),
+        review.failingTests,
+      );
+      if (missingTests && targets.length === 0) {
+        feedback = undefined;
+        continue;
+      }
       const before = code;
       const refactored = await act.refactor.refactorCode.executeWithOptions(
         { summary: `refactor ${targets.length} file(s) (iteration ${iteration + 1})` },
@@ -496,7 +567,12 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   }
 
   /** The first steps of a new job: store the input, recall memory, generate code and write tests. */
-  async function prepare(): Promise<{ code: FileSetRef; userHasTests: boolean; memoryContext?: string }> {
+  async function prepare(): Promise<{
+    code: FileSetRef;
+    userHasTests: boolean;
+    memoryContext?: string;
+    memories?: RecalledMemory[];
+  }> {
     let code: FileSetRef | undefined =
       input.files && Object.keys(input.files).length > 0
         ? (
@@ -508,14 +584,16 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     const userHasTests = !!code?.files.some((f) => isTestPath(f.path));
 
     let memoryContext: string | undefined;
+    let memories: RecalledMemory[] | undefined;
     if (!singleShot && ['generate', 'debug', 'refactor'].includes(input.task)) {
-      memoryContext = await act.memory.recallForJob
+      const recalled = await act.memory.recallForJob
         .executeWithOptions({ summary: 'recall related memory' }, [
           { query: `${input.description}\n${input.error ?? ''}`, project, language },
         ])
-        .then((r) => r.context || undefined)
         // Memory makes jobs better, never blocks them.
         .catch(() => undefined);
+      memoryContext = recalled?.context || undefined;
+      memories = recalled?.used;
     }
 
     // --- GENERATE (generate, document, deploy)
@@ -579,7 +657,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         usage: count(written.usage),
       });
     }
-    return { code, userHasTests, memoryContext };
+    return { code, userHasTests, memoryContext, memories };
   }
 }
 

@@ -1,0 +1,161 @@
+import answersFixture from '../support/fixtures/real-answers/qwen2.5-coder.json';
+import {
+  cleanFileContent,
+  closeTruncatedJson,
+  dropRepeatedAsserts,
+  extractJson,
+  filesFromProse,
+  trimTruncatedFile,
+} from '../../activities/llm/answer-repair';
+import {
+  codeAnswerReader,
+  codeAnswerSchema,
+  fileRewriteReader,
+  fileRewriteSchema,
+  reviewAnswerReader,
+  reviewAnswerSchema,
+} from '../../activities/llm/schemas';
+import { parseStructuredOutput } from '../../activities/llm/structured-output';
+
+type Answer = { content: string; finishReason: string; source: string };
+const answers = answersFixture.answers as Record<string, Answer>;
+const real = (name: string): Answer => {
+  const answer = answers[name];
+  if (!answer) throw new Error(`no recorded answer ${name}`);
+  return answer;
+};
+
+/** Reads a recorded answer the way generateCode does: text protocol first, JSON accepted. */
+function readCode(name: string, fallback = 'slugify.py') {
+  const answer = real(name);
+  return parseStructuredOutput(answer.content, codeAnswerSchema, {
+    finishReason: answer.finishReason,
+    reader: codeAnswerReader([fallback]),
+    proseFirst: true,
+  });
+}
+
+describe('reading real model answers', () => {
+  it('reads JSON fenced as a whole answer', () => {
+    const parsed = readCode('json-fenced-whole-answer');
+    expect(parsed).toMatchObject({ ok: true, reading: 'extracted' });
+    if (!parsed.ok) return;
+    expect(parsed.value.files[0]!.path).toBe('slugify.py');
+    expect(parsed.value.files[0]!.content).toContain('def slugify(text):');
+  });
+
+  it('names a code block that came without a path after the file the step asked for', () => {
+    const parsed = readCode('code-block-without-path');
+    expect(parsed).toMatchObject({ ok: true, reading: 'prose' });
+    if (!parsed.ok) return;
+    expect(parsed.value.files).toHaveLength(1);
+    expect(parsed.value.files[0]!.path).toBe('slugify.py');
+    expect(parsed.value.files[0]!.content.startsWith('def slugify(text):')).toBe(true);
+    expect(parsed.value.files[0]!.content).not.toContain('```');
+  });
+
+  it('refuses a placeholder for a file, so the repair round asks for the file', () => {
+    const parsed = readCode('placeholder-content');
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.error).toContain('placeholder');
+  });
+
+  it('reads a file whose content the model wrapped in Markdown fences, and the fences come off', () => {
+    const parsed = readCode('fences-inside-content');
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const content = cleanFileContent(parsed.value.files[0]!.content);
+    expect(content.startsWith('import re\n')).toBe(true);
+    expect(content).not.toContain('```');
+    expect(content).toContain('return text.lower()\n');
+  });
+
+  it('reads JSON that prose surrounds', () => {
+    const parsed = readCode('prose-then-fenced-json');
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.value.files[0]!.content).toContain("strip('-')");
+  });
+
+  it('reads a tool call written as text as the answer it carries', () => {
+    const parsed = readCode('tool-call-as-text');
+    expect(parsed).toMatchObject({ ok: true });
+    if (!parsed.ok) return;
+    expect(parsed.value.files.map((f) => f.path)).toEqual(['slugify.py']);
+    expect(parsed.value.explanation).toBe('regex');
+  });
+
+  it('refuses an empty file list', () => {
+    const parsed = readCode('empty-file-list');
+    expect(parsed.ok).toBe(false);
+  });
+
+  it('closes an answer cut off at max_tokens, keeps the whole tests and drops the cut line and the repeats', () => {
+    const parsed = readCode('truncated-repeating-asserts', 'test_slugify.py');
+    expect(parsed).toMatchObject({ ok: true, reading: 'truncated' });
+    if (!parsed.ok) return;
+    const content = dropRepeatedAsserts(trimTruncatedFile(parsed.value.files[0]!.content));
+    expect(content.match(/assert slugify\('Hello World'\) == 'hello-world'/g)).toHaveLength(1);
+    expect(content).toContain("def test_trim():\n    assert slugify('  a  ') == 'a'\n");
+    expect(content).toContain("assert slugify('a b') == 'a-b'\n");
+    expect(content).not.toContain('assert slug\n');
+    expect(content.endsWith("'a-b'\n")).toBe(true);
+  });
+
+  it('reads the text protocol: the path line, the block, and the words after it as the explanation', () => {
+    const parsed = readCode('text-protocol-with-path', 'ignored.py');
+    expect(parsed).toMatchObject({ ok: true, reading: 'prose' });
+    if (!parsed.ok) return;
+    expect(parsed.value.files.map((f) => f.path)).toEqual(['test_slugify.py']);
+    expect(parsed.value.explanation).toBe('These tests cover lowercasing and trimming.');
+  });
+});
+
+describe('answer repair, piece by piece', () => {
+  it('unwraps a tool call whose arguments are a JSON string', () => {
+    expect(extractJson('{"name": "rewrite", "arguments": "{\\"content\\": \\"x = 1\\\\n\\"}"}')).toEqual({
+      content: 'x = 1\n',
+    });
+  });
+
+  it('finds no JSON in plain code', () => {
+    expect(extractJson('def f():\n    return 1\n')).toBeUndefined();
+  });
+
+  it('closes a truncated object mid-key and mid-string', () => {
+    expect(closeTruncatedJson('{"a": "hel')).toEqual({ a: 'hel' });
+    expect(closeTruncatedJson('{"a": [1, 2], "b"')).toEqual({ a: [1, 2] });
+    expect(closeTruncatedJson('{"a": {"b": [1,')).toEqual({ a: { b: [1] } });
+  });
+
+  it('keeps text without fences as it is, and takes the longest block where prose surrounds code', () => {
+    expect(cleanFileContent('x = 1\n')).toBe('x = 1\n');
+    expect(cleanFileContent('Here:\n```python\nx = 1\ny = 2\n```\nUsage:\n```\nx\n```')).toBe('x = 1\ny = 2\n');
+  });
+
+  it('names blocks by the path on the line before them, by a path comment, else by the fallbacks', () => {
+    const files = filesFromProse(
+      'calc.py\n```python\ndef add(a, b):\n    return a + b\n```\n\n```python\n# test_calc.py\nfrom calc import add\n```\n```\nprint(1)\n```',
+      ['main.py'],
+    );
+    expect(files?.map((f) => f.path)).toEqual(['calc.py', 'test_calc.py', 'main.py']);
+  });
+
+  it('maps a rewrite sent as `code` and a review with other severity words onto the schemas', () => {
+    const rewrite = parseStructuredOutput('{"code": "x = 2\\n"}', fileRewriteSchema, { reader: fileRewriteReader });
+    expect(rewrite).toMatchObject({ ok: true, value: { content: 'x = 2\n', explanation: '' } });
+    const review = parseStructuredOutput(
+      '{"findings": [{"severity": "Critical", "file": "a.py", "line": "3", "message": "wrong"}], "failingTests": "Tests", "summary": "s"}',
+      reviewAnswerSchema,
+      { reader: reviewAnswerReader },
+    );
+    expect(review).toMatchObject({
+      ok: true,
+      value: {
+        findings: [{ severity: 'blocking', file: 'a.py', line: 3, message: 'wrong', suggestion: null }],
+        failingTests: 'tests',
+      },
+    });
+  });
+});
