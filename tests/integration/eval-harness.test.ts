@@ -4,6 +4,7 @@ import path from 'node:path';
 import { EvalStoppedError, readRecords, runEval } from '../../bench/eval/harness';
 import { loadProblems, selectProblems, type HumanEvalProblem } from '../../bench/eval/human-eval';
 import type { EvalSummary } from '../../bench/eval/report';
+import { deadUrl, runTsx } from '../support/cli';
 import { useJobStack } from '../support/job-stack';
 import type { RecordedChatRequest, ScriptedReply } from '../support/scripted-model-server';
 
@@ -207,4 +208,26 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
       /serves scripted-model, not qwen2\.5-coder-1\.5b.*SOPHIA_LOCAL_MODEL=0\.5b npm start/,
     );
   });
+
+  it('runs as `npm run eval`: a table per arm, where the results are, and the Web UI query', async () => {
+    const cli = await runEvalCli([
+      ...['--api', stack.url, '--run', `${runName}-cli`, '--problems', '0', '--arms', 'single-shot'],
+      ...['--model', 'scripted', '--out', outDir],
+    ]);
+    expect(cli.stderr).toContain('[eval] [single-shot] HumanEval/0 has_close_elements: PASS (unverified');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('| single-shot | 1 | 100.0 % (1) | 0.00 |');
+    expect(cli.stdout).toContain(`SophiaProject IN ('eval-${runName}-cli-scripted-model-single-shot')`);
+    expect(cli.stdout).toContain(path.join(outDir, `${runName}-cli`, 'scripted-model', 'summary.json'));
+  });
+
+  it('says what to run when no stack answers', async () => {
+    const cli = await runEvalCli(['--api', await deadUrl(stack.app), '--limit', '1']);
+    expect(cli.code).toBe(12);
+    expect(cli.stderr).toContain('is unreachable');
+    expect(cli.stderr).toContain('npm start');
+  });
 });
+
+/** `npm run eval -- args` without the bootstrap: the CLI from its sources, as a child process. */
+const runEvalCli = (args: string[]) => runTsx('bench/eval.ts', args);
