@@ -164,18 +164,26 @@ export function readRecords(file: string): EvalRecord[] {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /** Resolves with `undefined` when the signal fires first; the request itself is left to finish. */
 function unlessAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
   if (!signal) return p;
   if (signal.aborted) return Promise.resolve(undefined);
-  return Promise.race([
-    p,
-    new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
-  ]);
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // Long runs poll for hours: a listener per poll must not pile up on the signal.
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** Retries a request a few times when the API is briefly unreachable (a restart), then gives up. */
@@ -205,7 +213,11 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
     );
   }
   const log = options.log ?? (() => undefined);
-  const { signal } = options;
+  // Aborted by the caller, or by this run when one job stops it: the other workers stop waiting too.
+  const stop = new AbortController();
+  if (options.signal?.aborted) stop.abort();
+  options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+  const { signal } = stop;
   const concurrency = Math.max(1, options.concurrency ?? 2);
   const jobTimeoutMs = options.jobTimeoutMs ?? 2 * 60 * 60 * 1000;
   const scoreTimeoutMs = options.scoreTimeoutMs ?? 20_000;
@@ -387,13 +399,14 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
 
   let next = 0;
   async function worker(): Promise<void> {
-    while (!signal?.aborted && stopped === undefined) {
+    while (!signal.aborted) {
       const item = work[next++];
       if (!item) return;
       try {
         await runOne(item.problem, item.arm);
       } catch (err) {
         stopped ??= err;
+        stop.abort();
       }
     }
   }
@@ -422,6 +435,6 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
     pending,
     query,
     uiUrl: uiBase ? `${uiBase}/workflows?query=${encodeURIComponent(query)}` : undefined,
-    aborted: signal?.aborted ?? false,
+    aborted: options.signal?.aborted ?? false,
   };
 }

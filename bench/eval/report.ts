@@ -192,7 +192,7 @@ export function renderChart(s: EvalSummary, records: EvalRecord[]): string {
   const colours: Record<Arm, string> = { 'single-shot': '#8c9eb5', loop: '#2f6fb2' };
   const stripTop = barTop + s.arms.length * (barHeight + 12) + 34;
   const n = Math.max(1, s.problems.length);
-  const cell = Math.max(2, Math.min(14, Math.floor(barMax / n)));
+  const cell = Math.min(14, barMax / n);
   const rowHeight = 16;
   const height = stripTop + s.arms.length * (rowHeight + 4) + 48;
   const status = new Map<string, boolean>();
@@ -231,7 +231,7 @@ export function renderChart(s: EvalSummary, records: EvalRecord[]): string {
       const passed = status.get(`${a.arm}|${id}`);
       const fill = passed === undefined ? '#d0d0d0' : passed ? '#3a9a4a' : '#c8453b';
       out.push(
-        `<rect x="${barLeft + j * cell}" y="${y}" width="${Math.max(1, cell - 1)}" height="${rowHeight}" fill="${fill}"><title>${esc(`${id} ${a.arm}: ${passed === undefined ? 'not scored' : passed ? 'passed' : 'failed'}`)}</title></rect>`,
+        `<rect x="${(barLeft + j * cell).toFixed(2)}" y="${y}" width="${Math.max(1, cell * 0.8).toFixed(2)}" height="${rowHeight}" fill="${fill}"><title>${esc(`${id} ${a.arm}: ${passed === undefined ? 'not scored' : passed ? 'passed' : 'failed'}`)}</title></rect>`,
       );
     });
   });
@@ -240,7 +240,7 @@ export function renderChart(s: EvalSummary, records: EvalRecord[]): string {
     const mark = fixed.has(id) ? '▲' : broken.has(id) ? '▼' : undefined;
     if (mark)
       out.push(
-        `<text x="${barLeft + j * cell + cell / 2}" y="${markY}" text-anchor="middle" font-size="10" fill="${mark === '▲' ? '#3a9a4a' : '#c8453b'}">${mark}<title>${esc(`${id} ${mark === '▲' ? 'fixed' : 'broken'} by the loop`)}</title></text>`,
+        `<text x="${(barLeft + j * cell + cell / 2).toFixed(2)}" y="${markY}" text-anchor="middle" font-size="10" fill="${mark === '▲' ? '#3a9a4a' : '#c8453b'}">${mark}<title>${esc(`${id} ${mark === '▲' ? 'fixed' : 'broken'} by the loop`)}</title></text>`,
       );
   });
   out.push(

@@ -24,7 +24,7 @@ const stack = useJobStack({ listen: true, env: { OPENAI_MODEL: 'scripted-model' 
 const all = loadProblems();
 const problem = (n: number): HumanEvalProblem => selectProblems(all, { problems: [String(n)] })[0]!;
 const canonical = (p: HumanEvalProblem) => p.prompt + p.canonical_solution;
-const [A, B, C, D] = [problem(0), problem(2), problem(4), problem(3)];
+const [A, B, C, D, E] = [problem(0), problem(2), problem(4), problem(3), problem(5)];
 
 /** What the scripted model answers for a problem, by step. */
 const answers: Record<string, { generate: string; tests: string; fix?: string }> = {
@@ -46,6 +46,10 @@ const answers: Record<string, { generate: string; tests: string; fix?: string }>
     generate: canonical(D),
     tests: `from ${D.entry_point} import ${D.entry_point}\n\n\ndef test_below():\n    assert ${D.entry_point}([1, -2])\n`,
   },
+  [E.entry_point]: {
+    generate: canonical(E),
+    tests: `from ${E.entry_point} import ${E.entry_point}\n\n\ndef test_sep():\n    assert ${E.entry_point}([1, 2], 0) == [1, 0, 2]\n`,
+  },
 };
 
 /** The entry point of the job a request belongs to: the first one the request's text names as its task. */
@@ -53,11 +57,14 @@ const entryPointOf = (r: RecordedChatRequest) => /Implement the Python function 
 const isGenerate = (r: RecordedChatRequest) => !/test engineer|code reviewer|fixing code/.test(r.system);
 
 let onTestsRequested: ((entryPoint: string) => void) | undefined;
+/** The endpoint rejects the key for this problem's requests, as a misconfigured model would. */
+let unauthorizedFor: string | undefined;
 
 function respond(r: RecordedChatRequest): ScriptedReply | undefined {
   const ep = entryPointOf(r);
   const answer = ep === undefined ? undefined : answers[ep];
   if (!answer) return undefined;
+  if (ep === unauthorizedFor) return { fault: 'unauthorized' };
   if (/code reviewer/.test(r.system)) return { content: { findings: [], summary: 'Looks right.' } };
   if (/test engineer/.test(r.system)) {
     onTestsRequested?.(ep!);
@@ -199,6 +206,25 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
       1,
     );
     expect(await jobsOfQuery(resumed.query, 1)).toEqual(interrupted.started);
+  });
+
+  it('stops unscored when a job fails for a set-up reason, and retries that job from its failed step once fixed', async () => {
+    const broken = { ...options(), run: `${runName}-setup`, arms: ['single-shot'] as const, problems: [E] };
+    unauthorizedFor = E.entry_point;
+    const failing = runEval(broken);
+    await expect(failing).rejects.toThrow(EvalStoppedError);
+    await expect(failing).rejects.toThrow(/failed with ModelAuth: .*Fix the stack, then run the eval again/);
+    unauthorizedFor = undefined;
+    const dir = path.join(outDir, `${runName}-setup`, 'scripted-model');
+    expect(readRecords(path.join(dir, 'results.jsonl'))).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'))).toMatchObject({ unscored: 1 });
+
+    const fixed = await runEval(broken);
+    expect(fixed.started).toEqual([]);
+    expect(fixed.reattached).toHaveLength(1);
+    expect(readRecords(fixed.paths.results)).toMatchObject([
+      { task_id: 'HumanEval/5', reattached: true, passed: true, outcome: 'unverified' },
+    ]);
   });
 
   it('refuses to run on another model than the one asked for, and says how to serve it', async () => {
