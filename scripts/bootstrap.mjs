@@ -249,6 +249,7 @@ switch (mode) {
     ensurePipTools({ required: true });
     break;
   case 'eval':
+    ensureSystemPackages({ required: false });
     ensureEvalData({ required: true });
     break;
   case 'tools':

@@ -384,6 +384,13 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
       command: ['python3', program],
       language: 'python',
       timeoutMs: scoreTimeoutMs,
+    }).catch((err: unknown) => {
+      // The sandbox itself is unusable here (no bwrap, no python): no score would mean anything.
+      const type = (err as { type?: string }).type;
+      throw new EvalStoppedError(
+        `Scoring runs HumanEval's tests in the bubblewrap sandbox of this machine, and it failed` +
+          `${type ? ` (${type})` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     });
     const passed = run.exitCode === 0 && !run.timedOut && run.violations.length === 0;
     const output = Buffer.concat([run.stdout, run.stderr]).toString('utf8').trim();
