@@ -234,6 +234,16 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
   };
   const scored = new Set(readRecords(paths.results).map((r) => `${r.arm}|${r.task_id}`));
   const loopOptions = options.maxIterations ? { maxIterations: options.maxIterations } : undefined;
+  // The requestIds do not carry the loop's options: a run resumed with others would mix two set-ups.
+  const earlier = fs.existsSync(paths.summary)
+    ? (JSON.parse(fs.readFileSync(paths.summary, 'utf8')) as Partial<EvalSummary>).options
+    : undefined;
+  if (earlier && earlier.maxIterations !== options.maxIterations) {
+    throw new EvalStoppedError(
+      `Run ${options.run} was made with ${earlier.maxIterations ? `--max-iterations ${String(earlier.maxIterations)}` : 'the default iterations'}; ` +
+        'resume it with the same, or give this set-up a new --run name.',
+    );
+  }
 
   // Problem-major, so an interrupted run still has both arms of the problems it reached.
   const work = options.problems.flatMap((problem) =>

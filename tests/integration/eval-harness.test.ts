@@ -175,6 +175,12 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
     expect(again.summary.fixedByLoop).toEqual(['HumanEval/2']);
   });
 
+  it('refuses to resume a run with other loop options than it was made with', async () => {
+    await expect(runEval({ ...options(), maxIterations: 2 })).rejects.toThrow(
+      /was made with the default iterations; resume it with the same, or give this set-up a new --run name/,
+    );
+  });
+
   it('reattaches to a job an interrupted run left running, instead of starting it twice', async () => {
     const abort = new AbortController();
     const crash = {
