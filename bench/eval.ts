@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { ApiError, ApiUnreachableError, DEFAULT_API_URL } from '../cli/api-client';
 import { EvalDataError, loadProblems, selectProblems } from './eval/human-eval';
 import { EvalStoppedError, runEval } from './eval/harness';
+import { checkScorer } from './eval/scorer-check';
 import { ARMS, formatSummary, type Arm } from './eval/report';
 
 const USAGE = `usage: npm run eval -- [options]
@@ -29,7 +30,9 @@ const USAGE = `usage: npm run eval -- [options]
   --api URL             the API (default SOPHIA_API_URL or ${DEFAULT_API_URL})
   --out DIR             results folder (default bench/results); results go to DIR/<run>/<model>/
   --job-timeout-min N   leave a job unscored after N minutes (default 120; a rerun picks it up)
-  --score-timeout-s N   wall-clock limit of one scoring run in the sandbox (default 20)`;
+  --score-timeout-s N   wall-clock limit of one scoring run in the sandbox (default 20)
+  --check-scorer        no stack: check that each selected problem's canonical solution passes in the
+                        sandbox and its bare stub fails, then exit`;
 
 class UsageError extends Error {}
 
@@ -62,6 +65,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       'job-timeout-min': { type: 'string' },
       'score-timeout-s': { type: 'string' },
+      'check-scorer': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -80,6 +84,21 @@ async function main(): Promise<number> {
     limit: positiveInt('limit', values.limit),
   });
   if (problems.length === 0) throw new UsageError('the selection has no problems');
+  const scoreTimeoutMs = (positiveInt('score-timeout-s', values['score-timeout-s']) ?? 20) * 1000;
+  if (values['check-scorer']) {
+    const check = await checkScorer(problems, {
+      concurrency: positiveInt('concurrency', values.concurrency),
+      timeoutMs: scoreTimeoutMs,
+    });
+    process.stdout.write(
+      `scorer check on ${check.problems} problems: canonical solutions passed ${check.problems - check.canonicalFailed.length}, ` +
+        `bare stubs passed ${check.stubPassed.length}; ${Math.round(check.meanRunMs)} ms per sandbox run, ` +
+        `${(check.wallMs / 1000).toFixed(1)} s in all\n`,
+    );
+    for (const f of check.canonicalFailed) process.stdout.write(`canonical failed: ${f.task_id}\n${f.detail ?? ''}\n`);
+    if (check.stubPassed.length) process.stdout.write(`a bare stub passed: ${check.stubPassed.join(', ')}\n`);
+    return check.canonicalFailed.length || check.stubPassed.length ? 1 : 0;
+  }
   const apiUrl = values.api ?? process.env.SOPHIA_API_URL ?? DEFAULT_API_URL;
 
   const abort = new AbortController();
@@ -102,7 +121,7 @@ async function main(): Promise<number> {
     concurrency: positiveInt('concurrency', values.concurrency),
     maxIterations: positiveInt('max-iterations', values['max-iterations']),
     jobTimeoutMs: (positiveInt('job-timeout-min', values['job-timeout-min']) ?? 120) * 60_000,
-    scoreTimeoutMs: (positiveInt('score-timeout-s', values['score-timeout-s']) ?? 20) * 1000,
+    scoreTimeoutMs,
     signal: abort.signal,
     log: (line) => process.stderr.write(`[eval] ${line}\n`),
   });

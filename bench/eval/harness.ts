@@ -198,6 +198,49 @@ async function withReconnect<T>(call: () => Promise<T>, signal?: AbortSignal): P
   }
 }
 
+/**
+ * HumanEval's tests against a job's final files, in the project's bubblewrap sandbox on this machine:
+ * pass is exit 0 within `timeoutMs`, with no sandbox violation.
+ */
+export async function scoreFiles(
+  problem: HumanEvalProblem,
+  files: Record<string, string>,
+  timeoutMs: number,
+): Promise<Pick<EvalRecord, 'passed' | 'solutionFile' | 'score' | 'detail'>> {
+  const solution = solutionFile(problem, files);
+  if (!solution) {
+    return {
+      passed: false,
+      score: null,
+      detail: `no final non-test .py file defines def ${problem.entry_point}(`,
+    };
+  }
+  const { files: sandboxFiles, program } = scoringFiles(problem, files, solution);
+  const run = await executeSandboxed({
+    files: sandboxFiles,
+    command: ['python3', program],
+    language: 'python',
+    timeoutMs,
+  }).catch((err: unknown) => {
+    // The sandbox itself is unusable here (no bwrap, no python): no score would mean anything.
+    const type = (err as { type?: string }).type;
+    throw new EvalStoppedError(
+      `Scoring runs HumanEval's tests in the bubblewrap sandbox of this machine, and it failed` +
+        `${type ? ` (${type})` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  });
+  const passed = run.exitCode === 0 && !run.timedOut && run.violations.length === 0;
+  const output = Buffer.concat([run.stdout, run.stderr]).toString('utf8').trim();
+  return {
+    passed,
+    solutionFile: solution,
+    score: { exitCode: run.exitCode, timedOut: run.timedOut, violations: run.violations, durationMs: run.durationMs },
+    ...(passed
+      ? {}
+      : { detail: (run.timedOut ? 'timed out. ' : '') + output.split('\n').slice(-6).join('\n').slice(-600) }),
+  };
+}
+
 type JobEnd =
   { kind: 'result'; result: CodingJobResult } | { kind: 'failed'; code: string; message: string } | { kind: 'pending' };
 
@@ -321,7 +364,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
           )
         ).body.files
       : {};
-    const scoring = await score(problem, finalFiles);
+    const scoring = await scoreFiles(problem, finalFiles, scoreTimeoutMs);
     const record: EvalRecord = {
       run: options.run,
       model,
@@ -373,45 +416,6 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
       }
     }
     return { kind: 'pending' };
-  }
-
-  /** HumanEval's tests against the job's final files, in the sandbox: pass is exit 0. */
-  async function score(
-    problem: HumanEvalProblem,
-    files: Record<string, string>,
-  ): Promise<Pick<EvalRecord, 'passed' | 'solutionFile' | 'score' | 'detail'>> {
-    const solution = solutionFile(problem, files);
-    if (!solution) {
-      return {
-        passed: false,
-        score: null,
-        detail: `no final non-test .py file defines def ${problem.entry_point}(`,
-      };
-    }
-    const { files: sandboxFiles, program } = scoringFiles(problem, files, solution);
-    const run = await executeSandboxed({
-      files: sandboxFiles,
-      command: ['python3', program],
-      language: 'python',
-      timeoutMs: scoreTimeoutMs,
-    }).catch((err: unknown) => {
-      // The sandbox itself is unusable here (no bwrap, no python): no score would mean anything.
-      const type = (err as { type?: string }).type;
-      throw new EvalStoppedError(
-        `Scoring runs HumanEval's tests in the bubblewrap sandbox of this machine, and it failed` +
-          `${type ? ` (${type})` : ''}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    });
-    const passed = run.exitCode === 0 && !run.timedOut && run.violations.length === 0;
-    const output = Buffer.concat([run.stdout, run.stderr]).toString('utf8').trim();
-    return {
-      passed,
-      solutionFile: solution,
-      score: { exitCode: run.exitCode, timedOut: run.timedOut, violations: run.violations, durationMs: run.durationMs },
-      ...(passed
-        ? {}
-        : { detail: (run.timedOut ? 'timed out. ' : '') + output.split('\n').slice(-6).join('\n').slice(-600) }),
-    };
   }
 
   let next = 0;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { EvalStoppedError, readRecords, runEval } from '../../bench/eval/harness';
 import { loadProblems, selectProblems, type HumanEvalProblem } from '../../bench/eval/human-eval';
 import type { EvalSummary } from '../../bench/eval/report';
+import { checkScorer } from '../../bench/eval/scorer-check';
 import { deadUrl, runTsx } from '../support/cli';
 import { useJobStack } from '../support/job-stack';
 import type { RecordedChatRequest, ScriptedReply } from '../support/scripted-model-server';
@@ -258,6 +259,17 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
     expect(cli.code).toBe(12);
     expect(cli.stderr).toContain('is unreachable');
     expect(cli.stderr).toContain('npm start');
+  });
+});
+
+describe('npm run eval -- --check-scorer: the scorer itself, with no stack', () => {
+  it('passes canonical solutions and fails bare stubs in the sandbox, and reports a solution that does not pass', async () => {
+    const wrong = { ...B, task_id: 'HumanEval/2-wrong', canonical_solution: '    return number\n' };
+    const check = await checkScorer([A, B, wrong]);
+    expect(check.problems).toBe(3);
+    expect(check.stubPassed).toEqual([]);
+    expect(check.canonicalFailed.map((f) => f.task_id)).toEqual(['HumanEval/2-wrong']);
+    expect(check.canonicalFailed[0]!.detail).toContain('AssertionError');
   });
 });
 
