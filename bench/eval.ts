@@ -157,7 +157,13 @@ main().then(
       process.stderr.write(`eval: ${(err as Error).message}\n${USAGE}\n`);
       process.exit(2);
     }
-    if (err instanceof EvalStoppedError || err instanceof EvalDataError || err instanceof ApiError) {
+    if (err instanceof ApiError) {
+      // E.g. an API without options.singleShot rejects the single-shot arm's jobs (400, with the field).
+      const details = Object.keys(err.details).length ? ` ${JSON.stringify(err.details).slice(0, 1000)}` : '';
+      process.stderr.write(`eval: the API answered ${err.status} ${err.code}: ${err.message}${details}\n`);
+      process.exit(1);
+    }
+    if (err instanceof EvalStoppedError || err instanceof EvalDataError) {
       process.stderr.write(`eval: ${err.message}\n`);
       process.exit(1);
     }
