@@ -32,8 +32,16 @@ export const PIP_DATA_PINS = ['kubernetes-validate==1.37.0'];
  * nothing. Installed into .tools/go/bin.
  */
 export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm@v3.22.0';
-/** Debian packages: redis-server for the cache/limiter tests, bubblewrap for the sandbox. */
-const APT_PACKAGES = { 'redis-server': 'redis-server', bwrap: 'bubblewrap' };
+/**
+ * Debian packages, each with how to tell it is there: redis-server for the cache/limiter tests,
+ * bubblewrap for the sandbox, python3-seccomp (libseccomp's bindings for Debian's python3) to compile
+ * the sandbox's seccomp policy.
+ */
+const APT_PACKAGES = [
+  { pkg: 'redis-server', present: () => onPath('redis-server') },
+  { pkg: 'bubblewrap', present: () => onPath('bwrap') },
+  { pkg: 'python3-seccomp', present: () => hasSeccompBindings() },
+];
 
 const say = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
 
@@ -76,10 +84,13 @@ function ensureNpmDeps() {
   if (res.status !== 0) fail('npm could not install the dependencies; see its output above.');
 }
 
+function hasSeccompBindings() {
+  return SYSTEM_PYTHONS.some((python) => run(python, ['-c', 'import seccomp'], { quiet: true }).status === 0);
+}
+
 function ensureSystemPackages({ required }) {
-  const missing = Object.entries(APT_PACKAGES).filter(([bin]) => !onPath(bin));
-  if (missing.length === 0) return;
-  const pkgs = missing.map(([, pkg]) => pkg);
+  const pkgs = APT_PACKAGES.filter((p) => !p.present()).map((p) => p.pkg);
+  if (pkgs.length === 0) return;
   const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && onPath('apt-get')) {
@@ -133,6 +144,29 @@ function ensurePipTools({ required }) {
     return;
   }
   fs.writeFileSync(stamp, want);
+}
+
+/** libseccomp's Python bindings install for Debian's own python3, not for a pyenv or venv one on PATH. */
+const SYSTEM_PYTHONS = ['/usr/bin/python3', 'python3'];
+
+/** Compiles activities/sandbox/seccomp-policy.txt into .tools/seccomp/sandbox.bpf (bwrap --seccomp). */
+function ensureSeccompFilter({ required }) {
+  const policy = path.join(root, 'activities', 'sandbox', 'seccomp-policy.txt');
+  const filter = path.join(root, '.tools', 'seccomp', 'sandbox.bpf');
+  const stamp = `${filter}.policy`;
+  const source = fs.readFileSync(policy, 'utf8');
+  if (fs.existsSync(filter) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === source) return;
+  for (const python of SYSTEM_PYTHONS) {
+    const res = run(python, [path.join(root, 'scripts', 'build-seccomp.py'), policy, filter], { quiet: true });
+    if (res.status === 0) {
+      fs.writeFileSync(stamp, source);
+      return say(res.stdout.trim());
+    }
+  }
+  const msg =
+    'could not compile the sandbox seccomp filter: install python3-seccomp (apt-get install python3-seccomp). Without it the bwrap sandbox refuses to run.';
+  if (required) fail(msg);
+  say(msg);
 }
 
 function ensureHelm({ required }) {
@@ -193,23 +227,28 @@ switch (mode) {
   case 'start':
     ensureSystemPackages({ required: false });
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: false });
     ensureBuild();
     break;
   case 'test':
     ensureSystemPackages({ required: true });
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });
     break;
   case 'bench':
     ensureSystemPackages({ required: false });
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: false });
     break;
   case 'tools':
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });
     break;
   case 'image':
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: true });
     break;
   default:
     fail(`unknown mode ${mode}; use start, test, bench, tools or image`);
