@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
+import { componentEnv, poolSecretsProblem, type ComponentName } from '../common/pool-secrets';
 import { findBinary } from '../temporal/binaries';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
@@ -16,6 +17,8 @@ interface Component {
   name: string;
   script: string;
   env: Record<string, string>;
+  /** Whose secrets it holds (common/pool-secrets.ts); a component without one gets no secret at all. */
+  secrets?: ComponentName;
   child?: ChildProcess;
   restarts: number;
 }
@@ -23,6 +26,8 @@ interface Component {
 async function main(): Promise<void> {
   const cfg = config();
   const log = logger('stack');
+  const secretsProblem = poolSecretsProblem(process.env);
+  if (secretsProblem) throw new Error(secretsProblem);
   let shuttingDown = false;
   let devServer: DevServer | undefined;
   let address = cfg.TEMPORAL_ADDRESS;
@@ -92,27 +97,30 @@ async function main(): Promise<void> {
     {
       name: 'worker:llm',
       script: 'workers/llm-worker.js',
+      secrets: 'llm',
       env: { WORKER_METRICS_PORT: '9465', WORKER_SDK_METRICS_PORT: '9475' },
       restarts: 0,
     },
     {
       name: 'worker:sandbox',
       script: 'workers/sandbox-worker.js',
+      secrets: 'sandbox',
       env: { WORKER_METRICS_PORT: '9466', WORKER_SDK_METRICS_PORT: '9476' },
       restarts: 0,
     },
     {
       name: 'worker:memory',
       script: 'workers/memory-worker.js',
+      secrets: 'memory',
       env: { WORKER_METRICS_PORT: '9467', WORKER_SDK_METRICS_PORT: '9477' },
       restarts: 0,
     },
-    { name: 'api', script: 'api/main.js', env: {}, restarts: 0 },
+    { name: 'api', script: 'api/main.js', env: {}, secrets: 'api', restarts: 0 },
   ];
 
   const launch = (component: Component) => {
     const child = spawn(process.execPath, [path.join(dist, component.script)], {
-      env: { ...process.env, ...common, ...component.env },
+      env: componentEnv(component.secrets, process.env, { ...common, ...component.env }),
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     component.child = child;
