@@ -235,7 +235,8 @@ function killProcs(procsFile: string): void {
 /**
  * A fresh cgroup for one run with its limits written, or undefined where cgroups are unavailable
  * (`cgroupSupport()` says why). Memory has no swap: memory.swap.max 0 (v2) or memsw = memory (v1).
- * On v2 an OOM kill takes the whole run (memory.oom.group).
+ * At the ceiling the kernel kills the run's biggest process, not the whole run (no memory.oom.group),
+ * so a test runner survives the test that allocated too much and reports it.
  */
 export async function createRunCgroup(limits: RunCgroupLimits): Promise<RunCgroup | undefined> {
   layout ??= detect();
@@ -249,7 +250,6 @@ export async function createRunCgroup(limits: RunCgroupLimits): Promise<RunCgrou
     try {
       write(path.join(dir, 'memory.max'), String(limits.memoryBytes));
       tryWrite(path.join(dir, 'memory.swap.max'), '0');
-      tryWrite(path.join(dir, 'memory.oom.group'), '1');
       write(path.join(dir, 'pids.max'), String(limits.maxProcesses));
       write(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
     } catch (err) {
