@@ -30,6 +30,8 @@ export interface BwrapPlan {
   limits: SandboxLimits;
   env: Record<string, string>;
   command: string[];
+  /** The command writes a report to SANDBOX_REPORT_CHANNEL (it used the `{report}` placeholder). */
+  reportChannel?: boolean;
   /** An fd of the bwrap process holding the compiled seccomp filter (`--seccomp`). */
   seccompFd?: number;
   /** bwrap has --disable-userns (0.8+): no nested user namespaces even where the caller is unprivileged. */
@@ -83,18 +85,20 @@ class MountList {
 
 /**
  * The stage that runs as the sandbox user under the limits: fill the tmpfs workspace from the
- * read-only copy (private: umask 077), then run the command with fd 5 as the report channel, a pipe
- * to a relay that copies at most the output limit to the host's fd 3. The command holds neither fd 3
- * nor the fd its exit status travels on (7), so only the runner's own process can write the report.
+ * read-only copy (private: umask 077), then run the command. With a report channel, fd 5 is a pipe to
+ * a relay that copies at most the output limit to the host's fd 3; the command holds neither fd 3 nor
+ * the fd its exit status travels on (7), so only the runner's own process can write the report. A
+ * command without a report skips the relay (two forks fewer) and never holds fd 3 either.
  */
-function innerScript(limits: SandboxLimits): string {
-  return [
-    'umask 077',
-    `cp -R /src/. ${SANDBOX_WORKDIR}/ || exit 125`,
-    'exec 4>&1',
-    `status=$( { { "$@" 5>&1 1>&4 4>&- 3>&- 7>&-; echo "$?" >&7; } | head -c ${limits.outputLimitBytes} >&3; } 7>&1 )`,
-    'exit "${status:-125}"',
-  ].join('\n');
+function innerScript(limits: SandboxLimits, reportChannel: boolean): string {
+  const run = reportChannel
+    ? [
+        'exec 4>&1',
+        `status=$( { { "$@" 5>&1 1>&4 4>&- 3>&- 7>&-; echo "$?" >&7; } | head -c ${limits.outputLimitBytes} >&3; } 7>&1 )`,
+        'exit "${status:-125}"',
+      ]
+    : ['exec "$@" 3>&-'];
+  return ['umask 077', `cp -R /src/. ${SANDBOX_WORKDIR}/ || exit 125`, ...run].join('\n');
 }
 
 /**
@@ -102,7 +106,10 @@ function innerScript(limits: SandboxLimits): string {
  * then the inner script. No shell ever runs with privileges, and the tmpfs dirs are world-writable
  * (sticky) so no chown pass is needed: each exec saved is a millisecond of start overhead.
  */
-export function wrapperArgs(plan: Pick<BwrapPlan, 'limits' | 'sandboxUid'>, command: string[]): string[] {
+export function wrapperArgs(
+  plan: Pick<BwrapPlan, 'limits' | 'sandboxUid' | 'reportChannel'>,
+  command: string[],
+): string[] {
   const uid = plan.sandboxUid;
   const drop =
     uid === undefined
@@ -123,7 +130,7 @@ export function wrapperArgs(plan: Pick<BwrapPlan, 'limits' | 'sandboxUid'>, comm
     '--',
     '/bin/sh',
     '-c',
-    innerScript(plan.limits),
+    innerScript(plan.limits, plan.reportChannel ?? false),
     'sophia-run',
     ...command,
   ];

@@ -190,6 +190,7 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
           // The child's fd 4: stdin, stdout, stderr and the report pipe come first.
           seccompFd: 4,
           disableUserns: cage.disableUserns,
+          reportChannel: spec.command.some((arg) => arg.includes(REPORT_PLACEHOLDER)),
         });
         outcome = await spawnCapped({
           command: cgroup ? '/bin/sh' : 'bwrap',

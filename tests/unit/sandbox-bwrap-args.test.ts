@@ -32,7 +32,12 @@ const toolchains: Toolchains = {
   pipDir: '/srv/app/.tools/pip',
 };
 
-function plan(sandboxUid: number | undefined, needs = { python: true, pip: true }, disableUserns = false) {
+function plan(
+  sandboxUid: number | undefined,
+  needs = { python: true, pip: true },
+  disableUserns = false,
+  reportChannel = false,
+) {
   return bwrapArgs({
     stagingDir: '/tmp/sophia-sbx-1',
     toolchains,
@@ -43,6 +48,7 @@ function plan(sandboxUid: number | undefined, needs = { python: true, pip: true 
     sandboxUid,
     seccompFd: 4,
     disableUserns,
+    reportChannel,
   });
 }
 
@@ -108,10 +114,14 @@ describe('the bwrap arguments', () => {
   });
 
   it('give the command the report channel but never the host end of it', () => {
-    const script = plan(200_000).find((a) => a.includes('"$@"')) ?? '';
+    const script = plan(200_000, undefined, false, true).find((a) => a.includes('"$@"')) ?? '';
     expect(script).toMatch(/"\$@" 5>&1 1>&4 4>&- 3>&- 7>&-/);
     expect(script).toContain('umask 077');
     expect(script).not.toContain('/tmp/');
+    // Without a report, no relay: the command is exec'd with the host's fd 3 closed.
+    const plain = plan(200_000).find((a) => a.includes('"$@"')) ?? '';
+    expect(plain).toMatch(/exec "\$@" 3>&-$/);
+    expect(plain).not.toContain('5>&1');
   });
 
   it('mount only the needed toolchains read-only, with traversable parents, and tmpfs work dirs', () => {
