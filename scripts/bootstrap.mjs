@@ -3,7 +3,7 @@
 // the way. Plain Node with no dependencies: it runs before `npm ci`. Idempotent and fast when
 // everything is already there (stamp files, no network).
 //
-//   node scripts/bootstrap.mjs start|test|bench|tools|image   (image: the pip tools only, for the Dockerfile)
+//   node scripts/bootstrap.mjs start|test|bench|tools|image   (image: the pip tools and the seccomp filter, for the Dockerfile)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -5,7 +5,7 @@ import { cageReportDir, type CageReport } from '../../common/cage-report';
 import { config } from '../../common/config';
 import { bwrapCage, chooseDriver } from './driver';
 import { sandboxLimits } from './limits';
-import { deniedSyscalls, seccompPaths } from './seccomp';
+import { deniedSyscalls } from './seccomp';
 
 /** Describes the cage of this worker; never throws (an unusable sandbox is described, not raised). */
 export async function describeCage(): Promise<CageReport> {
@@ -28,7 +28,9 @@ export async function describeCage(): Promise<CageReport> {
     };
   }
   const cage = await bwrapCage();
-  const policy = fs.existsSync(seccompPaths().policy) ? fs.readFileSync(seccompPaths().policy, 'utf8') : '';
+  // The policy text the filter was built from sits next to it (an image ships no sources).
+  const stamp = `${cage.seccompFilter}.policy`;
+  const policy = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8') : '';
   const denied = deniedSyscalls(policy);
   const holds = [
     'bwrap: no network, own pid/ipc/uts namespaces, read-only toolchains, size-capped tmpfs workspace',
