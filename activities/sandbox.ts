@@ -14,7 +14,7 @@ export type { SandboxLanguage } from './sandbox/run-in-sandbox';
 
 export interface RunInSandboxInput {
   files: FileSetRef | FileMap;
-  /** argv; `python`/`python3`, `node` and `ruff` resolve to the worker's toolchains. `{report}` is a path whose content comes back as `report`. */
+  /** argv; `python`/`python3`, `node` and `ruff` resolve to the worker's toolchains. `{report}` is a path (a pipe) whose content comes back as `report`. */
   command: string[];
   language: SandboxLanguage;
   timeoutMs?: number;
@@ -40,10 +40,12 @@ export interface SandboxRunResult {
 }
 
 /**
- * Runs one command over a job's files in a fresh bubblewrap sandbox: no network, read-only
- * toolchains, tmpfs workspace, empty environment, CPU/memory/process/file-size limits and a
- * wall-clock timeout that kills the whole process tree. Output is capped and stored in the artifact
- * store.
+ * Runs one command over a job's files in a fresh bubblewrap sandbox: no network, a seccomp filter
+ * (no new namespaces, mounts, ptrace, keyring, bpf, io_uring…), read-only toolchains, size-capped
+ * tmpfs workspace, empty environment, a cgroup for the whole run (memory, processes, CPU) where
+ * cgroups can be delegated, per-process rlimits, and a wall-clock timeout that kills the whole
+ * process tree. Output is capped and stored in the artifact store; `{report}` is a pipe only the
+ * command's own process holds (see the README's sandbox section).
  *
  * Idempotent: every call gets a new sandbox and leaves nothing behind; the same input gives the same
  * result as far as the code itself is deterministic.

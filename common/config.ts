@@ -115,6 +115,7 @@ export const envSchema = z.object({
   SANDBOX_TIMEOUT_MS: int(60_000, 100),
   SANDBOX_MEMORY_MB: int(1024, 16),
   SANDBOX_MAX_PROCESSES: int(256, 1),
+  SANDBOX_CPUS: num(1, 0.01),
   SANDBOX_MAX_FILE_MB: int(64, 1),
   SANDBOX_OUTPUT_LIMIT_KB: int(1024, 1),
   SANDBOX_TOOLS_DIR: optionalString,

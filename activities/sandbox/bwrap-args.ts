@@ -5,8 +5,12 @@ import { SANDBOX_NODE_MODULES, SANDBOX_PIP_DIR, type Toolchains } from './toolch
 
 /** Where the job's files live inside the sandbox: a size-capped tmpfs, filled from a read-only copy at /src. */
 export const SANDBOX_WORKDIR = '/work';
-/** A structured report (JUnit XML, ruff JSON) written here is streamed back to the host on fd 3. */
-export const SANDBOX_REPORT_PATH = '/tmp/.sophia/report';
+/**
+ * Where the runner writes its structured report (JUnit XML, jest or ruff JSON): a pipe, not a file.
+ * A relay in the sandbox copies it to the host's fd 3, which the command itself never holds, so
+ * nothing the code writes to the workspace or /tmp can stand in for the report.
+ */
+export const SANDBOX_REPORT_CHANNEL = '/dev/fd/5';
 
 /** Which host toolchains a run needs mounted; everything else stays invisible. */
 export interface ToolchainNeeds {
@@ -26,6 +30,12 @@ export interface BwrapPlan {
   limits: SandboxLimits;
   env: Record<string, string>;
   command: string[];
+  /** The command writes a report to SANDBOX_REPORT_CHANNEL (it used the `{report}` placeholder). */
+  reportChannel?: boolean;
+  /** An fd of the bwrap process holding the compiled seccomp filter (`--seccomp`). */
+  seccompFd?: number;
+  /** bwrap has --disable-userns (0.8+): no nested user namespaces even where the caller is unprivileged. */
+  disableUserns?: boolean;
   /**
    * When the worker runs as root, the code runs as this unprivileged uid. Root is exempt from
    * RLIMIT_NPROC, and so is any uid mapped to root in a user namespace, so only a real non-root uid
@@ -75,17 +85,20 @@ class MountList {
 
 /**
  * The stage that runs as the sandbox user under the limits: fill the tmpfs workspace from the
- * read-only copy, run the command, then ship the report on fd 3. fd 3 is closed for the command
- * itself, so the code under test cannot forge the report stream.
+ * read-only copy (private: umask 077), then run the command. With a report channel, fd 5 is a pipe to
+ * a relay that copies at most the output limit to the host's fd 3; the command holds neither fd 3 nor
+ * the fd its exit status travels on (7), so only the runner's own process can write the report. A
+ * command without a report skips the relay (two forks fewer) and never holds fd 3 either.
  */
-function innerScript(limits: SandboxLimits): string {
-  return [
-    `cp -R /src/. ${SANDBOX_WORKDIR}/ || exit 125`,
-    '"$@" 3>&-',
-    'rc=$?',
-    `if [ -f ${SANDBOX_REPORT_PATH} ]; then head -c ${limits.outputLimitBytes} ${SANDBOX_REPORT_PATH} >&3; fi`,
-    'exit $rc',
-  ].join('\n');
+function innerScript(limits: SandboxLimits, reportChannel: boolean): string {
+  const run = reportChannel
+    ? [
+        'exec 4>&1',
+        `status=$( { { "$@" 5>&1 1>&4 4>&- 3>&- 7>&-; echo "$?" >&7; } | head -c ${limits.outputLimitBytes} >&3; } 7>&1 )`,
+        'exit "${status:-125}"',
+      ]
+    : ['exec "$@" 3>&-'];
+  return ['umask 077', `cp -R /src/. ${SANDBOX_WORKDIR}/ || exit 125`, ...run].join('\n');
 }
 
 /**
@@ -93,7 +106,10 @@ function innerScript(limits: SandboxLimits): string {
  * then the inner script. No shell ever runs with privileges, and the tmpfs dirs are world-writable
  * (sticky) so no chown pass is needed: each exec saved is a millisecond of start overhead.
  */
-export function wrapperArgs(plan: Pick<BwrapPlan, 'limits' | 'sandboxUid'>, command: string[]): string[] {
+export function wrapperArgs(
+  plan: Pick<BwrapPlan, 'limits' | 'sandboxUid' | 'reportChannel'>,
+  command: string[],
+): string[] {
   const uid = plan.sandboxUid;
   const drop =
     uid === undefined
@@ -114,7 +130,7 @@ export function wrapperArgs(plan: Pick<BwrapPlan, 'limits' | 'sandboxUid'>, comm
     '--',
     '/bin/sh',
     '-c',
-    innerScript(plan.limits),
+    innerScript(plan.limits, plan.reportChannel ?? false),
     'sophia-run',
     ...command,
   ];
@@ -125,8 +141,9 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
   const { toolchains: tc, needs, limits } = plan;
   const isolation =
     plan.sandboxUid === undefined
-      ? // Unprivileged: bwrap needs a user namespace anyway, and the caller's uid is already not root.
-        ['--unshare-all']
+      ? // Unprivileged: bwrap needs a user namespace anyway, and the caller's uid is already not root;
+        // --disable-userns keeps the code from nesting another one (the seccomp filter also refuses it).
+        ['--unshare-all', ...(plan.disableUserns ? ['--unshare-user', '--disable-userns'] : [])]
       : // As root no user namespace: it would map the code to uid 0 and exempt it from RLIMIT_NPROC.
         ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try'];
   const mounts = new MountList();
@@ -142,8 +159,10 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     }
   }
   for (const entry of ETC_ENTRIES) if (fs.existsSync(entry)) mounts.roBind(entry);
-  if (needs.python && tc.python) mounts.roBind(tc.python.prefix);
-  if (needs.node) mounts.roBind(tc.node.prefix);
+  // The installations themselves (interpreter, standard library, its shared library), never a parent
+  // directory that happens to hold them: that could be a home directory.
+  if (needs.python && tc.python) for (const p of tc.python.mounts) mounts.roBind(p);
+  if (needs.node) mounts.roBind(tc.node.executable);
   if (needs.pip && tc.pipDir) mounts.roBind(tc.pipDir, SANDBOX_PIP_DIR);
   if (needs.nodeModules && tc.nodeModules) mounts.roBind(tc.nodeModules, SANDBOX_NODE_MODULES);
   if (tc.extraToolsDir) mounts.roBind(tc.extraToolsDir);
@@ -161,13 +180,16 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     '/proc',
     '--dev',
     '/dev',
+    // Every writable place is a size-capped tmpfs (bwrap's /dev/shm would otherwise be unbounded).
+    // Only the run's one uid lives in the sandbox, so sticky world-writable roots expose nothing.
+    ...['--perms', '01777', '--size', String(limits.tmpfsBytes), '--tmpfs', '/dev/shm'],
     ...['--perms', '01777', '--size', String(limits.tmpfsBytes), '--tmpfs', '/tmp'],
-    ...['--perms', '01777', '--dir', path.dirname(SANDBOX_REPORT_PATH)],
     ...['--perms', '01777', '--size', String(limits.tmpfsBytes), '--tmpfs', SANDBOX_WORKDIR],
     '--chdir',
     SANDBOX_WORKDIR,
     '--clearenv',
     ...env,
+    ...(plan.seccompFd === undefined ? [] : ['--seccomp', String(plan.seccompFd)]),
     '--',
     ...wrapperArgs(plan, plan.command),
   ];

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -6,8 +7,9 @@ import { logger } from '../../common/logger';
 import { sandboxRunDuration, sandboxRuns } from '../metrics';
 import type { FileMap, FileSetRef } from '../artifacts';
 import { activityCancellationSignal, activityLogBindings, heartbeat } from './activity-context';
-import { bwrapArgs, SANDBOX_REPORT_PATH, SANDBOX_WORKDIR, type ToolchainNeeds } from './bwrap-args';
-import { chooseDriver, runningAsRoot, type DriverName } from './driver';
+import { bwrapArgs, SANDBOX_REPORT_CHANNEL, SANDBOX_WORKDIR, type ToolchainNeeds } from './bwrap-args';
+import { createRunCgroup, type CgroupMode, type RunCgroup } from './cgroup';
+import { bwrapCage, chooseDriver, runningAsRoot, type DriverName } from './driver';
 import { prlimitArgs, sandboxLimits, type SandboxLimits } from './limits';
 import { spawnCapped, type CappedOutcome } from './spawn-capped';
 import { SANDBOX_NODE_MODULES, SANDBOX_PIP_DIR, toolchainMissing, toolchains, type Toolchains } from './toolchains';
@@ -48,7 +50,21 @@ export interface SandboxExecution {
   limits: SandboxLimits;
   /** The unprivileged uid the code ran as (bwrap as root only). */
   sandboxUid?: number;
+  /** Which cgroup held the whole run; `none` where only the per-process rlimits did. */
+  cgroup: CgroupMode;
 }
+
+/**
+ * Enters the run's cgroup (every hierarchy's `cgroup.procs`), then becomes bwrap: whatever the run
+ * forks is born inside the cgroup, with no window in which it is not.
+ */
+const JOIN_CGROUP = [
+  'for f in $SOPHIA_CGROUP_PROCS; do',
+  '  echo $$ > "$f" || { echo "sophia: cannot enter the run cgroup $f" >&2; exit 124; }',
+  'done',
+  'exec "$@"',
+].join('\n');
+const JOIN_FAILED = 'sophia: cannot enter the run cgroup';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -145,39 +161,59 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
   const limits = sandboxLimits(spec.timeoutMs);
   const files = await loadFiles(spec.files);
   const log = logger('sandbox', activityLogBindings());
-  const staging = await createWorkspace(files);
+  // A fresh high uid per run: no account owns it, and its process count starts at zero.
+  const sandboxUid = driver === 'bwrap' && runningAsRoot() ? randomInt(200_000, 1_000_000) : undefined;
+  const staging = await createWorkspace(files, sandboxUid);
   const signal = activityCancellationSignal();
+  let cgroup: RunCgroup | undefined;
   try {
     let outcome: CappedOutcome;
-    let sandboxUid: number | undefined;
     const onProgress = (p: { elapsedMs: number; outputBytes: number }): void => heartbeat({ phase: 'running', ...p });
     // Often enough that a short heartbeatTimeout still sees the run alive, rarely enough to be free.
     const heartbeatMs = Math.min(5_000, Math.max(250, Math.round(limits.timeoutMs / 20)));
     heartbeat({ phase: 'starting', driver });
     if (driver === 'bwrap') {
-      // A fresh high uid per run: no account owns it, and its process count starts at zero.
-      sandboxUid = runningAsRoot() ? randomInt(200_000, 1_000_000) : undefined;
-      const command = resolveCommand(spec.command, tc, driver, SANDBOX_REPORT_PATH, SANDBOX_WORKDIR);
-      const args = bwrapArgs({
-        stagingDir: staging,
-        toolchains: tc,
-        needs: { ...needsFor(spec.language, spec.command), ...spec.needs },
-        limits,
-        env: sandboxEnv(spec, tc, driver, SANDBOX_WORKDIR),
-        command,
-        sandboxUid,
-      });
-      outcome = await spawnCapped({
-        command: 'bwrap',
-        args,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-        timeoutMs: limits.timeoutMs,
-        outputLimitBytes: limits.outputLimitBytes,
-        reportFd: true,
-        signal,
-        onProgress,
-        heartbeatMs,
-      });
+      const cage = await bwrapCage();
+      const command = resolveCommand(spec.command, tc, driver, SANDBOX_REPORT_CHANNEL, SANDBOX_WORKDIR);
+      cgroup = await createRunCgroup(limits);
+      // Opened per run: bwrap reads the program to its end, so a shared descriptor would be empty next time.
+      const seccompFd = openSync(cage.seccompFilter, 'r');
+      try {
+        const args = bwrapArgs({
+          stagingDir: staging,
+          toolchains: tc,
+          needs: { ...needsFor(spec.language, spec.command), ...spec.needs },
+          limits,
+          env: sandboxEnv(spec, tc, driver, SANDBOX_WORKDIR),
+          command,
+          sandboxUid,
+          // The child's fd 4: stdin, stdout, stderr and the report pipe come first.
+          seccompFd: 4,
+          disableUserns: cage.disableUserns,
+          reportChannel: spec.command.some((arg) => arg.includes(REPORT_PLACEHOLDER)),
+        });
+        outcome = await spawnCapped({
+          command: cgroup ? '/bin/sh' : 'bwrap',
+          args: cgroup ? ['-c', JOIN_CGROUP, 'sophia-cgroup', 'bwrap', ...args] : args,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            ...(cgroup ? { SOPHIA_CGROUP_PROCS: cgroup.procsFiles.join(' ') } : {}),
+          },
+          timeoutMs: limits.timeoutMs,
+          outputLimitBytes: limits.outputLimitBytes,
+          reportFd: true,
+          passFds: [seccompFd],
+          signal,
+          onProgress,
+          heartbeatMs,
+        });
+      } finally {
+        closeSync(seccompFd);
+      }
+      if (cgroup && outcome.exitCode === 124 && outcome.stderr.toString('utf8').includes(JOIN_FAILED)) {
+        // Transient (the cgroup vanished under us): Temporal retries; the run never started unconfined.
+        throw new Error(outcome.stderr.toString('utf8').trim());
+      }
     } else {
       log.warn(
         { command: spec.command[0] },
@@ -202,7 +238,7 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
       sandboxRuns.inc({ driver, outcome: 'cancelled' });
       throw signal.reason;
     }
-    const violations = detectViolations(outcome);
+    const violations = detectViolations(outcome, cgroup?.stats());
     sandboxRuns.inc({
       driver,
       outcome:
@@ -228,10 +264,12 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
       durationMs: outcome.durationMs,
       limits,
       sandboxUid,
+      cgroup: cgroup ? (await bwrapCage()).cgroup.mode : 'none',
     };
     log.debug({ driver, exitCode: result.exitCode, violations, durationMs: result.durationMs }, 'sandbox run finished');
     return result;
   } finally {
+    await cgroup?.remove();
     await removeWorkspace(staging);
   }
 }

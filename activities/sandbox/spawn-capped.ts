@@ -25,6 +25,8 @@ export interface SpawnCappedOptions {
   outputLimitBytes: number;
   /** Open fd 3 as a pipe and collect what arrives on it (capped like the output). */
   reportFd?: boolean;
+  /** Open fds of this process passed on as the child's fd 4, 5… (requires `reportFd`). */
+  passFds?: number[];
   signal?: AbortSignal;
   /** Called every `heartbeatMs` while the process runs. */
   onProgress?: (progress: { elapsedMs: number; outputBytes: number }) => void;
@@ -70,7 +72,7 @@ export function spawnCapped(options: SpawnCappedOptions): Promise<CappedOutcome>
       env: options.env,
       // A new process group, so one kill(-pid) reaches every process the command forked.
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', ...(options.reportFd ? (['pipe'] as const) : [])],
+      stdio: ['ignore', 'pipe', 'pipe', ...(options.reportFd ? (['pipe'] as const) : []), ...(options.passFds ?? [])],
     });
     const stdout = new CappedSink(options.outputLimitBytes);
     const stderr = new CappedSink(options.outputLimitBytes);

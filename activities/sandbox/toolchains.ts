@@ -9,10 +9,14 @@ const execFileAsync = promisify(execFile);
 
 /** Where the host's toolchains live, resolved to real paths so bwrap can bind exactly them. */
 export interface Toolchains {
-  /** Real path of the python interpreter (never a pyenv shim, which is a bash script calling pyenv). */
-  python?: { executable: string; prefix: string; version: string; pytest: boolean };
-  /** Real path of node and the prefix it lives under. */
-  node: { executable: string; prefix: string };
+  /**
+   * Real path of the python interpreter (never a pyenv shim, which is a bash script calling pyenv),
+   * and what the sandbox binds of its installation: the interpreter, the standard library and the
+   * shared libpython, never the prefix itself (a `--prefix=$HOME/.local` build would expose a home).
+   */
+  python?: { executable: string; version: string; pytest: boolean; mounts: string[] };
+  /** Real path of node: one self-contained binary, the only file of its installation the sandbox binds. */
+  node: { executable: string };
   /** The project's node_modules (tsx, jest, @swc/jest), if present. */
   nodeModules?: string;
   /** The pinned pip tools (pytest, ruff) directory, if present. */
@@ -68,7 +72,11 @@ async function resolvePython(pipDir: string | undefined): Promise<Toolchains['py
     '    has_pytest = True',
     'except Exception:',
     '    has_pytest = False',
-    'print(json.dumps({"executable": sys.executable, "prefix": sys.base_prefix, "version": sys.version.split()[0], "pytest": has_pytest}))',
+    'import os, sysconfig',
+    'paths = sysconfig.get_paths()',
+    'lib = os.path.join(sysconfig.get_config_var("LIBDIR") or "", sysconfig.get_config_var("INSTSONAME") or "")',
+    'shared = [lib] if sysconfig.get_config_var("Py_ENABLE_SHARED") and os.path.isfile(lib) else []',
+    'print(json.dumps({"executable": sys.executable, "stdlib": [paths["stdlib"], paths["platstdlib"]], "shared": shared, "version": sys.version.split()[0], "pytest": has_pytest}))',
   ].join('\n');
   for (const candidate of ['python3', 'python']) {
     try {
@@ -78,11 +86,16 @@ async function resolvePython(pipDir: string | undefined): Promise<Toolchains['py
       });
       const info = JSON.parse(stdout.trim()) as {
         executable: string;
-        prefix: string;
+        stdlib: string[];
+        shared: string[];
         version: string;
         pytest: boolean;
       };
-      return { ...info, executable: fs.realpathSync(info.executable), prefix: fs.realpathSync(info.prefix) };
+      const executable = fs.realpathSync(info.executable);
+      const mounts = [executable, ...info.stdlib, ...info.shared]
+        .map((p) => existing(p))
+        .filter((p): p is string => p !== undefined);
+      return { executable, version: info.version, pytest: info.pytest, mounts: [...new Set(mounts)] };
     } catch {
       // Try the next name; a missing interpreter is reported by whoever needs it.
     }
@@ -96,7 +109,7 @@ async function resolveToolchains(): Promise<Toolchains> {
   const nodeExecutable = fs.realpathSync(process.execPath);
   return {
     python: await resolvePython(pipDir),
-    node: { executable: nodeExecutable, prefix: path.dirname(path.dirname(nodeExecutable)) },
+    node: { executable: nodeExecutable },
     nodeModules: existing(path.join(cfg.projectRoot, 'node_modules')),
     pipDir,
     ruff: pipDir ? existing(path.join(pipDir, 'bin', 'ruff')) : undefined,

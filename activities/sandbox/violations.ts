@@ -1,9 +1,10 @@
 import { constants } from 'node:os';
+import type { RunCgroupStats } from './cgroup';
 import type { CappedOutcome } from './spawn-capped';
 
 /** What the sandbox contained during a run. */
 export type Violation =
-  'timeout' | 'cpu' | 'memory' | 'processes' | 'output-limit' | 'file-size' | 'network' | 'filesystem';
+  'timeout' | 'cpu' | 'memory' | 'processes' | 'output-limit' | 'file-size' | 'disk' | 'network' | 'filesystem';
 
 /** Human wording for each violation, used in summaries. */
 export const VIOLATION_TEXT: Record<Violation, string> = {
@@ -13,6 +14,7 @@ export const VIOLATION_TEXT: Record<Violation, string> = {
   processes: 'hit the process limit (fork refused)',
   'output-limit': 'killed at the output limit',
   'file-size': 'hit the file-size limit',
+  disk: 'filled its disk space (the size-capped tmpfs)',
   network: 'tried to use the network (there is none)',
   filesystem: 'tried to write outside its workspace (read-only or missing)',
 };
@@ -27,6 +29,7 @@ const OUTPUT_SIGNS: [Violation, RegExp][] = [
   ],
   ['filesystem', /Read-only file system|EROFS|Permission denied|EACCES/],
   ['file-size', /File too large|EFBIG/],
+  ['disk', /No space left on device|ENOSPC/],
 ];
 
 /** The signal that ended the command: bwrap and sh report a signalled child as exit code 128+n. */
@@ -38,11 +41,17 @@ export function terminatingSignal(outcome: Pick<CappedOutcome, 'exitCode' | 'sig
   return (entry?.[0] as NodeJS.Signals | undefined) ?? null;
 }
 
-/** Classifies a run's ending and output into the list of what was contained, most decisive first. */
-export function detectViolations(outcome: CappedOutcome): Violation[] {
+/**
+ * Classifies a run's ending and output into the list of what was contained, most decisive first.
+ * `cgroup` is what the run's cgroup counted, where there was one: kills at memory.max and forks
+ * refused at pids.max, which the output alone may not show.
+ */
+export function detectViolations(outcome: CappedOutcome, cgroup?: RunCgroupStats): Violation[] {
   const found = new Set<Violation>();
   if (outcome.timedOut) found.add('timeout');
   if (outcome.outputLimited) found.add('output-limit');
+  if (cgroup && cgroup.oomKills > 0) found.add('memory');
+  if (cgroup && cgroup.forksRefused > 0) found.add('processes');
   const signal = outcome.cancelled || outcome.timedOut ? null : terminatingSignal(outcome);
   if (signal === 'SIGXCPU') found.add('cpu');
   if (signal === 'SIGXFSZ') found.add('file-size');

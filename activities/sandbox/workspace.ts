@@ -34,23 +34,52 @@ export async function loadFiles(files: FileSetRef | FileMap): Promise<FileMap> {
   return isRef ? artifactStore().getFiles(files as FileSetRef) : (files as FileMap);
 }
 
-/** A fresh host directory with the job's files; the caller removes it with `removeWorkspace`. */
-export async function createWorkspace(files: FileMap): Promise<string> {
+/**
+ * The private root every staging directory lives under: `<SANDBOX_STAGING_DIR or the temp dir>/
+ * sophia-sandbox-<uid>`, 0700 and owned by this worker. An existing one owned by someone else, or a
+ * symlink, is refused: in a shared /tmp another user could have planted it to read the jobs' files.
+ */
+export async function stagingRoot(): Promise<string> {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const root = path.join(config().SANDBOX_STAGING_DIR ?? os.tmpdir(), `sophia-sandbox-${uid}`);
+  await fs.mkdir(root, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const stat = await fs.lstat(root);
+  if (!stat.isDirectory() || stat.uid !== uid) {
+    throw ApplicationFailure.create({
+      type: 'SandboxUnavailable',
+      nonRetryable: true,
+      message: `The sandbox staging root ${root} is not a directory owned by uid ${uid}; remove it or set SANDBOX_STAGING_DIR to a private directory.`,
+    });
+  }
+  if ((stat.mode & 0o077) !== 0) await fs.chmod(root, 0o700);
+  return root;
+}
+
+/**
+ * A fresh private host directory with the job's files (directories 0700, files 0600), owned by
+ * `owner` when given: the run's sandbox uid, the only one besides root that may read them. The caller
+ * removes it with `removeWorkspace`.
+ */
+export async function createWorkspace(files: FileMap, owner?: number): Promise<string> {
   const entries = Object.entries(files);
   if (entries.length > MAX_FILES) throw invalid(`A job may have at most ${MAX_FILES} files (got ${entries.length}).`);
   const total = entries.reduce((sum, [, content]) => sum + Buffer.byteLength(content), 0);
   if (total > MAX_TOTAL_BYTES)
     throw invalid(`A job's files may total at most ${MAX_TOTAL_BYTES} bytes (got ${total}).`);
   const validated = entries.map(([p, content]) => [safeRelativePath(p), content] as const);
-  const dir = await fs.mkdtemp(path.join(config().SANDBOX_STAGING_DIR ?? os.tmpdir(), 'sophia-sbx-'));
+  const dir = await fs.mkdtemp(path.join(await stagingRoot(), 'sophia-sbx-'));
   try {
-    // World-readable: the bwrap stage copies it as root, the process driver reads it as the worker.
-    await fs.chmod(dir, 0o755);
+    const created = new Set<string>([dir]);
     for (const [rel, content] of validated) {
       const target = path.join(dir, rel);
-      await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
-      await fs.writeFile(target, content, { mode: 0o644 });
+      for (let d = path.dirname(target); d !== dir && !created.has(d); d = path.dirname(d)) created.add(d);
+      await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await fs.writeFile(target, content, { mode: 0o600 });
+      created.add(target);
     }
+    if (owner !== undefined) await Promise.all([...created].map((p) => fs.lchown(p, owner, owner)));
     return dir;
   } catch (err) {
     await removeWorkspace(dir);

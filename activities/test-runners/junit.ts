@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { emptyReport, MAX_FAILURES, trimMessage, trimTrace, type TestReport } from './test-report';
 
 type XmlNode = Record<string, unknown>;
@@ -60,8 +60,12 @@ function messageOf(attribute: string | undefined, body: string): string {
  * Parses JUnit XML as written by pytest (`--junitxml`) and by node's test runner
  * (`--test-reporter=junit`) into a TestReport. Testcases may sit in nested suites or directly
  * under the root; a case with `<failure>` counts as failed, `<error>` as an error, `<skipped>` as skipped.
+ * Throws on anything but one well-formed document: two reports on one channel (one of them forged)
+ * are no report.
  */
 export function parseJUnit(xml: string): TestReport {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new Error(`not one well-formed JUnit document: ${valid.err.msg}`);
   const doc = parser.parse(xml) as XmlNode;
   const root = (doc.testsuites ?? doc) as XmlNode;
   const cases: XmlNode[] = [];

@@ -48,22 +48,39 @@ function parseReport(plan: RunnerPlan, report: Buffer | undefined): TestReport |
   }
 }
 
-/** Turns a run and its (possibly missing) report into the final TestReport; a dead run never reads as green. */
-function finalReport(plan: RunnerPlan, run: SandboxExecution): TestReport {
+/**
+ * Turns a run and its (possibly missing) report into the final TestReport; a dead run never reads as
+ * green, and neither does a run whose exit status and report disagree (a green report from a runner
+ * that exited non-zero, or failures in a report from one that exited 0): one of them was tampered
+ * with, so the run counts as an error.
+ */
+export function finalReport(plan: RunnerPlan, run: SandboxExecution): TestReport {
   const parsed = parseReport(plan, run.report);
   const report = parsed ?? emptyReport();
   if (!parsed || report.durationMs === 0) report.durationMs = run.durationMs;
   const problems = report.failed + report.errors;
-  if (run.exitCode === 0 && !run.timedOut && !run.outputTruncated && parsed) return report;
+  if (run.exitCode === 0 && !run.timedOut && !run.outputTruncated && parsed) {
+    if (problems > 0) {
+      report.errors += 1;
+      report.failures.unshift({
+        name: '(run)',
+        message: `the runner exited 0 but its report counts ${problems} failing: the exit status and the report disagree`,
+      });
+    }
+    return report;
+  }
   if (plan.noTestsExitCode !== undefined && run.exitCode === plan.noTestsExitCode && !run.timedOut) {
     report.errors += 1;
     report.failures.push({ name: '(collection)', message: 'no tests were collected' });
     return report;
   }
   if (problems === 0 || run.violations.length > 0) {
+    const exited = `the test command exited with code ${String(run.exitCode)}${run.signal ? ` (${run.signal})` : ''}`;
     const why = run.violations.length
       ? run.violations.map((v) => VIOLATION_TEXT[v]).join('; ')
-      : `the test command exited with code ${String(run.exitCode)}${run.signal ? ` (${run.signal})` : ''}`;
+      : !parsed
+        ? `${exited} without one readable report on the runner's report channel`
+        : `${exited} but its report has no failures: the exit status and the report disagree`;
     report.errors += 1;
     report.failures.unshift({
       name: '(run)',

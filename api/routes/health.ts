@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import Redis from 'ioredis';
+import { readCageReports } from '../../common/cage-report';
 import type { Config } from '../../common/config';
 import { updateBacklogMetrics } from '../backlog';
 import { register } from '../metrics';
@@ -64,6 +65,25 @@ async function checkLocalModel(baseURL: string, name: string): Promise<Dependenc
   }
 }
 
+/**
+ * What the sandbox workers said holds around their runs (their start-up reports in the shared data
+ * directory). A worker where only per-process limits hold, or without bwrap, degrades readiness.
+ */
+function sandboxCheck(dataDir: string): DependencyCheck {
+  const reports = readCageReports(dataDir);
+  if (reports.length === 0) {
+    return { ok: true, required: false, detail: 'no sandbox worker has reported its cage yet' };
+  }
+  const incomplete = reports.filter((r) => r.missing.length > 0);
+  const describe = (r: (typeof reports)[number]) =>
+    `${r.host}: ${r.driver}${r.missing.length ? `; MISSING: ${r.missing.join('; ')}` : `; ${r.holds.join('; ')}`}`;
+  return {
+    ok: incomplete.length === 0,
+    required: false,
+    detail: (incomplete.length ? incomplete : reports.slice(0, 1)).map(describe).join(' | '),
+  };
+}
+
 /** Every dependency this deployment is configured with, checked in parallel. */
 export async function readiness(gateway: TemporalGateway, cfg: Config) {
   const checks: Record<string, Promise<DependencyCheck>> = {
@@ -83,6 +103,7 @@ export async function readiness(gateway: TemporalGateway, cfg: Config) {
     : model.local
       ? checkLocalModel(model.baseURL, model.name)
       : Promise.resolve({ ok: true, required: false, detail: `${model.baseURL} model ${model.name}` });
+  checks.sandbox = Promise.resolve(sandboxCheck(cfg.dataDir));
   const results = Object.fromEntries(
     await Promise.all(Object.entries(checks).map(async ([name, p]) => [name, await p] as const)),
   );

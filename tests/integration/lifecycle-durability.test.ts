@@ -252,8 +252,11 @@ describe('durability of the coding lifecycle', () => {
   });
 });
 
+/** Staging directories left under this file's temp dir (they live in the sandbox's private root there). */
 function workspaces(): string[] {
-  return fs.readdirSync(ownTmp);
+  return fs
+    .readdirSync(ownTmp)
+    .flatMap((d) => (d.startsWith('sophia-sandbox-') ? fs.readdirSync(path.join(ownTmp, d)) : [d]));
 }
 
 /** Processes whose command line names this file's temp dir: the sandbox and the code in it. */

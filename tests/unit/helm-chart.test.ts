@@ -6,6 +6,7 @@ import { checkDockerfiles } from '../../activities/analysis/dockerfile';
 import { checkKubernetesManifests } from '../../activities/analysis/kubernetes';
 import { toolchains } from '../../activities/sandbox/toolchains';
 import { projectRoot } from '../../common/config';
+import { COMPONENT_SECRETS, SECRET_KEYS } from '../../common/pool-secrets';
 
 /**
  * The chart, with the real helm (built by scripts/bootstrap.mjs into .tools/go/bin) and the real
@@ -208,12 +209,14 @@ describe('helm chart sophia-code', () => {
     expect(text).not.toContain('sk-test-not-a-real-key');
     const secret = byKind(objects, 'Secret')[0];
     expect(secret.stringData).toEqual({ OPENAI_API_KEY: 'sk-test-not-a-real-key' });
-    for (const d of byKind(objects, 'Deployment')) {
+    for (const d of byKind(objects, 'Deployment').filter((x) => ['api', 'llm-worker'].includes(component(x)))) {
       const env = d.spec.template.spec.containers[0].env as { name: string; valueFrom?: unknown }[];
       expect(env.find((e) => e.name === 'OPENAI_API_KEY')).toEqual({
         name: 'OPENAI_API_KEY',
         valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'OPENAI_API_KEY', optional: true } },
       });
+    }
+    for (const d of byKind(objects, 'Deployment')) {
       expect(d.spec.template.metadata.annotations['checksum/secret']).toMatch(/^[0-9a-f]{64}$/);
     }
     const checksum = (objs: K8sObject[]) =>
@@ -273,6 +276,33 @@ describe('helm chart sophia-code', () => {
     expect(claim.spec.accessModes).toEqual(['ReadWriteMany']);
   });
 
+  it('gives each component only its own secrets: the table of common/pool-secrets.ts', () => {
+    const secretsOf = (objects: K8sObject[]) =>
+      Object.fromEntries(
+        byKind(objects, 'Deployment').map((d) => [
+          component(d).replace(/-worker$/, ''),
+          (d.spec.template.spec.containers[0].env as { name: string; valueFrom?: { secretKeyRef?: unknown } }[])
+            .filter((e) => e.valueFrom?.secretKeyRef)
+            .map((e) => e.name)
+            .sort(),
+        ]),
+      );
+    const expected = Object.fromEntries(
+      Object.entries(COMPONENT_SECRETS).map(([name, keys]) => [name, [...keys].sort()]),
+    );
+    expect(secretsOf(render(['default-values.yaml'], ['secrets.existingSecret=sophia']))).toEqual(expected);
+    expect(secretsOf(render(['default-values.yaml'], ['secrets.existingSecret=sophia'])).sandbox).not.toEqual(
+      expect.arrayContaining(['OPENAI_API_KEY']),
+    );
+    // The memory pool embeds through the model only when told to, and only then holds the model key.
+    const openaiEmbeddings = secretsOf(
+      render(['default-values.yaml'], ['secrets.existingSecret=sophia', 'config.EMBEDDINGS_PROVIDER=openai']),
+    );
+    expect(openaiEmbeddings.memory).toEqual(['OPENAI_API_KEY', 'QDRANT_API_KEY']);
+    const values = parseAllDocuments(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8'))[0]?.toJS() as K8sObject;
+    expect(values.secrets.keys).toEqual([...SECRET_KEYS]);
+  });
+
   it('isolates the sandbox pool as each mode says: user namespace, privileged, or a RuntimeClass without bwrap', () => {
     const sandbox = (objects: K8sObject[]) =>
       byKind(objects, 'Deployment').find((d) => component(d) === 'sandbox-worker').spec.template.spec;
@@ -289,6 +319,38 @@ describe('helm chart sophia-code', () => {
       capabilities: { add: ['SYS_ADMIN', 'NET_ADMIN'] },
     });
     expect(userns.containers[0].securityContext.privileged).toBeUndefined();
+    // Its own seccomp profile, shipped for the nodes in a ConfigMap: new user namespaces refused.
+    expect(userns.containers[0].securityContext.seccompProfile).toEqual({
+      type: 'Localhost',
+      localhostProfile: 'sophia-code/sandbox-seccomp.json',
+    });
+    const profileMap = byKind(render(['default-values.yaml']), 'ConfigMap').find((c) =>
+      c.metadata.name.endsWith('-sandbox-seccomp'),
+    );
+    const profile = JSON.parse(profileMap.data['sandbox-seccomp.json'] as string) as K8sObject;
+    expect(profile).toEqual(JSON.parse(fs.readFileSync(path.join(CHART, 'files', 'sandbox-seccomp.json'), 'utf8')));
+    const refused = profile.syscalls.flatMap((r: K8sObject) => r.names);
+    for (const call of [
+      'keyctl',
+      'bpf',
+      'perf_event_open',
+      'userfaultfd',
+      'io_uring_setup',
+      'kexec_load',
+      'ptrace',
+      'clone3',
+    ]) {
+      expect(refused).toContain(call);
+    }
+    expect(refused).not.toContain('mount');
+    expect(profile.syscalls).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          names: ['clone', 'unshare'],
+          args: [{ index: 0, value: 0x10000000, valueTwo: 0x10000000, op: 'SCMP_CMP_MASKED_EQ' }],
+        }),
+      ]),
+    );
     expect(envOf(userns)).toMatchObject({ SANDBOX_DRIVER: 'bwrap', WORKER_SANDBOX_CONCURRENCY: '2' });
 
     const privileged = sandbox(render(['privileged-sandbox-values.yaml']));
@@ -319,6 +381,7 @@ describe('helm chart sophia-code', () => {
     [['secrets.existingSecret=keys', 'secrets.create=true'], 'Set either secrets.existingSecret'],
     [['config.OPENAI_API_KEY=sk-oops'], 'config.OPENAI_API_KEY is a secret'],
     [['pools.sandbox.isolation=none'], 'pools.sandbox.isolation must be userns, privileged or runtimeClass'],
+    [['pools.sandbox.seccompProfile.type=RuntimeDefault'], "the runtime's default profile forbids the mount(2)"],
     [['pools.sandbox.isolation=runtimeClass'], 'set pools.sandbox.runtimeClassName'],
     [
       ['pools.llm.terminationGracePeriodSeconds=5'],
@@ -346,7 +409,8 @@ describe('helm chart sophia-code', () => {
       encoding: 'utf8',
       cwd: projectRoot,
     });
-    expect(ok.stderr).toContain('26 documents, 5 findings, 0 at or above warning');
+    // 27: the ConfigMap with the sandbox pod's seccomp profile is one of them.
+    expect(ok.stderr).toContain('27 documents, 5 findings, 0 at or above warning');
     expect(ok.status).toBe(0);
     const broken = renderText(['default-values.yaml']).replace(
       'terminationGracePeriodSeconds: 30',

@@ -10,27 +10,45 @@ const limits: SandboxLimits = {
   cpuSeconds: 11,
   memoryBytes: 512 * 1024 * 1024,
   maxProcesses: 64,
+  cpus: 1,
   maxFileBytes: 8 * 1024 * 1024,
   tmpfsBytes: 32 * 1024 * 1024,
   outputLimitBytes: 1024,
 };
 
 const toolchains: Toolchains = {
-  python: { executable: '/opt/py/3.11/bin/python3.11', prefix: '/opt/py/3.11', version: '3.11.7', pytest: true },
-  node: { executable: '/usr/bin/node', prefix: '/usr' },
+  python: {
+    executable: '/home/dev/.local/bin/python3.11',
+    version: '3.11.7',
+    pytest: true,
+    mounts: [
+      '/home/dev/.local/bin/python3.11',
+      '/home/dev/.local/lib/python3.11',
+      '/home/dev/.local/lib/libpython3.11.so.1.0',
+    ],
+  },
+  node: { executable: '/home/dev/.nvm/versions/node/v20.20.2/bin/node' },
   nodeModules: '/srv/app/node_modules',
   pipDir: '/srv/app/.tools/pip',
 };
 
-function plan(sandboxUid: number | undefined, needs = { python: true, pip: true }) {
+function plan(
+  sandboxUid: number | undefined,
+  needs = { python: true, pip: true },
+  disableUserns = false,
+  reportChannel = false,
+) {
   return bwrapArgs({
     stagingDir: '/tmp/sophia-sbx-1',
     toolchains,
     needs,
     limits,
     env: { PATH: '/usr/bin', HOME: '/work' },
-    command: ['/opt/py/3.11/bin/python3.11', 'a.py'],
+    command: ['/home/dev/.local/bin/python3.11', 'a.py'],
     sandboxUid,
+    seccompFd: 4,
+    disableUserns,
+    reportChannel,
   });
 }
 
@@ -73,7 +91,7 @@ describe('the bwrap arguments', () => {
       'prlimit',
     ]);
     expect(payload).toContain('--nproc=64');
-    expect(payload.slice(-2)).toEqual(['/opt/py/3.11/bin/python3.11', 'a.py']);
+    expect(payload.slice(-2)).toEqual(['/home/dev/.local/bin/python3.11', 'a.py']);
   });
 
   it('unprivileged, rely on the user namespace and skip setpriv', () => {
@@ -82,25 +100,71 @@ describe('the bwrap arguments', () => {
     expect(args.join(' ')).not.toContain('setpriv');
   });
 
+  it('unprivileged with a bwrap that can, forbid nested user namespaces', () => {
+    expect(plan(undefined, undefined, true)).toEqual(
+      expect.arrayContaining(['--unshare-all', '--unshare-user', '--disable-userns']),
+    );
+    expect(plan(undefined)).not.toContain('--disable-userns');
+  });
+
+  it('load the seccomp filter from the given fd, before the command', () => {
+    const args = plan(200_000);
+    expect(pairs(args, '--seccomp')).toEqual([['4', '--']]);
+    expect(args.indexOf('--seccomp')).toBeLessThan(args.indexOf('setpriv'));
+  });
+
+  it('give the command the report channel but never the host end of it', () => {
+    const script = plan(200_000, undefined, false, true).find((a) => a.includes('"$@"')) ?? '';
+    expect(script).toMatch(/"\$@" 5>&1 1>&4 4>&- 3>&- 7>&-/);
+    expect(script).toContain('umask 077');
+    expect(script).not.toContain('/tmp/');
+    // Without a report, no relay: the command is exec'd with the host's fd 3 closed.
+    const plain = plan(200_000).find((a) => a.includes('"$@"')) ?? '';
+    expect(plain).toMatch(/exec "\$@" 3>&-$/);
+    expect(plain).not.toContain('5>&1');
+  });
+
   it('mount only the needed toolchains read-only, with traversable parents, and tmpfs work dirs', () => {
     const args = plan(200_000);
     const ro = pairs(args, '--ro-bind');
     expect(ro).toEqual(
       expect.arrayContaining([
         ['/usr', '/usr'],
-        ['/opt/py/3.11', '/opt/py/3.11'],
+        ['/home/dev/.local/bin/python3.11', '/home/dev/.local/bin/python3.11'],
+        ['/home/dev/.local/lib/python3.11', '/home/dev/.local/lib/python3.11'],
         ['/srv/app/.tools/pip', '/opt/sophia/pip'],
         ['/tmp/sophia-sbx-1', '/src'],
       ]),
     );
     expect(ro.map(([, target]) => target)).not.toContain('/node_modules');
     expect(args).not.toContain('--bind');
-    expect(args.join(' ')).toContain('--perms 0755 --dir /opt/py');
-    expect(pairs(args, '--tmpfs').map(([target]) => target)).toEqual(['/tmp', '/work']);
-    expect(args.filter((a) => a === String(limits.tmpfsBytes))).toHaveLength(2);
+    expect(args.join(' ')).toContain('--perms 0755 --dir /home/dev/.local/lib');
+    expect(pairs(args, '--tmpfs').map(([target]) => target)).toEqual(['/dev/shm', '/tmp', '/work']);
+    expect(args.filter((a) => a === String(limits.tmpfsBytes))).toHaveLength(3);
     const nodeArgs = pairs(plan(200_000, { node: true, nodeModules: true } as never), '--ro-bind');
-    expect(nodeArgs).toEqual(expect.arrayContaining([['/srv/app/node_modules', '/node_modules']]));
-    expect(nodeArgs.map(([s]) => s)).not.toContain('/opt/py/3.11');
+    expect(nodeArgs).toEqual(
+      expect.arrayContaining([
+        ['/srv/app/node_modules', '/node_modules'],
+        ['/home/dev/.nvm/versions/node/v20.20.2/bin/node', '/home/dev/.nvm/versions/node/v20.20.2/bin/node'],
+      ]),
+    );
+    expect(nodeArgs.map(([s]) => s)).not.toContain('/home/dev/.local/lib/python3.11');
+  });
+
+  it('never bind a directory that merely contains a toolchain (a home, a prefix)', () => {
+    const sources = [
+      ...pairs(plan(200_000), '--ro-bind'),
+      ...pairs(plan(200_000, { node: true, nodeModules: true } as never), '--ro-bind'),
+    ].map(([s]) => s);
+    for (const parent of [
+      '/home',
+      '/home/dev',
+      '/home/dev/.local',
+      '/home/dev/.nvm',
+      '/home/dev/.nvm/versions/node/v20.20.2',
+    ]) {
+      expect(sources).not.toContain(parent);
+    }
   });
 
   it('limit CPU, data memory, processes, file size and core dumps', () => {

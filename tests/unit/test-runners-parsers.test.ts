@@ -1,7 +1,10 @@
 import { parseJestJson } from '../../activities/test-runners/jest-json';
 import { parseJUnit } from '../../activities/test-runners/junit';
 import { declaresJest, findNodeTestFiles } from '../../activities/test-runners/node-runner';
+import { finalReport } from '../../activities/test-runners/run-tests';
+import type { RunnerPlan } from '../../activities/test-runners/runner-plan';
 import { summarizeReport } from '../../activities/test-runners/test-report';
+import type { SandboxExecution } from '../../activities/sandbox/run-in-sandbox';
 
 const PYTEST_XML = `<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="1" skipped="1" tests="4" time="0.031"><testcase classname="test_calc" name="test_ok" time="0.001" /><testcase classname="test_calc" name="test_bad" time="0.010"><failure message="AssertionError: math is broken&#10;assert (1 + 2) == 4">def test_bad():
 &gt;       assert 1 + 2 == 4, "math is broken"
@@ -85,6 +88,42 @@ describe('the jest JSON parser', () => {
       message: 'Error: expect(received).toBe(expected)\nExpected: 4\nReceived: 3',
     });
     expect(report.failures[1]).toMatchObject({ name: '/work/b.test.ts', message: 'Cannot find module ./missing' });
+  });
+});
+
+describe('the final report of a run', () => {
+  const GREEN = `<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite><testcase classname="t" name="ok"/></testsuite></testsuites>`;
+  const plan: RunnerPlan = { runner: 'pytest', command: [], reportFormat: 'junit', noTestsExitCode: 5 };
+  const run = (exitCode: number, report?: string): SandboxExecution =>
+    ({
+      driver: 'bwrap',
+      exitCode,
+      signal: null,
+      timedOut: false,
+      outputTruncated: false,
+      violations: [],
+      stdout: Buffer.from(''),
+      stderr: Buffer.from(''),
+      report: report === undefined ? undefined : Buffer.from(report),
+      durationMs: 5,
+      cgroup: 'v1',
+    }) as unknown as SandboxExecution;
+
+  it('trusts a report only when the exit status agrees with it', () => {
+    expect(finalReport(plan, run(0, GREEN))).toMatchObject({ passed: 1, failed: 0, errors: 0 });
+    expect(finalReport(plan, run(0, PYTEST_XML)).failures[0]?.message).toMatch(
+      /exited 0 but its report counts 2 failing: the exit status and the report disagree/,
+    );
+    const green = finalReport(plan, run(1, GREEN));
+    expect(green.errors).toBe(1);
+    expect(green.failures[0]?.message).toMatch(/exited with code 1 but its report has no failures/);
+  });
+
+  it('takes two documents on the report channel for no report at all', () => {
+    const twice = finalReport(plan, run(0, `${GREEN}${GREEN}`));
+    expect(twice).toMatchObject({ passed: 0, errors: 1 });
+    expect(twice.failures[0]?.message).toMatch(/without one readable report/);
+    expect(() => parseJUnit(`${GREEN}${GREEN}`)).toThrow(/not one well-formed JUnit document/);
   });
 });
 

@@ -85,16 +85,27 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- end }}
 {{- end }}
 
-{{/* Environment every container gets: secrets via secretKeyRef only, each optional. */}}
+{{/*
+Secrets of one component (dict "root" $ "component" "api"|"workflows"|"llm"|"sandbox"|"memory"): the keys of
+secrets.keys that secrets.byComponent grants it, via secretKeyRef only, each optional. The memory pool
+also gets OPENAI_API_KEY when it embeds through the model (config.EMBEDDINGS_PROVIDER=openai).
+*/}}
 {{- define "sophia-code.secretEnv" -}}
-{{- if include "sophia-code.hasSecret" . }}
-{{- range .Values.secrets.keys }}
+{{- $root := .root }}
+{{- if include "sophia-code.hasSecret" $root }}
+{{- $granted := get $root.Values.secrets.byComponent .component | default list }}
+{{- if and (eq .component "memory") (eq (toString (get $root.Values.config "EMBEDDINGS_PROVIDER")) "openai") }}
+{{- $granted = append $granted "OPENAI_API_KEY" }}
+{{- end }}
+{{- range $root.Values.secrets.keys }}
+{{- if has . $granted }}
 - name: {{ . }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "sophia-code.secretName" $ }}
+      name: {{ include "sophia-code.secretName" $root }}
       key: {{ . }}
       optional: true
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -144,6 +155,13 @@ would deploy something broken.
 {{- end }}
 {{- if and (eq $isolation "runtimeClass") (not .Values.pools.sandbox.runtimeClassName) }}
 {{- fail "pools.sandbox.isolation=runtimeClass runs generated code without bubblewrap: set pools.sandbox.runtimeClassName to a sandboxing RuntimeClass (gVisor, Kata)." }}
+{{- end }}
+{{- $profile := .Values.pools.sandbox.seccompProfile | default dict }}
+{{- if and (eq $isolation "userns") (eq (toString $profile.type) "Localhost") (not $profile.localhostProfile) }}
+{{- fail "pools.sandbox.seccompProfile.type=Localhost needs localhostProfile: the path of files/sandbox-seccomp.json installed under each node's /var/lib/kubelet/seccomp/." }}
+{{- end }}
+{{- if and (eq $isolation "userns") (not (has (toString $profile.type) (list "Localhost" "Unconfined"))) }}
+{{- fail "pools.sandbox.seccompProfile.type must be Localhost (the chart's profile, installed on the nodes) or Unconfined: the runtime's default profile forbids the mount(2) bwrap needs." }}
 {{- end }}
 {{- $memory := .Values.pools.memory }}
 {{- $memoryMax := ternary $memory.autoscaling.maxReplicas $memory.replicas $memory.autoscaling.enabled }}
