@@ -7,7 +7,8 @@
  * analysis activity checks the files.
  */
 
-const DEFINITION_IN_TEXT = /\b(?:def|class|function|async\s+function|interface|type)\s+([A-Za-z_$][\w$]*)/g;
+/** A definition written out: `def f(`, `function f(`, `class Name:` / `class Name(` / `class Name {`. */
+const DEFINITION_IN_TEXT = /\b(?:(?:def|function)\s+([A-Za-z_$][\w$]*)\s*\(|class\s+([A-Z][\w$]*)\s*[:({])/g;
 const CALL_IN_TEXT = /(?<![\w.$])([A-Za-z_$][\w$]*)\(/g;
 const BACKTICKED = /`([A-Za-z_$][\w$]*)(?:\([^`]*\))?`/g;
 const NAMED = /\b(?:function|method|class)\s+(?:called|named)\s+`?([A-Za-z_$][\w$]*)/gi;
@@ -30,7 +31,7 @@ const NOT_NAMES = new Set(
  */
 export function namedApis(description: string): string[] {
   const text = description.slice(0, 20_000);
-  const definitions = [...text.matchAll(DEFINITION_IN_TEXT)].map((m) => m[1]!);
+  const definitions = [...text.matchAll(DEFINITION_IN_TEXT)].map((m) => (m[1] ?? m[2])!);
   // A signature written out is the API; calls in its docstring's examples are not more of it.
   const found = definitions.length
     ? definitions

@@ -127,8 +127,8 @@ describe('the sandbox cage', () => {
 
   it('shows in /ready what each sandbox worker reported, and degrades when only per-process limits hold', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-cage-'));
-    // The model check is config-only: name one, so the sandbox is the only check that can degrade.
-    const { app, gateway } = testApp({ dataDir, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
+    // A remote model's check is config-only: name one, so the sandbox is the only check that can degrade.
+    const { app, gateway } = testApp({ dataDir, OPENAI_BASE_URL: 'https://model.example/v1' });
     try {
       const none = await request(app).get('/ready').expect(200);
       expect(none.body.checks.sandbox).toMatchObject({ ok: true, detail: expect.stringMatching(/no sandbox worker/) });
