@@ -71,6 +71,27 @@ export function layoutFor(description: string, language: string, files: Record<s
   return { names, modulePath, testPath: `${dir}${stem}.test.${ext}` };
 }
 
+/**
+ * A Python test file that uses the code under test without importing it, or imports it from a module
+ * that does not exist (small models write `from solution import f`), gets the import the layout names.
+ */
+export function fixTestImports(content: string, layout: Layout, files: Record<string, string>): string {
+  if (!layout.importLine?.startsWith('from ')) return content;
+  const stem = layout.importLine.split(' ')[1]!;
+  const modules = new Set(Object.keys(files).map((p) => p.replace(/\.py$/, '').replace(/\//g, '.')));
+  let fixed = content.replace(/^from\s+([\w.]+)\s+import\s+([\w, ]+)$/gm, (line, module: string, imported: string) => {
+    const wanted = imported.split(',').some((n) => layout.names.includes(n.trim()));
+    return wanted && !modules.has(module) ? `from ${stem} import ${imported}` : line;
+  });
+  const imports = new RegExp(
+    `^\\s*(from\\s+${stem.replace(/\./g, '\\.')}\\s+import|import\\s+${stem.replace(/\./g, '\\.')}\\b)`,
+    'm',
+  );
+  const uses = layout.names.some((n) => new RegExp(`\\b${n}\\(`).test(fixed));
+  if (uses && !imports.test(fixed)) fixed = `${layout.importLine}\n${fixed}`;
+  return fixed;
+}
+
 /** An answer's files as saved: fences inside contents removed, a cut-off last file trimmed, looping asserts dropped. */
 function cleanFiles(answer: CodeAnswer, truncated: boolean): CodeAnswer['files'] {
   return answer.files.map((file, i) => {
@@ -234,7 +255,9 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
     (f) => !isTestPath(f.path) && /^\s*(def test_|test\(|it\(|describe\()/m.test(f.content),
   );
   if (tests.length === 0 && misnamed) tests.push({ path: layout.testPath, content: misnamed.content });
-  const kept = tests.filter((f) => f.content.trim() !== '');
+  const kept = tests
+    .filter((f) => f.content.trim() !== '')
+    .map((f) => (input.language === 'python' ? { ...f, content: fixTestImports(f.content, layout, existing) } : f));
   return toCodeResult(existing, kept, result.value.explanation, usageOf(result));
 }
 
@@ -321,6 +344,8 @@ export interface RefactorCodeInput {
   memoryContext?: string;
   /** For DEBUG jobs: the error the user reported, so the fix addresses it and not only the test. */
   error?: string;
+  /** The refactor round (1, 2…): a later round says the last rewrite did not fix it, and is a new request. */
+  attempt?: number;
 }
 
 export interface RefactorCodeResult extends GenerateCodeResult {
@@ -376,7 +401,11 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     });
     let content = cleanFileContent(result.value.content);
     if (result.truncated) content = trimTruncatedFile(content);
-    if (isTestPath(target)) content = dropRepeatedAsserts(content);
+    if (isTestPath(target)) {
+      content = dropRepeatedAsserts(content);
+      if (input.language === 'python')
+        content = fixTestImports(content, layoutFor(input.description, input.language, files), files);
+    }
     files[target] = content;
     const ref = await store.put(content);
     progress.done[target] = ref.id;

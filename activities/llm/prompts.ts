@@ -242,6 +242,8 @@ export interface RefactorFilePromptInput {
   isTest?: boolean;
   names: string[];
   budgetTokens: number;
+  /** The refactor round: from the second on, the last rewrite did not fix what is listed. */
+  attempt?: number;
 }
 
 /** Asks for one whole file, rewritten to fix the failures and findings. */
@@ -252,8 +254,12 @@ export function refactorFilePrompt(input: RefactorFilePromptInput): ChatMessage[
   const role = input.isTest
     ? 'The review found this TEST file wrong: make each test check what the task asks, with correct expected values and imports; do not test behaviour the task does not ask for.'
     : `Fix the code so it does what the task asks.${input.names.length ? ` Keep the names ${input.names.join(', ')}.` : ''}`;
+  const again =
+    input.attempt && input.attempt > 1
+      ? `\n\nThis is fix attempt ${input.attempt}: the rewrite before it did not fix what is listed below, so change something else than last time.`
+      : '';
   const head =
-    `Rewrite the file ${input.path}.\n\nTask: ${input.description}\n\nFailing tests:\n${input.failures || '(none)'}\n\n` +
+    `Rewrite the file ${input.path}.${again}\n\nTask: ${input.description}\n\nFailing tests:\n${input.failures || '(none)'}\n\n` +
     `Review findings:\n${input.findings || '(none)'}${reported}${feedback}`;
   const memory = memoryBlock(input.memoryContext, 'Fixes that worked before', Math.min(3_000, budget / 6));
   return [

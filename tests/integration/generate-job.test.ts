@@ -81,13 +81,19 @@ describe('a generate job, end to end through the API, real workers and a real Te
     expect(result.iterations.find((i: { tests?: unknown }) => i.tests).tests).toMatchObject({ passed: 1, failed: 0 });
     expect(result.usage.promptTokens).toBeGreaterThanOrEqual(120);
 
-    // The model was sent the task, the requirements and the user's files, as structured output.
+    // The model was sent the task, the requirements and the user's files, and asked for code as code
+    // blocks under their paths (a JSON answer, as here, is read too), with the named function spelt out.
     const sent = generateRequests();
     expect(sent).toHaveLength(1);
     expect(sent[0]!.user).toContain('a slugify(text) function');
     expect(sent[0]!.user).toContain('pure function');
     expect(sent[0]!.user).toContain('# slugs');
-    expect(sent[0]!.body.response_format?.type).toBe('json_schema');
+    expect(sent[0]!.body.response_format).toBeUndefined();
+    expect(sent[0]!.system).toContain(
+      "each file as one Markdown code block, the file's path alone on the line before it",
+    );
+    expect(sent[0]!.system).toContain('The task names `slugify`');
+    expect(result.namedApi).toEqual(['slugify']);
 
     // History carries references, not code.
     const history = JSON.stringify((await client.workflow.getHandle(started.body.workflowId).fetchHistory()).events);

@@ -16,6 +16,7 @@ import {
   reviewAnswerSchema,
 } from '../../activities/llm/schemas';
 import { parseStructuredOutput } from '../../activities/llm/structured-output';
+import { fixTestImports, layoutFor } from '../../activities/llm';
 
 type Answer = { content: string; finishReason: string; source: string };
 const answers = answersFixture.answers as Record<string, Answer>;
@@ -157,5 +158,23 @@ describe('answer repair, piece by piece', () => {
         failingTests: 'tests',
       },
     });
+  });
+});
+
+describe('test files a small model wrote', () => {
+  const files = { 'main.py': 'def is_even(n):\n    return n % 2 == 0\n' };
+  const layout = layoutFor('an is_even(n) function', 'python', files);
+
+  it('get the import of the code under test when they use it without one (a NameError otherwise)', () => {
+    expect(fixTestImports('import pytest\n\n\ndef test_a():\n    assert is_even(2)\n', layout, files)).toBe(
+      'from main import is_even\nimport pytest\n\n\ndef test_a():\n    assert is_even(2)\n',
+    );
+  });
+
+  it('import from the module that exists, not one the model made up', () => {
+    expect(fixTestImports('from solution import is_even\n', layout, files)).toBe('from main import is_even\n');
+    expect(fixTestImports('from main import is_even\nfrom math import sqrt\n', layout, files)).toBe(
+      'from main import is_even\nfrom math import sqrt\n',
+    );
   });
 });

@@ -236,6 +236,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     usage.promptTokens += u.promptTokens;
     usage.completionTokens += u.completionTokens;
     usage.totalTokens += u.totalTokens;
+    if (u.pricing) usage.pricing = u.pricing;
     // A cached answer was paid for by an earlier attempt; it is not billed again.
     if (u.cached) usage.cachedCalls += 1;
     else usage.costUsd += u.costUsd;
@@ -519,6 +520,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             feedback,
             memoryContext,
             error: input.task === 'debug' ? input.error : undefined,
+            ...(realLoop ? { attempt: iteration + 1 } : {}),
           },
         ],
       );
