@@ -198,6 +198,13 @@ function addUsage(
   total.cached = total.cached && result.cached;
 }
 
+/** Whether a finding shows a failure: a call with its arguments, a comparison, or a value it returns. */
+export function showsFailure(text: string): boolean {
+  return /[\w\]]\([^)]*\)|==|!=|->|\breturns?\b[^.]*(\d|'|")|\braises?\b|error\b|exception\b|\bcrash|\binstead of\b|\bbut the task\b/i.test(
+    text,
+  );
+}
+
 /** Test files by naming convention: pytest's and node/jest's. */
 export const isTestFile = isTestPath;
 
@@ -283,6 +290,8 @@ export interface ReviewCodeInput {
   tests: string;
   /** The failing tests, names and messages, when some fail. */
   failures?: string;
+  /** True when the job's tests ran and all passed: a blocking finding must then show a call the code gets wrong. */
+  testsGreen?: boolean;
 }
 
 export interface ReviewCodeResult {
@@ -316,8 +325,12 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
   });
   // A blocking finding must point at something: one about a file the job does not have (and is not
   // asked to create) is an opinion, kept as major so it cannot hold the job in a loop by itself.
+  // Where the tests pass, a blocking finding must show how the code fails (a call it gets wrong):
+  // a small model otherwise restates the task as a "bug" and sends right code round the loop.
   const findings = result.value.findings.map((f) =>
-    f.severity === 'blocking' && f.file && !(normalisePath(f.file) in files) && isTestPath(normalisePath(f.file))
+    f.severity === 'blocking' &&
+    ((f.file && !(normalisePath(f.file) in files) && isTestPath(normalisePath(f.file))) ||
+      (input.testsGreen && !showsFailure(`${f.message} ${f.suggestion ?? ''}`)))
       ? { ...f, severity: 'major' as const }
       : { ...f, file: f.file ? normalisePath(f.file) : f.file },
   );

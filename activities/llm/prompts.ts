@@ -217,7 +217,9 @@ export function reviewPrompt(input: ReviewPromptInput): ChatMessage[] {
       content:
         `You are Sophia Code, a strict senior ${input.language} code reviewer. Review the code against the task: does it do exactly what the task asks, ` +
         'with the names the task gives, and return what the task says it returns? ' +
-        'Mark a finding "blocking" only for a bug, a security hole or a missed requirement; style is "minor". Do not repeat the static analysis. ' +
+        'Mark a finding "blocking" only for a bug, a security hole or a missed requirement, and show it: name a call the code gets wrong ' +
+        '(for example: `f(3)` returns 4, but the task asks for 3). Style, naming and docs are "minor". Do not restate the task as a finding, ' +
+        'and do not repeat the static analysis. When the code does what the task asks, answer with no findings. ' +
         'Answer with one JSON object: {"findings": [{"severity": "blocking"|"major"|"minor", "file": "path", "line": number|null, "message": "...", "suggestion": "..."|null}], ' +
         '"failingTests": "code"|"tests"|"both"|null, "summary": "one paragraph"}.',
     },

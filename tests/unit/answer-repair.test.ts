@@ -16,7 +16,7 @@ import {
   reviewAnswerSchema,
 } from '../../activities/llm/schemas';
 import { parseStructuredOutput } from '../../activities/llm/structured-output';
-import { fixTestImports, layoutFor } from '../../activities/llm';
+import { fixTestImports, layoutFor, showsFailure } from '../../activities/llm';
 
 type Answer = { content: string; finishReason: string; source: string };
 const answers = answersFixture.answers as Record<string, Answer>;
@@ -176,5 +176,19 @@ describe('test files a small model wrote', () => {
     expect(fixTestImports('from main import is_even\nfrom math import sqrt\n', layout, files)).toBe(
       'from main import is_even\nfrom math import sqrt\n',
     );
+  });
+});
+
+describe('a blocking review finding where the tests pass', () => {
+  it('must show how the code fails, not restate the task', () => {
+    expect(
+      showsFailure(
+        'The function `is_even` should return True when the integer n is even and False when it is odd. Add a check to ensure the input is an integer.',
+      ),
+    ).toBe(false);
+    expect(showsFailure('Missing docstring')).toBe(false);
+    expect(showsFailure('top_items([1,1,2], 1) returns [(1, 2)] instead of [1]')).toBe(true);
+    expect(showsFailure('returns pairs (item, count) but the task asks for items')).toBe(true);
+    expect(showsFailure('It crashes with a ZeroDivisionError on empty input')).toBe(true);
   });
 });

@@ -152,6 +152,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
   const names = realLoop && input.task === 'generate' ? namedApis(input.description) : [];
   const testsRequired = realLoop && NEEDS_TESTS.has(input.task);
   let memories: RecalledMemory[] | undefined = resume?.memories;
+  let best: Round | undefined;
   const started = resume?.startedAt ?? new Date().toISOString();
   const usage: TokenUsage = { ...EMPTY_USAGE, ...resume?.usage };
   const iterations: IterationRecord[] = [...(resume?.iterations ?? [])];
@@ -377,6 +378,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           analysis: findings.map((f) => `${f.file}:${f.line} [${f.source}] ${f.message}`).join('\n'),
           tests: tests?.summary ?? 'no tests',
           ...(realLoop && failures ? { failures } : {}),
+          ...(realLoop && tests && testsGreen ? { testsGreen: true } : {}),
         },
       ]);
       record.usage = addTo(record.usage, count(review.usage));
@@ -414,6 +416,23 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       }
 
       const green = testsGreen && blocking.length === 0;
+      // The best round so far. A real model's rewrite can break what worked: the loop goes on from the
+      // best round, not from a worse one, and a job that runs out of budget returns the best code.
+      const round: Round = {
+        code,
+        score: [
+          testsGreen ? 1 : 0,
+          findings.some((f) => f.source === 'task') ? 0 : 1,
+          tests?.passed ?? 0,
+          -blocking.length,
+        ],
+        failures,
+        blocking,
+        verdict: review.failingTests ?? null,
+        iteration,
+      };
+      if (realLoop && (!best || compareScores(round.score, best.score) >= 0)) best = round;
+      const bestCode = () => (realLoop && best ? best.code : code);
       if (green) {
         if (input.options?.requireApproval) {
           enter('AWAITING_APPROVAL', 'Waiting for a reviewer to approve or request changes');
@@ -449,8 +468,9 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         await remember(false);
         return finish(
           'budget-exhausted',
-          `Stopped at the iteration budget (${limits.maxIterations}): ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`,
-          code,
+          `Stopped at the iteration budget (${limits.maxIterations}): ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)` +
+            (best && best.code !== code ? `; the files are those of round ${best.iteration}, the best one` : ''),
+          bestCode(),
         );
       }
       if (overBudget()) {
@@ -458,7 +478,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         return finish(
           'budget-exhausted',
           `Stopped at the token/cost budget (${usage.totalTokens} tokens, $${usage.costUsd.toFixed(4)})`,
-          code,
+          bestCode(),
         );
       }
 
@@ -494,15 +514,20 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           usage: count(written.usage),
         });
       }
+      // Tests written anew are the whole round unless something else was found wrong too.
+      const otherBlocking = blocking.filter((f) => f.source !== 'tests');
+      if (missingTests && otherBlocking.length === 0 && !feedback) continue;
+      // A round worse than the best one is dropped: the rewrite starts again from the best round.
+      const from = realLoop && best && compareScores(round.score, best.score) < 0 ? best : round;
+      if (from !== round) {
+        code = from.code;
+        log.info('the last rewrite made things worse; going on from the best round', { best: from.iteration });
+      }
       const targets = targetsOf(
         code,
-        blocking.filter((f) => f.source !== 'tests'),
-        review.failingTests,
+        from === round ? otherBlocking : from.blocking.filter((f) => f.source !== 'tests'),
+        from.verdict,
       );
-      if (missingTests && targets.length === 0) {
-        feedback = undefined;
-        continue;
-      }
       const before = code;
       const refactored = await act.refactor.refactorCode.executeWithOptions(
         { summary: `refactor ${targets.length} file(s) (iteration ${iteration + 1})` },
@@ -512,8 +537,8 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             language,
             files: code,
             targets,
-            failures,
-            findings: blocking
+            failures: from.failures,
+            findings: from.blocking
               .map((f) => `- ${f.file}:${f.line} [${f.source}] ${f.message}`)
               .join('\n')
               .slice(0, 6_000),
@@ -530,7 +555,10 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         iteration: iteration + 1,
         step: 'refactor',
         files: code,
-        explanation: refactored.explanation,
+        explanation:
+          from === round
+            ? refactored.explanation
+            : `(From round ${from.iteration}, the best so far: the rewrite after it made things worse.)\n${refactored.explanation}`,
         usage: count(refactored.usage),
         feedback,
       });
@@ -661,6 +689,26 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     }
     return { code, userHasTests, memoryContext, memories };
   }
+}
+
+/** One round of the loop as the refactor needs it, with its score. */
+interface Round {
+  code: FileSetRef;
+  /** Tests green, named API present, tests passed, minus blocking findings: compared in that order. */
+  score: number[];
+  failures: string;
+  blocking: FindingSummary[];
+  verdict: 'code' | 'tests' | 'both' | null;
+  iteration: number;
+}
+
+/** Lexicographic: positive when `a` is the better round. */
+function compareScores(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** Which analysis rules a task is held to: docs rules block DOCUMENT, the deploy asks (limits, probes, non-root) block DEPLOY. */

@@ -1,0 +1,155 @@
+import request from 'supertest';
+import { artifactStore, type FileSetRef } from '../../activities/artifacts';
+import type { CodingJobResult } from '../../workflows/coding-job/definitions';
+import answersFixture from '../support/fixtures/real-answers/qwen2.5-coder.json';
+import { CALC } from '../support/calc-script';
+import { useJobStack } from '../support/job-stack';
+import type { ScriptedReply } from '../support/scripted-model-server';
+
+/**
+ * The loop on the answers real local models give (recorded in tests/support/fixtures/real-answers),
+ * and the rules that keep a real model honest: no tests is never green, the named API must exist,
+ * and a wrong test the job wrote is fixed instead of the right code. Real workers, sandbox and
+ * linters; only the model is scripted.
+ */
+const stack = useJobStack();
+const CLEAN_REVIEW: ScriptedReply = { content: { findings: [], failingTests: null, summary: 'Looks correct.' } };
+const recorded = (name: string): ScriptedReply => {
+  const answer = (answersFixture.answers as Record<string, { content: string; finishReason: string }>)[name]!;
+  return { content: answer.content, finishReason: answer.finishReason as 'stop' | 'length' };
+};
+
+async function run(body: Record<string, unknown>): Promise<{ id: string; result: CodingJobResult }> {
+  const started = await request(stack.app)
+    .post('/api/workflows')
+    .send({ task: 'generate', language: 'python', ...body })
+    .expect(202);
+  const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=120000`).expect(200);
+  return { id: started.body.workflowId, result: res.body.result as CodingJobResult };
+}
+
+const filesOf = (result: CodingJobResult) => artifactStore().getFiles(result.files as FileSetRef);
+
+describe('the loop on real model output', () => {
+  it('ends green on recorded answers: fences inside the JSON content, then tests cut off at max_tokens', async () => {
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        { match: 'test engineer', in: 'system', reply: recorded('truncated-repeating-asserts') },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+      ],
+      default: recorded('fences-inside-content'),
+    });
+    const { result } = await run({
+      description: `a slugify(text) function: lowercase, ASCII only, words joined by single hyphens ${Date.now()}`,
+    });
+    expect(result.outcome).toBe('succeeded');
+    const files = await filesOf(result);
+    expect(files['slugify.py']!.startsWith('import re\n')).toBe(true);
+    expect(Object.values(files).join('\n')).not.toContain('```');
+    // The cut-off test file kept its whole tests, each assertion once; the sandbox ran them.
+    expect(files['test_slugify.py']!.match(/== 'hello-world'/g)).toHaveLength(1);
+    const tests = result.iterations.filter((i) => i.tests).pop()!.tests!;
+    expect(tests).toMatchObject({ failed: 0, errors: 0 });
+    expect(tests.passed).toBe(3);
+    expect(result.namedApi).toEqual(['slugify']);
+  });
+
+  it('is never green without tests: a job whose test engineer wrote none writes them again', async () => {
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: [
+            { content: 'I think the function is simple enough that it does not need tests.' },
+            { content: 'I think the function is simple enough that it does not need tests.' },
+            { content: `test_calc.py\n\`\`\`python\n${CALC.TESTS}\`\`\`\n` },
+          ],
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+      ],
+      default: { content: `calc.py\n\`\`\`python\n${CALC.FIXED}\`\`\`\n` },
+    });
+    const { result } = await run({ description: `an add(a, b) function ${Date.now()}` });
+    expect(result.outcome).toBe('succeeded');
+    expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'write-tests']);
+    // The first review saw no tests and the job did not stop there.
+    expect(result.iterations[1]!.findings!.items!.some((f) => f.source === 'tests' && f.blocking)).toBe(true);
+    expect(result.iterations.filter((i) => i.tests).pop()!.tests).toMatchObject({ passed: 1, failed: 0 });
+  });
+
+  it('is never green without the function the task names, however green its own tests are', async () => {
+    const plus = 'def plus(a, b):\n    """Add two numbers."""\n    return a + b\n';
+    const plusTests = 'from calc import plus\n\n\ndef test_plus():\n    assert plus(1, 2) == 3\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: plusTests }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        {
+          match: 'Rewrite the file calc.py',
+          in: 'user',
+          reply: { content: `calc.py\n\`\`\`python\n${plus}\n\n${CALC.FIXED}\`\`\`\nAdded add.` },
+        },
+      ],
+      default: { content: { files: [{ path: 'calc.py', content: plus }], explanation: 'plus' } },
+    });
+    const { result } = await run({ description: `an add(a, b) function for the calculator ${Date.now()}` });
+    const first = result.iterations.find((i) => i.findings)!;
+    expect(first.tests).toMatchObject({ passed: 1, failed: 0 });
+    expect(first.findings!.items!.some((f) => f.source === 'task' && f.message.includes('`add`'))).toBe(true);
+    const fix = stack.model.chatRequests().find((r) => r.user.startsWith('Rewrite the file calc.py'));
+    expect(fix?.user).toContain('task/named-api: The task names `add`, but no file defines it');
+    expect(result.outcome).toBe('succeeded');
+    expect((await filesOf(result))['calc.py']).toContain('def add(a, b):');
+  });
+
+  it('fixes the test and leaves the right code alone when the review finds the failing test wrong', async () => {
+    const wrongTest = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 4\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: wrongTest }], explanation: 'tests' } },
+        },
+        {
+          match: '/code reviewer[\\s\\S]*Failing tests:/',
+          reply: {
+            content: {
+              findings: [],
+              failingTests: 'tests',
+              summary: 'add is right: 1 + 2 is 3; the test expects 4.',
+            },
+          },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        {
+          match: 'Rewrite the file test_calc.py',
+          in: 'user',
+          reply: { content: `test_calc.py\n\`\`\`python\n${CALC.TESTS}\`\`\`\n` },
+        },
+      ],
+      default: { content: { files: [{ path: 'calc.py', content: CALC.FIXED }], explanation: 'add' } },
+    });
+    const { result } = await run({ description: `an add(a, b) function ${Date.now()}` });
+    expect(result.outcome).toBe('succeeded');
+    const rewritten = stack.model
+      .chatRequests()
+      .map((r) => /^Rewrite the file (\S+)\./.exec(r.user)?.[1])
+      .filter(Boolean);
+    expect(rewritten).toEqual(['test_calc.py']);
+    const review = stack.model.chatRequests().find((r) => /code reviewer/.test(r.system));
+    expect(review?.user).toContain('assert 3 == 4');
+    const files = await filesOf(result);
+    expect(files['calc.py']).toBe(CALC.FIXED);
+    expect(files['test_calc.py']).toBe(CALC.TESTS);
+  });
+});
