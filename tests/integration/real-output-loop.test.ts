@@ -3,6 +3,7 @@ import { artifactStore, type FileSetRef } from '../../activities/artifacts';
 import type { CodingJobResult } from '../../workflows/coding-job/definitions';
 import answersFixture from '../support/fixtures/real-answers/qwen2.5-coder.json';
 import { CALC } from '../support/calc-script';
+import { maybeRecordHistory } from '../support/histories';
 import { useJobStack } from '../support/job-stack';
 import type { ScriptedReply } from '../support/scripted-model-server';
 
@@ -19,12 +20,14 @@ const recorded = (name: string): ScriptedReply => {
   return { content: answer.content, finishReason: answer.finishReason as 'stop' | 'length' };
 };
 
-async function run(body: Record<string, unknown>): Promise<{ id: string; result: CodingJobResult }> {
+/** Runs a generate job to its end; `history` names the recorded history the replay tests keep of it. */
+async function run(body: Record<string, unknown>, history: string): Promise<{ id: string; result: CodingJobResult }> {
   const started = await request(stack.app)
     .post('/api/workflows')
     .send({ task: 'generate', language: 'python', ...body })
     .expect(202);
   const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=120000`).expect(200);
+  await maybeRecordHistory(stack.client, started.body.workflowId, 'coding-lifecycle', history);
   return { id: started.body.workflowId, result: res.body.result as CodingJobResult };
 }
 
@@ -40,9 +43,10 @@ describe('the loop on real model output', () => {
       ],
       default: recorded('fences-inside-content'),
     });
-    const { result } = await run({
-      description: `a slugify(text) function: lowercase, ASCII only, words joined by single hyphens ${Date.now()}`,
-    });
+    const { result } = await run(
+      { description: `a slugify(text) function: lowercase, ASCII only, words joined by single hyphens ${Date.now()}` },
+      'real-answers-fenced-and-truncated',
+    );
     expect(result.outcome).toBe('succeeded');
     const files = await filesOf(result);
     expect(files['slugify.py']!.startsWith('import re\n')).toBe(true);
@@ -72,7 +76,7 @@ describe('the loop on real model output', () => {
       ],
       default: { content: `calc.py\n\`\`\`python\n${CALC.FIXED}\`\`\`\n` },
     });
-    const { result } = await run({ description: `an add(a, b) function ${Date.now()}` });
+    const { result } = await run({ description: `an add(a, b) function ${Date.now()}` }, 'no-tests-written-again');
     expect(result.outcome).toBe('succeeded');
     expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'write-tests']);
     // The first review saw no tests and the job did not stop there.
@@ -100,7 +104,10 @@ describe('the loop on real model output', () => {
       ],
       default: { content: { files: [{ path: 'calc.py', content: plus }], explanation: 'plus' } },
     });
-    const { result } = await run({ description: `an add(a, b) function for the calculator ${Date.now()}` });
+    const { result } = await run(
+      { description: `an add(a, b) function for the calculator ${Date.now()}` },
+      'named-api-missing-then-added',
+    );
     const first = result.iterations.find((i) => i.findings)!;
     expect(first.tests).toMatchObject({ passed: 1, failed: 0 });
     expect(first.findings!.items!.some((f) => f.source === 'task' && f.message.includes('`add`'))).toBe(true);
@@ -139,7 +146,7 @@ describe('the loop on real model output', () => {
       ],
       default: { content: { files: [{ path: 'calc.py', content: CALC.FIXED }], explanation: 'add' } },
     });
-    const { result } = await run({ description: `an add(a, b) function ${Date.now()}` });
+    const { result } = await run({ description: `an add(a, b) function ${Date.now()}` }, 'wrong-test-fixed-not-code');
     expect(result.outcome).toBe('succeeded');
     const rewritten = stack.model
       .chatRequests()
@@ -151,5 +158,53 @@ describe('the loop on real model output', () => {
     const files = await filesOf(result);
     expect(files['calc.py']).toBe(CALC.FIXED);
     expect(files['test_calc.py']).toBe(CALC.TESTS);
+  });
+
+  it('goes on from the best round when a rewrite makes things worse, and returns the best files at the budget', async () => {
+    const broken = 'def add(a, b):\n    """Add two numbers."""\n    return a - b\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        {
+          match: 'code reviewer',
+          in: 'system',
+          reply: {
+            content: {
+              findings: [
+                {
+                  severity: 'blocking',
+                  file: 'calc.py',
+                  line: 3,
+                  message: 'add(2, 2) returns 4, but the task asks for the sum plus one',
+                  suggestion: null,
+                },
+              ],
+              failingTests: null,
+              summary: 'Off by one.',
+            },
+          },
+        },
+        { match: 'fixing code', in: 'system', reply: { content: `calc.py\n\`\`\`python\n${broken}\`\`\`\n` } },
+      ],
+      default: { content: { files: [{ path: 'calc.py', content: CALC.FIXED }], explanation: 'add' } },
+    });
+    const { result } = await run(
+      { description: `an add(a, b) function ${Date.now()}`, options: { maxIterations: 2 } },
+      'worse-rewrite-dropped',
+    );
+    expect(result.outcome).toBe('budget-exhausted');
+    expect(result.message).toContain('the files are those of round 0, the best one');
+    expect((await filesOf(result))['calc.py']).toBe(CALC.FIXED);
+    // The second rewrite started again from the best round's code, not from the broken one.
+    const fixes = stack.model.chatRequests().filter((r) => r.system.includes('fixing code'));
+    expect(fixes).toHaveLength(2);
+    expect(fixes[1]!.user).toContain('return a + b');
+    expect(fixes[1]!.user).not.toContain('return a - b');
+    expect(result.iterations.at(-1)!.explanation).toContain('(From round 0, the best so far');
   });
 });
