@@ -1,3 +1,4 @@
+import { modelPath, normaliseModelPath } from '../common/path-policy';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { sharedState } from './cache';
 import { callModel } from './llm/model-client';
@@ -89,7 +90,7 @@ async function toCodeResult(
 }
 
 function normalisePath(p: string): string {
-  return p.replace(/^\.\//, '').replace(/\\/g, '/');
+  return modelPath(p);
 }
 
 function addUsage(
@@ -188,7 +189,8 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
     messages: reviewPrompt({ ...input, files }),
   });
   return {
-    findings: result.value.findings,
+    // A finding names a file the job may rewrite: a name the path policy refuses names none.
+    findings: result.value.findings.map((f) => ({ ...f, file: normaliseModelPath(f.file) ?? '' })),
     blocking: result.value.findings.filter((f) => f.severity === 'blocking').length,
     summary: result.value.summary,
     usage: { ...result.usage, costUsd: result.costUsd, cached: result.cached },

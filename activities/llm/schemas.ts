@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSafePath } from '../../common/path-policy';
 
 /** One file the model writes. An array, not a record: strict JSON schema mode has no free-form keys. */
 export const generatedFileSchema = z.object({
@@ -6,7 +7,10 @@ export const generatedFileSchema = z.object({
     .string()
     .min(1)
     .max(300)
-    .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a relative path inside the project'),
+    .refine(
+      (p) => isSafePath(p.replace(/^(\.\/)+/, '')),
+      'a relative path inside the project (see common/path-policy.ts)',
+    ),
   content: z.string(),
 });
 
