@@ -5,6 +5,8 @@ import { searchMemory, storeMemory } from './memory';
 
 export interface RecallForJobInput {
   query: string;
+  /** The job's tenant: only its memories are recalled. */
+  tenant?: string;
   project: string;
   language: string;
   tokenBudget?: number;
@@ -34,6 +36,8 @@ export async function recallForJob(input: RecallForJobInput): Promise<RecallForJ
 
 export interface RememberJobInput {
   jobId: string;
+  /** The job's tenant: the memories are filed under it. */
+  tenant?: string;
   project: string;
   language: string;
   task: string;

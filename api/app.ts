@@ -1,5 +1,4 @@
-import type { Client } from '@temporalio/client';
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express } from 'express';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { Authenticator, requireAdmin } from './auth';
@@ -58,28 +57,11 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/workflows', workflowsRouter(routeDeps));
   app.use('/api/coding', assistRouter(routeDeps));
   app.use('/api/schedules', requireAdmin(), schedulesRouter(routeDeps));
-  app.use(
-    '/api/memory',
-    withClient(deps.gateway, (client) => memoryRouter({ client, cfg })),
-  );
-  app.use(
-    '/api/index',
-    requireAdmin(),
-    withClient(deps.gateway, (client) => indexRouter({ client, cfg })),
-  );
+  app.use('/api/memory', memoryRouter({ client: deps.gateway, cfg }));
+  app.use('/api/index', requireAdmin(), indexRouter({ client: deps.gateway, cfg }));
   app.use((req, _res, next) =>
     next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path.slice(0, 100)}.`)),
   );
   app.use(errorMiddleware(log, cfg));
   return app;
-}
-
-/** Mounts a router that needs a connected client, connecting lazily (503 while Temporal is down). */
-function withClient(gateway: TemporalGateway, make: (client: Client) => Router): RequestHandler {
-  let cached: { client: Client; router: Router } | undefined;
-  return async (req, res, next) => {
-    const client = await gateway.get();
-    if (cached?.client !== client) cached = { client, router: make(client) };
-    cached.router(req, res, next);
-  };
 }

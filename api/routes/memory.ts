@@ -87,7 +87,8 @@ export async function checkRepositoryPath(given: string, cfg: Config, field: str
 const indexIdSchema = z.string().regex(/^[\w.:@/-]{1,250}$/, 'a project name or an indexing workflow id');
 
 interface MemoryRouterDeps {
-  client: Client;
+  /** A connected client, or a way to get one (the API's gateway: 503 while Temporal is down). */
+  client: Client | { get(): Promise<Client> };
   cfg: Config;
 }
 
@@ -120,7 +121,11 @@ function catalogueError(err: unknown): unknown {
  * queue, so the embedded store stays owned by the memory worker. Bad bodies reach the error
  * middleware as ZodErrors (400).
  */
-export function memoryRouter({ client, cfg }: MemoryRouterDeps): Router {
+const clientOf = (deps: MemoryRouterDeps): Promise<Client> =>
+  'workflow' in deps.client ? Promise.resolve(deps.client) : deps.client.get();
+
+export function memoryRouter(deps: MemoryRouterDeps): Router {
+  const { cfg } = deps;
   const router = Router();
   const taskQueue = taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows;
 
@@ -130,6 +135,7 @@ export function memoryRouter({ client, cfg }: MemoryRouterDeps): Router {
       const tenant = callerOf(res).tenant;
       // Only the caller's tenant is ever searched, whatever the body says.
       const input: SearchMemoryInput = { ...searchMemorySchema.parse(req.body), tenant };
+      const client = await clientOf(deps);
       const result = (await client.workflow.execute(SEARCH_MEMORY_WORKFLOW, {
         taskQueue,
         workflowId: `memory-search:${tenant}:${randomUUID()}`,
@@ -147,6 +153,7 @@ export function memoryRouter({ client, cfg }: MemoryRouterDeps): Router {
       const input: StoreMemoryInput = { ...storeMemorySchema.parse(req.body), tenant };
       // A business id from the tenant and the content: a client retrying the same store starts nothing new.
       const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 32);
+      const client = await clientOf(deps);
       const result = (await client.workflow.execute(STORE_MEMORY_WORKFLOW, {
         taskQueue,
         workflowId: `memory-store:${tenant}:${digest}`,
@@ -166,7 +173,8 @@ export function memoryRouter({ client, cfg }: MemoryRouterDeps): Router {
  * id; 409 while the project is already being indexed), GET `/:id` answers its progress (`:id` is the
  * project or the workflow id).
  */
-export function indexRouter({ client, cfg }: MemoryRouterDeps): Router {
+export function indexRouter(deps: MemoryRouterDeps): Router {
+  const { cfg } = deps;
   const router = Router();
   const taskQueue = taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows;
 
@@ -182,6 +190,7 @@ export function indexRouter({ client, cfg }: MemoryRouterDeps): Router {
         batchSize: body.batchSize,
         tenant,
       };
+      const client = await clientOf(deps);
       const handle = await client.workflow.start(INDEX_REPOSITORY_WORKFLOW, {
         taskQueue,
         workflowId: indexWorkflowId(body.project, tenant),
@@ -205,6 +214,7 @@ export function indexRouter({ client, cfg }: MemoryRouterDeps): Router {
       const tenant = callerOf(res).tenant;
       const own = indexWorkflowId('', tenant);
       const workflowId = id.startsWith(own) ? id : indexWorkflowId(id, tenant);
+      const client = await clientOf(deps);
       const handle = client.workflow.getHandle(workflowId);
       const notFound = new HttpError(404, 'IndexNotFound', `There is no indexing ${id}.`, { id });
       const description = await handle.describe().catch((err: unknown) => {

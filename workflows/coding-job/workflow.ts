@@ -467,6 +467,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         .executeWithOptions({ summary: 'remember the finished job' }, [
           {
             jobId: workflowInfo().workflowId,
+            tenant: input.tenant ?? 'local',
             project,
             language,
             task: input.task,
@@ -509,7 +510,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     if (['generate', 'debug', 'refactor'].includes(input.task)) {
       memoryContext = await act.memory.recallForJob
         .executeWithOptions({ summary: 'recall related memory' }, [
-          { query: `${input.description}\n${input.error ?? ''}`, project, language },
+          { query: `${input.description}\n${input.error ?? ''}`, project, language, tenant: input.tenant ?? 'local' },
         ])
         .then((r) => r.context || undefined)
         // Memory makes jobs better, never blocks them.
