@@ -101,14 +101,15 @@ export function toHttpError(err: unknown): HttpError {
       fields: [{ path: '(body)', message: `larger than ${bodyError.limit} bytes (API_BODY_LIMIT)` }],
     });
   }
-  if (typeof bodyError?.status === 'number' && bodyError.status >= 400 && bodyError.status < 500 && bodyError.type) {
-    if (bodyError.status !== 415)
-      return new HttpError(bodyError.status, 'InvalidBody', 'The request body could not be read.', {
-        fields: [{ path: '(body)', message: String(bodyError.type).slice(0, 100) }],
-      });
-  }
   if (bodyError?.type === 'encoding.unsupported' || bodyError?.status === 415) {
     return new HttpError(415, 'UnsupportedMediaType', 'Send JSON with Content-Type: application/json.');
+  }
+  // Anything else Express or the body parser refused as the client's fault (a bad gzip stream, a
+  // path parameter that is not valid UTF-8, an aborted upload): their 4xx, in our shape.
+  if (typeof bodyError?.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
+    return new HttpError(bodyError.status, 'InvalidRequest', 'The request could not be read.', {
+      fields: [{ path: '(request)', message: String(bodyError.type ?? 'unreadable').slice(0, 100) }],
+    });
   }
   if (err instanceof WorkflowNotFoundError)
     return new HttpError(404, 'JobNotFound', `There is no job ${err.workflowId}.`, { workflowId: err.workflowId });
