@@ -27,6 +27,7 @@ import { HttpError, jobFailureToHttp, toHttpError } from '../errors';
 import { RETRYABLE_STATUSES, retryJob } from '../job-retry';
 import { apiMetrics, taskLabel } from '../metrics';
 import type { Quotas } from '../quotas';
+import { configuredSecrets, redactText } from '../redact';
 import { describeOwned, requestDigest } from '../tenancy';
 import type { TemporalGateway } from '../temporal-gateway';
 import { startJobSchema, workflowIdSchema, type StartJobBody } from '../validation';
@@ -180,14 +181,15 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     phase: live?.phase ?? attr<string>(description, SEARCH_ATTRIBUTES.phase),
     iteration: live?.iteration ?? attr<number>(description, SEARCH_ATTRIBUTES.iteration) ?? 0,
     outcome: live?.outcome ?? attr<string>(description, SEARCH_ATTRIBUTES.outcome),
-    message: live?.message ?? finished?.message ?? failure?.message,
+    // A worker's message may name its files or endpoints: the answer carries none of them.
+    message: redactMaybe(live?.message ?? finished?.message ?? failure?.message, cfg),
     lastTests: live?.lastTests ?? lastTestsOf(finished),
     usage: live?.usage ?? finished?.usage,
     awaitingApproval: live?.awaitingApproval ?? false,
     startedAt: description.startTime.toISOString(),
     closedAt: description.closeTime?.toISOString() ?? null,
     historyLength: description.historyLength,
-    ...(failure ? { failure } : {}),
+    ...(failure ? { failure: { ...failure, message: redactMaybe(failure.message, cfg) } } : {}),
     links: {
       ...jobLinks(cfg, workflowId, description.runId),
       ...(RETRYABLE_STATUSES.has(description.status.name)
@@ -195,6 +197,10 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
         : {}),
     },
   };
+}
+
+function redactMaybe(text: string | undefined, cfg: Config): string | undefined {
+  return text === undefined ? undefined : redactText(text, configuredSecrets(cfg));
 }
 
 /** The last test summary of a finished job, as the status query gave it while the job ran. */
