@@ -25,9 +25,12 @@ export interface RecallForJobResult {
 export async function recallForJob(input: RecallForJobInput): Promise<RecallForJobResult> {
   const found = await searchMemory({
     query: input.query,
+    tenant: input.tenant ?? 'local',
     project: input.project,
     language: input.language,
     collections: ['code', 'fixes', 'reviews'],
+    // The prompt calls these "fixes that worked before": only work that passed its tests and review.
+    survived: true,
     topK: 5,
     tokenBudget: input.tokenBudget ?? 1_500,
   });
@@ -90,6 +93,6 @@ export async function rememberJob(input: RememberJobInput): Promise<{ stored: nu
       metadata: { path: 'review' },
     });
   }
-  const result = await storeMemory({ items });
+  const result = await storeMemory({ items, tenant: input.tenant ?? 'local' });
   return { stored: result.stored };
 }
