@@ -1,3 +1,5 @@
+import { estimateCall, fitsBudget, type BudgetLeft } from '../common/call-budget';
+import { config } from '../common/config';
 import { modelPath, normaliseModelPath } from '../common/path-policy';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { sharedState } from './cache';
@@ -211,11 +213,15 @@ export interface RefactorCodeInput {
   memoryContext?: string;
   /** For DEBUG jobs: the error the user reported, so the fix addresses it and not only the test. */
   error?: string;
+  /** What is left of the job's budget: no file's call is made when its estimate would cross it. */
+  budget?: BudgetLeft;
 }
 
 export interface RefactorCodeResult extends GenerateCodeResult {
   /** Files whose rewrite was taken from an earlier attempt's heartbeat instead of the model. */
   resumed: string[];
+  /** True when the round stopped before a call that would cross `budget`; `written` says what was done. */
+  budgetStopped?: boolean;
 }
 
 interface RefactorProgress {
@@ -245,13 +251,20 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
   const resumed = Object.keys(progress.done);
   for (const [filePath, id] of Object.entries(progress.done)) files[filePath] = await store.getText(id);
 
+  let budgetStopped = false;
   for (const target of input.targets) {
     if (progress.done[target]) continue;
+    const messages = refactorFilePrompt({ ...input, path: target, files });
+    // One round of N files must not overshoot the job's budget N times over.
+    if (input.budget && !fitsBudget(progress.usage, estimateCall(messages, config()), input.budget)) {
+      budgetStopped = true;
+      break;
+    }
     const result = await callModel({
       purpose: 'refactor',
       schemaName: 'file_rewrite',
       schema: fileRewriteSchema,
-      messages: refactorFilePrompt({ ...input, path: target, files }),
+      messages,
       heartbeatDetails: { ...progress },
     });
     files[target] = result.value.content;
@@ -262,12 +275,14 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     heartbeatProgress(progress);
   }
   const stored = await store.putFiles(files);
+  const written = input.targets.filter((t) => progress.done[t]);
   return {
     files: stored,
-    written: input.targets,
-    explanation: input.targets.map((t) => `${t}: ${progress.explanations[t] ?? ''}`).join('\n'),
+    written,
+    explanation: written.map((t) => `${t}: ${progress.explanations[t] ?? ''}`).join('\n'),
     usage: progress.usage,
     resumed,
+    ...(budgetStopped ? { budgetStopped } : {}),
   };
 }
 

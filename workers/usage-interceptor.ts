@@ -1,24 +1,17 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { estimateCall } from '../common/call-budget';
 import type { Config } from '../common/config';
 import { FAILURES } from '../common/failures';
 import { tenantOfWorkflowId, tenantScope, usageLedger, utcDay, type UsageLedger } from '../common/usage-ledger';
 
-/** About four characters a token, as the model bills prompts. */
-const CHARS_PER_TOKEN = 4;
-
-/**
- * An estimate of one model call before it is made: its input as the prompt, plus the largest answer
- * the call may get (LLM_MAX_TOKENS). High rather than low, so one call cannot overshoot a quota by much.
- */
+/** The estimate of one model call before it is made: its input as the prompt, plus LLM_MAX_TOKENS. */
 export function estimateCallTokens(args: unknown[], maxCompletionTokens: number): number {
-  let chars = 0;
-  try {
-    chars = JSON.stringify(args).length;
-  } catch {
-    chars = 0;
-  }
-  return Math.ceil(chars / CHARS_PER_TOKEN) + maxCompletionTokens;
+  return estimateCall(args, {
+    LLM_MAX_TOKENS: maxCompletionTokens,
+    LLM_PRICE_INPUT_PER_MTOK: 0,
+    LLM_PRICE_OUTPUT_PER_MTOK: 0,
+  }).tokens;
 }
 
 interface CallUsage {

@@ -446,6 +446,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             feedback,
             memoryContext,
             error: input.task === 'debug' ? input.error : undefined,
+            budget: { tokens: limits.maxTokens - usage.totalTokens, costUsd: limits.maxCostUsd - usage.costUsd },
           },
         ],
       );
@@ -460,6 +461,14 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         feedback,
       });
       feedback = undefined;
+      if (refactored.budgetStopped) {
+        await remember(false);
+        return finish(
+          'budget-exhausted',
+          `Stopped before a refactor call that would cross the token/cost budget (${usage.totalTokens} tokens, $${usage.costUsd.toFixed(4)} spent)`,
+          code,
+        );
+      }
     }
 
     async function remember(survived: boolean): Promise<void> {
