@@ -31,6 +31,10 @@ function inspect(body: unknown): Problem | undefined {
     }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) return { path: path || '(body)', message: `nested deeper than ${MAX_JSON_DEPTH}` };
+    // Count before walking: a 140,000-key map is refused here without touching its entries.
+    const size = Array.isArray(value) ? value.length : Object.keys(value).length;
+    if (values + stack.length + size > MAX_JSON_VALUES)
+      return { path: path || '(body)', message: `more than ${MAX_JSON_VALUES} values` };
     const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
     for (const [key, child] of entries) {
       const childPath = path ? `${path}.${key.slice(0, 100)}` : key.slice(0, 100);
