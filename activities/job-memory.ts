@@ -7,6 +7,8 @@ import { searchMemory, storeMemory } from './memory';
 
 export interface RecallForJobInput {
   query: string;
+  /** The job's tenant: only its memories are recalled. */
+  tenant?: string;
   project: string;
   language: string;
   tokenBudget?: number;
@@ -28,6 +30,7 @@ export interface RecallForJobResult {
 export async function recallForJob(input: RecallForJobInput): Promise<RecallForJobResult> {
   const found = await searchMemory({
     query: input.query,
+    tenant: input.tenant ?? 'local',
     project: input.project,
     language: input.language,
     collections: ['code', 'fixes', 'reviews'],
@@ -48,6 +51,8 @@ export async function recallForJob(input: RecallForJobInput): Promise<RecallForJ
 
 export interface RememberJobInput {
   jobId: string;
+  /** The job's tenant: the memories are filed under it. */
+  tenant?: string;
   project: string;
   language: string;
   task: string;
@@ -100,6 +105,6 @@ export async function rememberJob(input: RememberJobInput): Promise<{ stored: nu
       metadata: { path: 'review' },
     });
   }
-  const result = await storeMemory({ items });
+  const result = await storeMemory({ items, tenant: input.tenant ?? 'local' });
   return { stored: result.stored };
 }

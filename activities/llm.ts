@@ -1,12 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { estimateCall, fitsBudget, type BudgetLeft } from '../common/call-budget';
 import { config } from '../common/config';
+import { modelPath, normaliseModelPath } from '../common/path-policy';
 import { namedApis, suggestedModulePath } from '../common/task-names';
 import { isTestPath } from '../common/test-files';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { sharedState } from './cache';
 import { cleanFileContent, dropRepeatedAsserts, trimTruncatedFile } from './llm/answer-repair';
 import { callModel, type ModelCallResult } from './llm/model-client';
-import type { Pricing } from './llm/pricing';
+import { priceOf, type Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
 import { Context } from '@temporalio/activity';
@@ -183,7 +185,7 @@ async function toCodeResult(
 }
 
 function normalisePath(p: string): string {
-  return p.replace(/^\.\//, '').replace(/\\/g, '/');
+  return modelPath(p);
 }
 
 function addUsage(
@@ -196,6 +198,17 @@ function addUsage(
   total.totalTokens += result.usage.totalTokens;
   if (!result.cached) total.costUsd += result.costUsd;
   total.cached = total.cached && result.cached;
+}
+
+/** What one rewrite may cost before it is made, at the configured model's price (0 for a local one). */
+function estimateRewrite(messages: unknown) {
+  const cfg = config();
+  const price = priceOf(cfg, cfg.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', cfg.OPENAI_MODEL);
+  return estimateCall(messages, {
+    LLM_MAX_TOKENS: Math.min(STEP_MAX_TOKENS.rewrite, cfg.LLM_MAX_TOKENS),
+    LLM_PRICE_INPUT_PER_MTOK: price.inputPerMTok,
+    LLM_PRICE_OUTPUT_PER_MTOK: price.outputPerMTok,
+  });
 }
 
 /** Whether a finding shows a failure: a call with its arguments, a comparison, or a value it returns. */
@@ -332,7 +345,7 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
     ((f.file && !(normalisePath(f.file) in files) && isTestPath(normalisePath(f.file))) ||
       (input.testsGreen && !showsFailure(`${f.message} ${f.suggestion ?? ''}`)))
       ? { ...f, severity: 'major' as const }
-      : { ...f, file: f.file ? normalisePath(f.file) : f.file },
+      : { ...f, file: normaliseModelPath(f.file) ?? '' },
   );
   return {
     findings,
@@ -359,11 +372,15 @@ export interface RefactorCodeInput {
   error?: string;
   /** The refactor round (1, 2…): a later round says the last rewrite did not fix it, and is a new request. */
   attempt?: number;
+  /** What is left of the job's budget: no file's call is made when its estimate would cross it. */
+  budget?: BudgetLeft;
 }
 
 export interface RefactorCodeResult extends GenerateCodeResult {
   /** Files whose rewrite was taken from an earlier attempt's heartbeat instead of the model. */
   resumed: string[];
+  /** True when the round stopped before a call that would cross `budget`; `written` says what was done. */
+  budgetStopped?: boolean;
 }
 
 interface RefactorProgress {
@@ -393,8 +410,22 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
   const resumed = Object.keys(progress.done);
   for (const [filePath, id] of Object.entries(progress.done)) files[filePath] = await store.getText(id);
 
+  let budgetStopped = false;
   for (const target of input.targets) {
     if (progress.done[target]) continue;
+    const messages = refactorFilePrompt({
+      ...input,
+      path: target,
+      files,
+      isTest: isTestPath(target),
+      names: namedApis(input.description),
+      budgetTokens: promptBudget(STEP_MAX_TOKENS.rewrite),
+    });
+    // One round of N files must not overshoot the job's budget N times over.
+    if (input.budget && !fitsBudget(progress.usage, estimateRewrite(messages), input.budget)) {
+      budgetStopped = true;
+      break;
+    }
     const result = await callModel({
       purpose: 'refactor',
       schemaName: 'file_rewrite',
@@ -402,14 +433,7 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
       reader: fileRewriteReader,
       output: 'text',
       maxTokens: STEP_MAX_TOKENS.rewrite,
-      messages: refactorFilePrompt({
-        ...input,
-        path: target,
-        files,
-        isTest: isTestPath(target),
-        names: namedApis(input.description),
-        budgetTokens: promptBudget(STEP_MAX_TOKENS.rewrite),
-      }),
+      messages,
       heartbeatDetails: { ...progress },
     });
     let content = cleanFileContent(result.value.content);
@@ -427,12 +451,14 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     heartbeatProgress(progress);
   }
   const stored = await store.putFiles(files);
+  const written = input.targets.filter((t) => progress.done[t]);
   return {
     files: stored,
-    written: input.targets,
-    explanation: input.targets.map((t) => `${t}: ${progress.explanations[t] ?? ''}`).join('\n'),
+    written,
+    explanation: written.map((t) => `${t}: ${progress.explanations[t] ?? ''}`).join('\n'),
     usage: progress.usage,
     resumed,
+    ...(budgetStopped ? { budgetStopped } : {}),
   };
 }
 

@@ -1,9 +1,11 @@
-import type { Client } from '@temporalio/client';
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express } from 'express';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { Authenticator, requireAdmin } from './auth';
 import { errorMiddleware, HttpError } from './errors';
+import { guardBody } from './input-guard';
 import { apiMetrics } from './metrics';
+import { Quotas } from './quotas';
 import { assistRouter } from './routes/assist';
 import { healthRouter } from './routes/health';
 import { jobEventsHandler } from './routes/job-events';
@@ -16,22 +18,28 @@ export interface AppDeps {
   gateway: TemporalGateway;
   cfg: Config;
   log: Logger;
+  /** Tests pass one with a JWKS of their own; else built from the config. */
+  auth?: Authenticator;
+  quotas?: Quotas;
 }
 
 /** The Express app. It talks to workflows only through the Temporal client in `gateway`. */
 export function createApp(deps: AppDeps): Express {
   const { cfg, log } = deps;
+  const auth = deps.auth ?? new Authenticator(cfg);
+  const quotas = deps.quotas ?? new Quotas(cfg, deps.gateway);
+  const routeDeps = { ...deps, auth, quotas };
   apiMetrics();
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: cfg.API_BODY_LIMIT }));
+  app.set('query parser', 'simple');
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () =>
       log.debug(
         {
           method: req.method,
-          path: req.path,
+          path: req.path.slice(0, 200),
           status: res.statusCode,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         },
@@ -40,38 +48,20 @@ export function createApp(deps: AppDeps): Express {
     );
     next();
   });
-  app.use(healthRouter(deps));
-  if (cfg.API_TOKEN) {
-    app.use('/api', (req, _res, next) => {
-      const header = req.get('authorization') ?? '';
-      if (header !== `Bearer ${cfg.API_TOKEN}`)
-        throw new HttpError(401, 'Unauthorized', 'Send Authorization: Bearer <API_TOKEN>.');
-      next();
-    });
-  }
-  app.get('/api/workflows/:id/events', jobEventsHandler(deps));
-  app.use('/api/workflows', workflowsRouter(deps));
-  app.use('/api/coding', assistRouter(deps));
-  app.use('/api/schedules', schedulesRouter(deps));
-  app.use(
-    '/api/memory',
-    withClient(deps.gateway, (client) => memoryRouter({ client, cfg })),
+  app.use(healthRouter(routeDeps));
+  // Who calls comes first: nobody without a key gets a body parsed.
+  app.use('/api', auth.middleware());
+  app.use(express.json({ limit: cfg.API_BODY_LIMIT }));
+  app.use(guardBody());
+  app.get('/api/workflows/:id/events', jobEventsHandler(routeDeps));
+  app.use('/api/workflows', workflowsRouter(routeDeps));
+  app.use('/api/coding', assistRouter(routeDeps));
+  app.use('/api/schedules', requireAdmin(), schedulesRouter(routeDeps));
+  app.use('/api/memory', memoryRouter({ client: deps.gateway, cfg }));
+  app.use('/api/index', requireAdmin(), indexRouter({ client: deps.gateway, cfg }));
+  app.use((req, _res, next) =>
+    next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path.slice(0, 100)}.`)),
   );
-  app.use(
-    '/api/index',
-    withClient(deps.gateway, (client) => indexRouter({ client, cfg })),
-  );
-  app.use((req, _res, next) => next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path}.`)));
-  app.use(errorMiddleware(log));
+  app.use(errorMiddleware(log, cfg));
   return app;
-}
-
-/** Mounts a router that needs a connected client, connecting lazily (503 while Temporal is down). */
-function withClient(gateway: TemporalGateway, make: (client: Client) => Router): RequestHandler {
-  let cached: { client: Client; router: Router } | undefined;
-  return async (req, res, next) => {
-    const client = await gateway.get();
-    if (cached?.client !== client) cached = { client, router: make(client) };
-    cached.router(req, res, next);
-  };
 }

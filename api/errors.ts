@@ -10,7 +10,9 @@ import {
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { FAILURES, isFailureType } from '../common/failures';
+import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { configuredSecrets, redactDetails, redactText } from './redact';
 
 /** An error the API answers as is: status, a stable code, a message and details. */
 export class HttpError extends Error {
@@ -52,13 +54,29 @@ export function jobFailureToHttp(err: WorkflowFailedError, workflowId: string): 
   return new HttpError(500, 'JobFailed', cause?.message ?? err.message, { workflowId });
 }
 
-/** Turns anything thrown in a route into one JSON error shape; never leaks a stack. */
-export function errorMiddleware(log: Logger): ErrorRequestHandler {
+/**
+ * Turns anything thrown in a route into one JSON error shape; never leaks a stack, a configured
+ * secret, a credentialed URL or a host path (those stay in the log), and caps the details.
+ */
+export function errorMiddleware(log: Logger, cfg?: Partial<Config>): ErrorRequestHandler {
+  const secrets = cfg ? configuredSecrets(cfg) : [];
   return (err: unknown, req, res, _next) => {
     const http = toHttpError(err);
-    if (http.status >= 500) log.error({ err: String(err), path: req.path }, http.message);
-    else log.debug({ code: http.code, path: req.path }, http.message);
-    res.status(http.status).json({ error: { code: http.code, message: http.message, details: http.details } });
+    if (http.status >= 500) log.error({ err: redactText(String(err), secrets), path: req.path }, http.message);
+    else log.debug({ code: http.code, path: req.path.slice(0, 200) }, http.message);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const retryAfter = (http.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') res.set('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+    res.status(http.status).json({
+      error: {
+        code: http.code,
+        message: redactText(http.message.slice(0, 2_000), secrets),
+        details: redactDetails(http.details, secrets),
+      },
+    });
   };
 }
 
@@ -66,7 +84,10 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ZodError) {
     return new HttpError(400, 'InvalidInput', 'The request is invalid.', {
-      fields: err.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+      fields: err.issues.slice(0, 20).map((i) => ({
+        path: i.path.map(String).join('.').slice(0, 200) || '(body)',
+        message: i.message.slice(0, 300),
+      })),
     });
   }
   const bodyError = err as { type?: string; status?: number; limit?: number };
@@ -76,14 +97,22 @@ export function toHttpError(err: unknown): HttpError {
     });
   }
   if (bodyError?.type === 'entity.too.large') {
-    return new HttpError(400, 'BodyTooLarge', `The request body is over the ${bodyError.limit} byte limit.`, {
+    return new HttpError(413, 'BodyTooLarge', `The request body is over the ${bodyError.limit} byte limit.`, {
       fields: [{ path: '(body)', message: `larger than ${bodyError.limit} bytes (API_BODY_LIMIT)` }],
     });
   }
   if (bodyError?.type === 'encoding.unsupported' || bodyError?.status === 415) {
     return new HttpError(415, 'UnsupportedMediaType', 'Send JSON with Content-Type: application/json.');
   }
-  if (err instanceof WorkflowNotFoundError) return new HttpError(404, 'JobNotFound', err.message);
+  // Anything else Express or the body parser refused as the client's fault (a bad gzip stream, a
+  // path parameter that is not valid UTF-8, an aborted upload): their 4xx, in our shape.
+  if (typeof bodyError?.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
+    return new HttpError(bodyError.status, 'InvalidRequest', 'The request could not be read.', {
+      fields: [{ path: '(request)', message: String(bodyError.type ?? 'unreadable').slice(0, 100) }],
+    });
+  }
+  if (err instanceof WorkflowNotFoundError)
+    return new HttpError(404, 'JobNotFound', `There is no job ${err.workflowId}.`, { workflowId: err.workflowId });
   if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpError(409, 'JobExists', err.message);
   if (isGrpcServiceError(err) && GRPC_UNAVAILABLE.includes(err.code)) return new TemporalUnavailableError(err.details);
   if (err instanceof ServiceError) {

@@ -3,12 +3,17 @@ import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { ensureSearchAttributes } from '../temporal/connection';
 import { createApp } from './app';
+import { assertSafeBind } from './auth';
 import { TemporalGateway } from './temporal-gateway';
 
 /** The API process: serves until SIGINT/SIGTERM, then stops taking requests and closes Temporal. */
 async function main(): Promise<void> {
   const cfg = config();
   const log = logger('api');
+  // Before anything listens: no keys on a non-loopback address stops the start, saying what to set.
+  assertSafeBind(cfg);
+  if (cfg.API_TOKEN)
+    log.warn('API_TOKEN is deprecated: it is one admin key of tenant local; use API_KEYS or API_KEYS_FILE');
   const gateway = new TemporalGateway(cfg, logger('api:temporal'));
   gateway
     .get()

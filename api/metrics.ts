@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Histogram, register } from 'prom-client';
 import { once } from '../common/metrics';
+import { TASK_KINDS } from '../workflows/coding-job/definitions';
 
 /** Metrics of the API process. */
 
@@ -37,3 +38,9 @@ export function apiMetrics() {
 }
 
 export { register };
+
+/** A task label from a known value only: anything a client sends that is not a task kind is `unknown`. */
+export function taskLabel(value: unknown): string {
+  const task = typeof value === 'string' ? value.toLowerCase() : '';
+  return (TASK_KINDS as readonly string[]).includes(task) ? task : 'unknown';
+}

@@ -1,13 +1,19 @@
 import { z } from 'zod';
+import { pathProblem } from '../common/path-policy';
 import { LANGUAGES, TASK_KINDS } from '../workflows/coding-job/definitions';
 
-const relativePath = z
-  .string()
-  .min(1)
-  .max(300)
-  .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..') && !p.includes('\0'), {
-    message: 'must be a relative path inside the project (no leading /, no ..)',
-  });
+/** A file name from a client: the one path policy (common/path-policy.ts). */
+const relativePath = z.string().superRefine((p, ctx) => {
+  const problem = pathProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: `must be a relative path inside the project: it ${problem}` });
+});
+
+/** At most `max` entries, counted before any key or value is validated. */
+const boundedRecord = (max: number, what: string) =>
+  z.custom<Record<string, unknown>>(
+    (v) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length <= max,
+    `an object of at most ${max} ${what}`,
+  );
 
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30m, 24h or 7d');
 
@@ -30,9 +36,8 @@ export const startJobSchema = z
     task: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(TASK_KINDS)),
     description: z.string().trim().min(1).max(20_000),
     language: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(LANGUAGES)).optional(),
-    files: z
-      .record(relativePath, z.string().max(512_000))
-      .refine((files) => Object.keys(files).length <= 100, 'at most 100 files')
+    files: boundedRecord(100, 'files')
+      .pipe(z.record(relativePath, z.string().max(512_000)))
       .optional(),
     context: z.string().max(50_000).optional(),
     requirements: z.array(z.string().min(1).max(2_000)).max(50).optional(),

@@ -1,5 +1,7 @@
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { pathProblem, pathRefusal } from '../common/path-policy';
 
 /** A file the user named that cannot be read: a usage error, not an API one. */
 export class LocalFileError extends Error {
@@ -36,26 +38,60 @@ export async function readInputFiles(
 }
 
 /**
- * Writes a job's files under `outDir`, creating folders. The paths come from a model, so one that
- * would land outside `outDir` (absolute, or climbing with `..`) is refused rather than written. Answers the
- * paths written, relative to the working directory when under it.
+ * Writes a job's files under `outDir`, creating folders. The paths come from a model, so each passes
+ * the path policy (`common/path-policy.ts`: relative, no `..`, no `.git/`, no control or bidi
+ * characters…) before anything is written, and nothing is written through a symlink: a folder or a
+ * file under `outDir` that is a link is refused. Answers the paths written, relative to the working
+ * directory when under it.
  */
 export async function writeOutputFiles(outDir: string, files: Record<string, string>): Promise<string[]> {
   const root = path.resolve(outDir);
   // Check every path first, so a bad one leaves nothing half-written.
   const targets = Object.entries(files).map(([name, content]) => {
-    const target = path.resolve(root, name);
-    if (path.isAbsolute(name) || !target.startsWith(root + path.sep)) {
-      throw new LocalFileError(`Refusing to write ${name}: it is outside ${root}.`);
-    }
-    return { target, content };
+    const problem = pathProblem(name);
+    if (problem) throw new LocalFileError(`${pathRefusal(name, problem)} Nothing was written to ${root}.`);
+    return { name, target: path.join(root, ...name.split('/')), content };
   });
   const written: string[] = [];
-  for (const { target, content } of targets) {
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.writeFile(target, content);
+  for (const { name, target, content } of targets) {
+    await mkdirNoFollow(root, name.split('/').slice(0, -1), name);
+    let handle: fs.FileHandle;
+    try {
+      // O_NOFOLLOW: a symlink planted where the file goes is refused, not followed.
+      handle = await fs.open(
+        target,
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW,
+        0o644,
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+        throw new LocalFileError(`Refusing to write ${name}: it is a symlink under ${root}.`);
+      throw err;
+    }
+    try {
+      await handle.writeFile(content);
+    } finally {
+      await handle.close();
+    }
     const shown = path.relative(process.cwd(), target);
     written.push(shown.startsWith('..') ? target : shown);
   }
   return written;
+}
+
+/** Creates the folders of a file one by one under `root`, refusing any that exists as a symlink. */
+async function mkdirNoFollow(root: string, dirs: string[], name: string): Promise<void> {
+  await fs.mkdir(root, { recursive: true });
+  let current = root;
+  for (const dir of dirs) {
+    current = path.join(current, dir);
+    const entry = await fs.lstat(current).catch(() => undefined);
+    if (entry?.isSymbolicLink())
+      throw new LocalFileError(`Refusing to write ${name}: ${dir} is a symlink under ${root}.`);
+    if (entry && !entry.isDirectory()) throw new LocalFileError(`Refusing to write ${name}: ${dir} is not a folder.`);
+    if (!entry)
+      await fs.mkdir(current).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+  }
 }

@@ -52,11 +52,27 @@ export const envSchema = z.object({
   TEMPORAL_DEV_UI_PORT: int(8233, 1),
 
   // --- API
-  API_HOST: z.string().default('0.0.0.0'),
+  API_HOST: z.string().default('127.0.0.1'),
   API_PORT: int(8000, 0),
   API_BODY_LIMIT: z.string().default('2mb'),
+  API_KEYS: optionalString,
+  API_KEYS_FILE: optionalString,
   API_TOKEN: optionalString,
+  API_OIDC_JWKS_URL: optionalUrl,
+  API_OIDC_ISSUER: optionalString,
+  API_OIDC_AUDIENCE: optionalString,
+  API_OIDC_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  API_OIDC_ROLE_CLAIM: z.string().min(1).default('sophia_role'),
   API_WAIT_TIMEOUT_MS: int(120_000, 0),
+  API_MAX_CONCURRENT_WAITS: int(64, 1),
+  API_SSE_MAX_PER_TENANT: int(8, 1),
+  API_SSE_MAX_LIFETIME_MS: int(3_600_000, 1_000),
+  SOPHIA_REPO_ROOTS: optionalString,
+
+  // --- quotas per tenant (0 = no limit)
+  QUOTA_MAX_CONCURRENT_JOBS: int(20, 0),
+  QUOTA_TOKENS_PER_DAY: int(0, 0),
+  QUOTA_COST_USD_PER_DAY: num(0),
 
   // --- workers
   WORKER_POOLS: z.string().default('workflows,llm,sandbox,memory'),

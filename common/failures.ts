@@ -104,6 +104,24 @@ export const FAILURES = {
     exitCode: 2,
     hint: 'The repository path does not exist or is not readable by the worker.',
   },
+  IdempotencyConflict: {
+    retryable: false,
+    httpStatus: 409,
+    exitCode: 13,
+    hint: 'This requestId was already used with a different request; pick a new requestId or resend the same body.',
+  },
+  PathNotAllowed: {
+    retryable: false,
+    httpStatus: 403,
+    exitCode: 2,
+    hint: 'The path is outside the repository roots this deployment allows (SOPHIA_REPO_ROOTS).',
+  },
+  QuotaExceeded: {
+    retryable: false,
+    httpStatus: 429,
+    exitCode: 14,
+    hint: 'The tenant is over a quota (concurrent jobs, tokens or cost per day); retry after the Retry-After seconds.',
+  },
   ReviewRejected: {
     retryable: false,
     httpStatus: 409,

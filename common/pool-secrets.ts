@@ -9,6 +9,7 @@
 /** Every secret variable of the config; the chart's Secret holds these keys. */
 export const SECRET_KEYS = [
   'OPENAI_API_KEY',
+  'API_KEYS',
   'API_TOKEN',
   'TEMPORAL_API_KEY',
   'QDRANT_API_KEY',
@@ -30,7 +31,7 @@ export type ComponentName = 'api' | 'workflows' | 'llm' | 'sandbox' | 'memory';
  * (TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH), never with TEMPORAL_API_KEY.
  */
 export const COMPONENT_SECRETS: Record<ComponentName, readonly SecretKey[]> = {
-  api: ['API_TOKEN', 'TEMPORAL_API_KEY', 'QDRANT_API_KEY', 'OPENAI_API_KEY'],
+  api: ['API_KEYS', 'API_TOKEN', 'TEMPORAL_API_KEY', 'QDRANT_API_KEY', 'OPENAI_API_KEY'],
   workflows: ['TEMPORAL_API_KEY'],
   llm: ['OPENAI_API_KEY', 'TEMPORAL_API_KEY'],
   sandbox: ['CODACY_API_TOKEN'],

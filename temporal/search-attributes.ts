@@ -12,6 +12,8 @@ export const SEARCH_ATTRIBUTES = {
   iteration: defineSearchAttributeKey('SophiaIteration', SearchAttributeType.INT),
   outcome: defineSearchAttributeKey('SophiaOutcome', SearchAttributeType.KEYWORD),
   language: defineSearchAttributeKey('SophiaLanguage', SearchAttributeType.KEYWORD),
+  /** The tenant a job, schedule run or index run belongs to; every API read and action checks it. */
+  tenant: defineSearchAttributeKey('SophiaTenant', SearchAttributeType.KEYWORD),
 } as const;
 
 export const SEARCH_ATTRIBUTE_KEYS = Object.values(SEARCH_ATTRIBUTES);

@@ -3,6 +3,7 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import { describeCage, publishCage } from '../activities/sandbox/cage';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { usageInterceptor } from './usage-interceptor';
 import { taskQueues, type PoolName } from '../temporal/task-queues';
 
 /**
@@ -83,6 +84,8 @@ export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePr
       : await Worker.create({
           ...base,
           activities: ACTIVITIES[pool](),
+          // Each model call counts against its tenant's daily quota, checked before and added after.
+          ...(pool === 'llm' ? { interceptors: { activity: [usageInterceptor(cfg)] } } : {}),
           maxConcurrentActivityTaskExecutions: limit,
           // Heartbeats carry resumable progress (e.g. the files a refactor finished); send them within a
           // second instead of the default 80% of the heartbeat timeout, so a crash loses little.

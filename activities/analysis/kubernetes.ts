@@ -22,6 +22,8 @@ import type { Finding, Ruleset, Severity } from './finding';
  * - info: a kind with no built-in schema (a CRD such as a ServiceMonitor), a Helm template.
  */
 
+/** Aliases a document may expand: plenty for anchors in real manifests, far below a bomb. */
+const MAX_YAML_ALIASES = 100;
 const TOOL = 'kubernetes';
 
 const YAML_FILE = /\.ya?ml$/i;
@@ -458,7 +460,21 @@ export function checkKubernetesManifests(
         });
         continue;
       }
-      const value: unknown = doc.toJS();
+      let value: unknown;
+      try {
+        // An alias bomb (aliases of aliases, billions of nodes) stops here, as a finding, not a crash.
+        value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+      } catch (err) {
+        findings.push({
+          tool: TOOL,
+          rule: 'yaml-aliases',
+          severity: 'error',
+          file,
+          line: lines.linePos(doc.contents?.range?.[0] ?? 0).line,
+          message: `The document expands too many YAML aliases (${err instanceof Error ? err.message.split('\n')[0] : 'limit'}); a manifest needs few or none.`,
+        });
+        continue;
+      }
       if (value === null || value === undefined) continue; // an empty document (`---` at the end)
       const startLine = lines.linePos(doc.contents?.range?.[0] ?? 0).line;
       const obj = asObject(value);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { filesFromProse } from './answer-repair';
 import type { AnswerReader } from './structured-output';
+import { isSafePath } from '../../common/path-policy';
 
 /** One file the model writes. An array, not a record: strict JSON schema mode has no free-form keys. */
 export const generatedFileSchema = z.object({
@@ -8,7 +9,10 @@ export const generatedFileSchema = z.object({
     .string()
     .min(1)
     .max(300)
-    .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'a relative path inside the project'),
+    .refine(
+      (p) => isSafePath(p.replace(/^(\.\/)+/, '')),
+      'a relative path inside the project (see common/path-policy.ts)',
+    ),
   content: z
     .string()
     // A small model copies the format's placeholder ("<the whole file>") instead of writing the file.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { inSkippedDir, listRepositoryFiles } from '../repository/files';
+import { allowedRepositoryPath, inSkippedDir, listRepositoryFiles } from '../repository/files';
 import { languageOf } from './chunker';
 
 const SKIPPED_NAMES = [
@@ -42,7 +42,8 @@ export function skipReason(relativePath: string, content?: Buffer): string | und
  * The indexable files of a repository with their content hashes. In a git work tree it asks git
  * (tracked plus untracked-but-not-ignored files, so .gitignore is honoured); elsewhere it walks.
  */
-export async function scanRepository(root: string): Promise<RepositoryScan> {
+export async function scanRepository(given: string): Promise<RepositoryScan> {
+  const root = await allowedRepositoryPath(given);
   const stat = await fs.stat(root).catch(() => undefined);
   if (!stat?.isDirectory()) {
     throw ApplicationFailure.create({
@@ -56,6 +57,12 @@ export async function scanRepository(root: string): Promise<RepositoryScan> {
   let skipped = 0;
   for (const relative of candidates.sort()) {
     if (skipReason(relative)) {
+      skipped++;
+      continue;
+    }
+    // A symlink could point outside the repository (at /etc/shadow, say); indexing reads only what is inside.
+    const entry = await fs.lstat(path.join(root, relative)).catch(() => undefined);
+    if (!entry?.isFile()) {
       skipped++;
       continue;
     }

@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import { config } from '../../common/config';
+import { parseRepoRoots, resolveRepoPath } from '../../common/repo-roots';
 
 /**
  * Directories of vendored, built or tool-owned files: never the project's own code, and often huge.
@@ -70,4 +73,25 @@ async function walk(root: string, relative = ''): Promise<string[]> {
     else if (entry.isFile()) out.push(child);
   }
   return out;
+}
+
+/**
+ * The real path of a repository the worker may read: under `SOPHIA_REPO_ROOTS` after realpath, never
+ * a system directory. Failures: `InvalidInput`, `PathNotAllowed`, `RepositoryInvalid` (missing), all
+ * non-retryable. Messages name no resolved host path.
+ */
+export async function allowedRepositoryPath(given: string): Promise<string> {
+  const resolved = await resolveRepoPath(given, parseRepoRoots(config().SOPHIA_REPO_ROOTS));
+  if ('path' in resolved) return resolved.path;
+  if ('refusal' in resolved)
+    throw ApplicationFailure.create({
+      type: resolved.refusal.type,
+      nonRetryable: true,
+      message: resolved.refusal.message,
+    });
+  throw ApplicationFailure.create({
+    type: 'RepositoryInvalid',
+    nonRetryable: true,
+    message: 'The repository path does not exist on the worker.',
+  });
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FileMap } from '../artifacts';
-import { inSkippedDir, listRepositoryFiles } from '../repository/files';
+import { allowedRepositoryPath, inSkippedDir, listRepositoryFiles } from '../repository/files';
 import { heartbeat } from '../sandbox/activity-context';
 
 export type SnapshotLanguage = 'python' | 'typescript' | 'javascript';
@@ -37,7 +37,8 @@ export interface RepositorySnapshot {
  * Reads the reviewed files of a local repository. In a git work tree it asks git for tracked and
  * untracked-but-not-ignored files, so .gitignore is honoured; elsewhere it walks the tree.
  */
-export async function readRepository(root: string, language: SnapshotLanguage): Promise<RepositorySnapshot> {
+export async function readRepository(given: string, language: SnapshotLanguage): Promise<RepositorySnapshot> {
+  const root = await allowedRepositoryPath(given);
   const stat = await fs.stat(root).catch(() => undefined);
   if (!path.isAbsolute(root) || !stat?.isDirectory()) {
     throw ApplicationFailure.create({

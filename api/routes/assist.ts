@@ -3,10 +3,13 @@ import { z } from 'zod';
 import { artifactStore } from '../../common/artifacts';
 import type { Config } from '../../common/config';
 import { LANGUAGES, type CodingJobResult } from '../../workflows/coding-job/definitions';
+import { callerOf } from '../auth';
 import { HttpError } from '../errors';
 import { detectLanguage, detectTaskKind } from '../intent';
 import { apiMetrics } from '../metrics';
+import type { Quotas } from '../quotas';
 import type { TemporalGateway } from '../temporal-gateway';
+import { WaitLimiter } from '../wait-limiter';
 import { jobOptionsSchema, startJobSchema } from '../validation';
 import { jobLinks, jobResult, startJob } from './workflows';
 
@@ -28,26 +31,34 @@ const assistSchema = z
  * `POST /api/coding/assist`: a request in plain words. The task kind and language are read from the
  * message (and the files), a job is started, and by default the answer waits for its result.
  */
-export function assistRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {
-  const { gateway, cfg } = deps;
+export function assistRouter(deps: { gateway: TemporalGateway; cfg: Config; quotas?: Quotas }): Router {
+  const { gateway, cfg, quotas } = deps;
   const router = Router();
+  const waits = new WaitLimiter(cfg.API_MAX_CONCURRENT_WAITS);
 
   router.post('/assist', async (req, res) => {
     const body = assistSchema.parse(req.body ?? {});
     const task = detectTaskKind(body.message);
     const language = body.language ?? detectLanguage(body.message, body.files);
-    const started = await startJob(gateway, cfg, {
-      task,
-      description: body.message,
-      language,
-      files: body.files,
-      context: body.context,
-      project: body.project,
-      requestId: body.requestId,
-      options: body.options,
-      // The reproducing test is written from `error` alone, so a stack trace pasted as `context` goes there too.
-      error: task === 'debug' ? [body.message, body.context].filter(Boolean).join('\n\n') : undefined,
-    });
+    const caller = callerOf(res);
+    const started = await startJob(
+      gateway,
+      cfg,
+      {
+        task,
+        description: body.message,
+        language,
+        files: body.files,
+        context: body.context,
+        project: body.project,
+        requestId: body.requestId,
+        options: body.options,
+        // The reproducing test is written from `error` alone, so a stack trace pasted as `context` goes there too.
+        error: task === 'debug' ? [body.message, body.context].filter(Boolean).join('\n\n') : undefined,
+      },
+      caller,
+      quotas,
+    );
     apiMetrics()
       .requests.labels(task, started.existing ? 'duplicate' : 'accepted')
       .inc();
@@ -58,9 +69,12 @@ export function assistRouter(deps: { gateway: TemporalGateway; cfg: Config }): R
     }
     let finished: Awaited<ReturnType<typeof jobResult>>;
     try {
-      finished = await jobResult(gateway, cfg, started.workflowId, cfg.API_WAIT_TIMEOUT_MS);
+      finished = await waits.run(() =>
+        jobResult(gateway, cfg, started.workflowId, caller.tenant, cfg.API_WAIT_TIMEOUT_MS),
+      );
     } catch (err) {
-      if (err instanceof HttpError && err.code === 'JobNotFinished') {
+      // Not finished in time, or too many waits open: the job runs on, and the answer says where to look.
+      if (err instanceof HttpError && (err.code === 'JobNotFinished' || err.code === 'TooManyWaits')) {
         res.status(202).json({ ...head, status: 'RUNNING', links: jobLinks(cfg, started.workflowId, started.runId) });
         return;
       }

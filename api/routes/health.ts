@@ -4,6 +4,8 @@ import { readCageReports } from '../../common/cage-report';
 import type { Config } from '../../common/config';
 import { updateBacklogMetrics } from '../backlog';
 import { register } from '../metrics';
+import type { Authenticator } from '../auth';
+import { configuredSecrets, redactDetails } from '../redact';
 import type { TemporalGateway } from '../temporal-gateway';
 
 export interface DependencyCheck {
@@ -112,19 +114,35 @@ export async function readiness(gateway: TemporalGateway, cfg: Config) {
   return { ready, degraded, model, checks: results };
 }
 
-export function healthRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {
+export function healthRouter(deps: { gateway: TemporalGateway; cfg: Config; auth: Authenticator }): Router {
   const router = Router();
+  const secrets = configuredSecrets(deps.cfg);
   const started = new Date().toISOString();
 
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok', startedAt: started, uptimeSeconds: Math.round(process.uptime()) });
   });
 
-  router.get('/ready', async (_req, res) => {
-    const result = await readiness(deps.gateway, deps.cfg);
-    res
-      .status(result.ready ? 200 : 503)
-      .json({ status: result.ready ? (result.degraded ? 'degraded' : 'ready') : 'unavailable', ...result });
+  /**
+   * Public: ready or not, nothing else. With a valid key (any tenant's, or anyone on an API without
+   * keys) also each dependency's check, with secrets and credentialed URLs redacted.
+   */
+  router.get('/ready', async (req, res) => {
+    const [result, caller] = await Promise.all([
+      readiness(deps.gateway, deps.cfg),
+      deps.auth.identify(req.get('authorization')),
+    ]);
+    res.status(result.ready ? 200 : 503);
+    if (!caller) {
+      res.json({ status: result.ready ? 'ready' : 'unavailable' });
+      return;
+    }
+    res.json(
+      redactDetails(
+        { status: result.ready ? (result.degraded ? 'degraded' : 'ready') : 'unavailable', ...result },
+        secrets,
+      ),
+    );
   });
 
   router.get('/metrics', async (_req, res) => {

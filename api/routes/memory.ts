@@ -5,7 +5,11 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { z } from 'zod';
 import type { Config } from '../../common/config';
 import { FAILURES, isFailureType } from '../../common/failures';
-import { HttpError } from '../errors';
+import { parseRepoRoots, resolveRepoPath } from '../../common/repo-roots';
+import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
+import { callerOf } from '../auth';
+import { HttpError, toHttpError } from '../errors';
+import { tenantOf } from '../tenancy';
 import { taskQueues } from '../../temporal/task-queues';
 import {
   INDEX_REPOSITORY_WORKFLOW,
@@ -61,14 +65,30 @@ export const startIndexSchema = z.object({
     .min(1)
     .max(4_096)
     .refine((p) => p.startsWith('/'), 'an absolute path on the memory worker'),
-  project,
+  project: z.string().regex(/^[\w.@-]{1,100}$/, 'letters, digits and . _ @ - (at most 100)'),
   batchSize: z.coerce.number().int().min(1).max(1_000).optional(),
 });
+
+/**
+ * Refuses a repository path outside SOPHIA_REPO_ROOTS (403) or malformed (400), before anything is
+ * started. A path the API cannot see (the memory worker has its own disk) is left to the worker,
+ * which checks it again with its realpath.
+ */
+export async function checkRepositoryPath(given: string, cfg: Config, field: string): Promise<void> {
+  const resolved = await resolveRepoPath(given, parseRepoRoots(cfg.SOPHIA_REPO_ROOTS));
+  if (!('refusal' in resolved)) return;
+  const { type, message } = resolved.refusal;
+  throw new HttpError(FAILURES[type].httpStatus, type, message, {
+    fields: [{ path: field, message }],
+    hint: FAILURES[type].hint,
+  });
+}
 
 const indexIdSchema = z.string().regex(/^[\w.:@/-]{1,250}$/, 'a project name or an indexing workflow id');
 
 interface MemoryRouterDeps {
-  client: Client;
+  /** A connected client, or a way to get one (the API's gateway: 503 while Temporal is down). */
+  client: Client | { get(): Promise<Client> };
   cfg: Config;
 }
 
@@ -101,18 +121,26 @@ function catalogueError(err: unknown): unknown {
  * queue, so the embedded store stays owned by the memory worker. Bad bodies reach the error
  * middleware as ZodErrors (400).
  */
-export function memoryRouter({ client, cfg }: MemoryRouterDeps): Router {
+const clientOf = (deps: MemoryRouterDeps): Promise<Client> =>
+  'workflow' in deps.client ? Promise.resolve(deps.client) : deps.client.get();
+
+export function memoryRouter(deps: MemoryRouterDeps): Router {
+  const { cfg } = deps;
   const router = Router();
   const taskQueue = taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows;
 
   router.post(
     '/search',
     route(async (req, res) => {
-      const input: SearchMemoryInput = searchMemorySchema.parse(req.body);
+      const tenant = callerOf(res).tenant;
+      // Only the caller's tenant is ever searched, whatever the body says.
+      const input: SearchMemoryInput = { ...searchMemorySchema.parse(req.body), tenant };
+      const client = await clientOf(deps);
       const result = (await client.workflow.execute(SEARCH_MEMORY_WORKFLOW, {
         taskQueue,
-        workflowId: `memory-search:${randomUUID()}`,
+        workflowId: `memory-search:${tenant}:${randomUUID()}`,
         args: [input],
+        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.tenant, value: tenant }],
       })) as SearchMemoryResult;
       res.json(result);
     }),
@@ -121,14 +149,17 @@ export function memoryRouter({ client, cfg }: MemoryRouterDeps): Router {
   router.post(
     '/',
     route(async (req, res) => {
-      const input: StoreMemoryInput = storeMemorySchema.parse(req.body);
-      // A business id from the content: a client retrying the same store starts nothing new.
+      const tenant = callerOf(res).tenant;
+      const input: StoreMemoryInput = { ...storeMemorySchema.parse(req.body), tenant };
+      // A business id from the tenant and the content: a client retrying the same store starts nothing new.
       const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 32);
+      const client = await clientOf(deps);
       const result = (await client.workflow.execute(STORE_MEMORY_WORKFLOW, {
         taskQueue,
-        workflowId: `memory-store:${digest}`,
+        workflowId: `memory-store:${tenant}:${digest}`,
         workflowIdConflictPolicy: 'USE_EXISTING',
         args: [input],
+        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.tenant, value: tenant }],
       })) as StoreMemoryResult;
       res.status(201).json(result);
     }),
@@ -142,7 +173,8 @@ export function memoryRouter({ client, cfg }: MemoryRouterDeps): Router {
  * id; 409 while the project is already being indexed), GET `/:id` answers its progress (`:id` is the
  * project or the workflow id).
  */
-export function indexRouter({ client, cfg }: MemoryRouterDeps): Router {
+export function indexRouter(deps: MemoryRouterDeps): Router {
+  const { cfg } = deps;
   const router = Router();
   const taskQueue = taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows;
 
@@ -150,11 +182,23 @@ export function indexRouter({ client, cfg }: MemoryRouterDeps): Router {
     '/',
     route(async (req, res) => {
       const body = startIndexSchema.parse(req.body);
-      const input: IndexRepositoryInput = { repoPath: body.path, project: body.project, batchSize: body.batchSize };
+      await checkRepositoryPath(body.path, cfg, 'path');
+      const tenant = callerOf(res).tenant;
+      const input: IndexRepositoryInput = {
+        repoPath: body.path,
+        project: body.project,
+        batchSize: body.batchSize,
+        tenant,
+      };
+      const client = await clientOf(deps);
       const handle = await client.workflow.start(INDEX_REPOSITORY_WORKFLOW, {
         taskQueue,
-        workflowId: indexWorkflowId(body.project),
+        workflowId: indexWorkflowId(body.project, tenant),
         args: [input],
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.tenant, value: tenant },
+          { key: SEARCH_ATTRIBUTES.project, value: body.project },
+        ],
       });
       res
         .status(202)
@@ -167,9 +211,17 @@ export function indexRouter({ client, cfg }: MemoryRouterDeps): Router {
     '/:id',
     route(async (req, res) => {
       const id = indexIdSchema.parse(req.params.id);
-      const workflowId = id.startsWith(indexWorkflowId('')) ? id : indexWorkflowId(id);
+      const tenant = callerOf(res).tenant;
+      const own = indexWorkflowId('', tenant);
+      const workflowId = id.startsWith(own) ? id : indexWorkflowId(id, tenant);
+      const client = await clientOf(deps);
       const handle = client.workflow.getHandle(workflowId);
-      const [description, progress] = await Promise.all([handle.describe(), handle.query(indexProgressQuery)]);
+      const notFound = new HttpError(404, 'IndexNotFound', `There is no indexing ${id}.`, { id });
+      const description = await handle.describe().catch((err: unknown) => {
+        throw toHttpError(err).status === 404 ? notFound : err;
+      });
+      if (tenantOf(description) !== tenant) throw notFound;
+      const progress = await handle.query(indexProgressQuery);
       res.json({ workflowId, status: description.status.name, progress });
     }),
   );

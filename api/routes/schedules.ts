@@ -24,8 +24,10 @@ import {
   type ScheduledReviewInput,
   type ScheduledReviewResult,
 } from '../../workflows/scheduled-review/definitions';
+import { callerOf } from '../auth';
 import { HttpError, jobFailureToHttp } from '../errors';
 import type { TemporalGateway } from '../temporal-gateway';
+import { checkRepositoryPath } from './memory';
 
 /** Reviews run daily unless the request says otherwise. */
 export const DEFAULT_REVIEW_INTERVAL_SECONDS = 24 * 3600;
@@ -46,7 +48,22 @@ const scheduleIdSchema = z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, d
 
 const note = z.string().trim().max(500).optional();
 
-/** Standard cron (5 fields, optionally seconds and year) or a `@daily`-style shorthand; Temporal checks the rest. */
+/** The shortest interval a schedule may run at, whatever form it is given in. */
+export const MIN_INTERVAL_SECONDS = 10;
+
+const GO_DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** Seconds of a Go duration (`90s`, `1h30m`), as Temporal's `@every` takes it; undefined when malformed. */
+export function goDurationSeconds(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * GO_DURATION_UNITS[unit!]!, 0);
+}
+
+/**
+ * Standard cron (5 fields, optionally seconds and year) or a `@daily`-style shorthand; Temporal checks
+ * the rest. Neither `@every` nor a seconds field may fire more often than every MIN_INTERVAL_SECONDS.
+ */
 const cronSchema = z
   .string()
   .trim()
@@ -54,7 +71,17 @@ const cronSchema = z
   .regex(
     /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly|every\s+\S+)|(\S+\s+){4,6}\S+)$/,
     'a cron expression such as "0 3 * * *" or "@daily"',
-  );
+  )
+  .refine((cron) => {
+    const every = /^@every\s+(\S+)$/.exec(cron);
+    if (every) {
+      const seconds = goDurationSeconds(every[1]!);
+      return seconds !== undefined && seconds >= MIN_INTERVAL_SECONDS;
+    }
+    const fields = cron.split(/\s+/);
+    // Six or seven fields start with seconds: only a fixed second (at most once a minute) is allowed.
+    return fields.length < 6 || /^\d{1,2}$/.test(fields[0]!);
+  }, `runs at most every ${MIN_INTERVAL_SECONDS} seconds (@every needs a Go duration such as 30m)`);
 
 export const createScheduleSchema = z
   .object({
@@ -91,6 +118,8 @@ const noteBodySchema = z.object({ note }).strict();
 
 /** What the API keeps on the schedule (its memo), so a list needs no describe per schedule. */
 interface ReviewScheduleMemo {
+  /** The tenant the schedule belongs to; absent on schedules made before tenancy. */
+  tenant?: string;
   repositoryPath: string;
   language: string;
   project: string;
@@ -148,11 +177,18 @@ function memoOf(memo: Record<string, unknown> | undefined): Partial<ReviewSchedu
   return (memo ?? {}) as Partial<ReviewScheduleMemo>;
 }
 
+/**
+ * Temporal's id of a tenant's schedule: the tenant, then the id the tenant chose (tenants have no
+ * `:`), so two tenants may each have a `nightly`.
+ */
+export const internalScheduleId = (tenant: string, scheduleId: string) => `${tenant}:${scheduleId}`;
+const externalScheduleId = (internal: string) => internal.slice(internal.indexOf(':') + 1);
+
 /** The describe answer: what the schedule reviews, when, its state and its recent and next runs. */
 function scheduleView(cfg: Config, d: ScheduleDescription) {
   const memo = memoOf(d.memo);
   return {
-    scheduleId: d.scheduleId,
+    scheduleId: externalScheduleId(d.scheduleId),
     repositoryPath: memo.repositoryPath,
     language: memo.language,
     project: memo.project,
@@ -175,7 +211,7 @@ function scheduleView(cfg: Config, d: ScheduleDescription) {
     skippedOverlap: d.info.numActionsSkippedOverlap,
     createdAt: d.info.createdAt.toISOString(),
     updatedAt: d.info.lastUpdatedAt?.toISOString() ?? null,
-    links: scheduleLinks(cfg, d.scheduleId),
+    links: scheduleLinks(cfg, externalScheduleId(d.scheduleId)),
   };
 }
 
@@ -200,34 +236,43 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
    */
   const reviewSchedule = async (
     rawId: unknown,
-  ): Promise<{ handle: ScheduleHandle; description: ScheduleDescription }> => {
+    tenant: string,
+  ): Promise<{ handle: ScheduleHandle; description: ScheduleDescription; scheduleId: string }> => {
     const scheduleId = scheduleIdSchema.parse(rawId);
-    const handle = await gateway.call(async (client) => client.schedule.getHandle(scheduleId));
+    const handle = await gateway.call(async (client) =>
+      client.schedule.getHandle(internalScheduleId(tenant, scheduleId)),
+    );
     const description = await onSchedule(scheduleId, () => handle.describe());
     if (
       description.action.workflowType !== SCHEDULED_REVIEW_WORKFLOW_TYPE ||
-      description.action.taskQueue !== workflowQueue
+      description.action.taskQueue !== workflowQueue ||
+      memoOf(description.memo).tenant !== tenant
     ) {
       throw scheduleError(new ScheduleNotFoundError('not a review schedule', scheduleId), scheduleId);
     }
-    return { handle, description };
+    return { handle, description, scheduleId };
   };
 
   router.post('/', async (req, res) => {
     const body = createScheduleSchema.parse(req.body ?? {});
+    await checkRepositoryPath(body.repositoryPath, cfg, 'repositoryPath');
+    const tenant = callerOf(res).tenant;
     const scheduleId = body.scheduleId ?? defaultScheduleId(body.repositoryPath);
+    const internalId = internalScheduleId(tenant, scheduleId);
     const project = body.project ?? 'default';
     const input: ScheduledReviewInput = {
       repositoryPath: body.repositoryPath,
       language: body.language,
       project,
       runTests: body.runTests ?? false,
-      scheduleId,
+      scheduleId: internalId,
+      tenant,
     };
     const spec: ScheduleSpec = body.cron
       ? { cronExpressions: [body.cron] }
       : { intervals: [{ every: `${body.intervalSeconds ?? DEFAULT_REVIEW_INTERVAL_SECONDS}s` }] };
     const memo: ReviewScheduleMemo = {
+      tenant,
       repositoryPath: body.repositoryPath,
       language: body.language,
       project,
@@ -239,13 +284,13 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
     };
     await onSchedule(scheduleId, (client) =>
       client.schedule.create({
-        scheduleId,
+        scheduleId: internalId,
         spec,
         action: {
           type: 'startWorkflow',
           workflowType: SCHEDULED_REVIEW_WORKFLOW_TYPE,
           // Temporal appends the scheduled time, so every run has its own business id.
-          workflowId: scheduledReviewWorkflowId(scheduleId),
+          workflowId: scheduledReviewWorkflowId(internalId),
           taskQueue: workflowQueue,
           args: [input],
           workflowRunTimeout: REVIEW_RUN_TIMEOUT,
@@ -254,6 +299,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
             { key: SEARCH_ATTRIBUTES.taskKind, value: REVIEW_TASK_KIND },
             { key: SEARCH_ATTRIBUTES.project, value: project },
             { key: SEARCH_ATTRIBUTES.language, value: body.language },
+            { key: SEARCH_ATTRIBUTES.tenant, value: tenant },
           ],
         },
         policies: {
@@ -270,13 +316,16 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
   });
 
   router.get('/', async (_req, res) => {
+    const tenant = callerOf(res).tenant;
     const schedules = await gateway.call(async (client) => {
       const out = [];
       for await (const s of client.schedule.list()) {
         const memo = memoOf(s.memo);
         if (s.action?.workflowType !== SCHEDULED_REVIEW_WORKFLOW_TYPE || memo.taskQueue !== workflowQueue) continue;
+        if (memo.tenant !== tenant) continue;
+        const scheduleId = externalScheduleId(s.scheduleId);
         out.push({
-          scheduleId: s.scheduleId,
+          scheduleId,
           repositoryPath: memo.repositoryPath,
           language: memo.language,
           project: memo.project,
@@ -286,7 +335,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
           note: s.state.note,
           nextRunTimes: s.info.nextActionTimes.map((t) => t.toISOString()),
           recentRuns: runsOf(s.info.recentActions),
-          links: scheduleLinks(cfg, s.scheduleId),
+          links: scheduleLinks(cfg, scheduleId),
         });
       }
       return out.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
@@ -295,36 +344,34 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
   });
 
   router.get('/:id', async (req, res) => {
-    const { description } = await reviewSchedule(req.params.id);
+    const { description } = await reviewSchedule(req.params.id, callerOf(res).tenant);
     res.json(scheduleView(cfg, description));
   });
 
   router.post('/:id/pause', async (req, res) => {
     const body = noteBodySchema.parse(req.body ?? {});
-    const { handle } = await reviewSchedule(req.params.id);
-    await onSchedule(handle.scheduleId, () => handle.pause(body.note ?? 'Paused through the API'));
-    res.json(scheduleView(cfg, await onSchedule(handle.scheduleId, () => handle.describe())));
+    const { handle, scheduleId } = await reviewSchedule(req.params.id, callerOf(res).tenant);
+    await onSchedule(scheduleId, () => handle.pause(body.note ?? 'Paused through the API'));
+    res.json(scheduleView(cfg, await onSchedule(scheduleId, () => handle.describe())));
   });
 
   router.post('/:id/unpause', async (req, res) => {
     const body = noteBodySchema.parse(req.body ?? {});
-    const { handle } = await reviewSchedule(req.params.id);
-    await onSchedule(handle.scheduleId, () => handle.unpause(body.note ?? 'Unpaused through the API'));
-    res.json(scheduleView(cfg, await onSchedule(handle.scheduleId, () => handle.describe())));
+    const { handle, scheduleId } = await reviewSchedule(req.params.id, callerOf(res).tenant);
+    await onSchedule(scheduleId, () => handle.unpause(body.note ?? 'Unpaused through the API'));
+    res.json(scheduleView(cfg, await onSchedule(scheduleId, () => handle.describe())));
   });
 
   router.post('/:id/trigger', async (req, res) => {
-    const { handle } = await reviewSchedule(req.params.id);
+    const { handle, scheduleId } = await reviewSchedule(req.params.id, callerOf(res).tenant);
     // trigger() defaults to ALLOW_ALL; a manual run must respect the same no-overlap rule as the timer.
-    await onSchedule(handle.scheduleId, () => handle.trigger(ScheduleOverlapPolicy.SKIP));
-    res
-      .status(202)
-      .json({ scheduleId: handle.scheduleId, triggered: true, links: scheduleLinks(cfg, handle.scheduleId) });
+    await onSchedule(scheduleId, () => handle.trigger(ScheduleOverlapPolicy.SKIP));
+    res.status(202).json({ scheduleId, triggered: true, links: scheduleLinks(cfg, scheduleId) });
   });
 
   router.delete('/:id', async (req, res) => {
-    const { handle } = await reviewSchedule(req.params.id);
-    await onSchedule(handle.scheduleId, () => handle.delete());
+    const { handle, scheduleId } = await reviewSchedule(req.params.id, callerOf(res).tenant);
+    await onSchedule(scheduleId, () => handle.delete());
     res.status(204).end();
   });
 
@@ -333,7 +380,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
    * its typed failure when it failed. 409 while no run has finished yet.
    */
   router.get('/:id/latest', async (req, res) => {
-    const { description } = await reviewSchedule(req.params.id);
+    const { description } = await reviewSchedule(req.params.id, callerOf(res).tenant);
     const running: { workflowId: string; runId: string }[] = [];
     for (const run of runsOf(description.info.recentActions).reverse()) {
       const handle = await gateway.call(async (client) => client.workflow.getHandle(run.workflowId, run.runId));
@@ -344,12 +391,12 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
       }
       try {
         const result = (await gateway.call(() => handle.result())) as ScheduledReviewResult;
-        res.json({ scheduleId: description.scheduleId, ...run, status, result, running });
+        res.json({ scheduleId: externalScheduleId(description.scheduleId), ...run, status, result, running });
       } catch (err) {
         if (!(err instanceof WorkflowFailedError)) throw err;
         const failure = jobFailureToHttp(err, run.workflowId);
         res.json({
-          scheduleId: description.scheduleId,
+          scheduleId: externalScheduleId(description.scheduleId),
           ...run,
           status,
           error: { code: failure.code, message: failure.message, details: failure.details },
@@ -359,7 +406,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
       return;
     }
     throw new HttpError(409, 'ReviewNotReady', 'No review of this schedule has finished yet.', {
-      scheduleId: description.scheduleId,
+      scheduleId: externalScheduleId(description.scheduleId),
       running,
     });
   });

@@ -12,6 +12,7 @@ import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueues } from '../../temporal/task-queues';
 import { z } from 'zod';
 import { artifactStore } from '../../common/artifacts';
+import { FAILURES } from '../../common/failures';
 import {
   approveUpdate,
   jobWorkflowId,
@@ -21,11 +22,16 @@ import {
   type CodingJobResult,
   type CodingJobStatus,
 } from '../../workflows/coding-job/definitions';
+import { callerOf, type Caller } from '../auth';
 import { HttpError, jobFailureToHttp, toHttpError } from '../errors';
 import { RETRYABLE_STATUSES, retryJob } from '../job-retry';
-import { apiMetrics } from '../metrics';
+import { apiMetrics, taskLabel } from '../metrics';
+import type { Quotas } from '../quotas';
+import { configuredSecrets, redactText } from '../redact';
+import { describeOwned, requestDigest } from '../tenancy';
 import type { TemporalGateway } from '../temporal-gateway';
 import { startJobSchema, workflowIdSchema, type StartJobBody } from '../validation';
+import { WaitLimiter } from '../wait-limiter';
 
 export interface JobLinks {
   self: string;
@@ -40,8 +46,9 @@ export function jobLinks(cfg: Config, workflowId: string, runId?: string): JobLi
 }
 
 /** Turns a validated body into the workflow input, resolving config defaults here (workflows read no env). */
-export function jobInput(body: StartJobBody, cfg: Config): CodingJobInput {
+export function jobInput(body: StartJobBody, cfg: Config, tenant = 'local'): CodingJobInput {
   return {
+    tenant,
     task: body.task,
     description: body.description,
     language: body.language,
@@ -75,19 +82,48 @@ function detailsOf(body: StartJobBody): string {
   return parts.join('\n\n');
 }
 
-/** Starts a job; the same requestId twice gives the same job. */
+/**
+ * Starts a job for the caller's tenant; the same requestId twice with the same body gives the same
+ * job, with another body a 409 IdempotencyConflict. Over the tenant's quotas, a 429.
+ */
 export async function startJob(
   gateway: TemporalGateway,
   cfg: Config,
   body: StartJobBody,
+  caller: Caller,
+  quotas?: Quotas,
 ): Promise<{ workflowId: string; runId: string; existing: boolean }> {
-  const workflowId = jobWorkflowId(body.requestId ?? `${body.task}-${randomUUID()}`);
+  const { tenant } = caller;
+  const workflowId = jobWorkflowId(body.requestId ?? `${body.task}-${randomUUID()}`, tenant);
+  // The id is the tenant's; the digest binds it to what it was first sent with.
+  const { requestId: _requestId, ...request } = body;
+  const digest = requestDigest(request);
+  const existing = async () => {
+    const { description } = await describeOwned(gateway, tenant, workflowId);
+    if ((description.memo?.requestDigest ?? digest) !== digest) {
+      throw new HttpError(409, 'IdempotencyConflict', 'This requestId was already used with a different request.', {
+        requestId: body.requestId,
+        hint: FAILURES.IdempotencyConflict.hint,
+      });
+    }
+    return { workflowId, runId: description.runId, existing: true };
+  };
+  if (body.requestId) {
+    // A retried start answers the job it started, even when the tenant is at its quota now.
+    const found = await existing().catch((err: unknown) => {
+      if (err instanceof HttpError && err.code === 'JobNotFound') return undefined;
+      throw err;
+    });
+    if (found) return found;
+  }
+  await quotas?.checkStart(tenant);
   try {
     const handle = await gateway.call((client) =>
       client.workflow.start('codingLifecycleWorkflow', {
         workflowId,
         taskQueue: taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows,
-        args: [jobInput(body, cfg)],
+        args: [jobInput(body, cfg, tenant)],
+        memo: { requestDigest: digest },
         // A second start with the same id, running or finished, fails and answers the existing job.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -100,16 +136,15 @@ export async function startJob(
           { key: SEARCH_ATTRIBUTES.phase, value: 'QUEUED' },
           { key: SEARCH_ATTRIBUTES.iteration, value: 0 },
           { key: SEARCH_ATTRIBUTES.outcome, value: 'running' },
+          { key: SEARCH_ATTRIBUTES.tenant, value: tenant },
         ],
       }),
     );
     const runId = handle.firstExecutionRunId;
     return { workflowId, runId, existing: false };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      const description = await gateway.call((client) => client.workflow.getHandle(workflowId).describe());
-      return { workflowId, runId: description.runId, existing: true };
-    }
+    // Two starts with one requestId raced: the loser answers the winner's job.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return existing();
     throw err;
   }
 }
@@ -119,10 +154,12 @@ function attr<T>(description: WorkflowExecutionDescription, key: { name: string 
   return pair?.value as T | undefined;
 }
 
-/** Status from the search attributes (works with no worker up), enriched by the status query when running. */
-export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowId: string) {
-  const handle = await gateway.call(async (client) => client.workflow.getHandle(workflowId));
-  const description = await gateway.call(() => handle.describe());
+/**
+ * Status from the search attributes (works with no worker up), enriched by the status query when
+ * running. Another tenant's job is a 404, like a missing one.
+ */
+export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowId: string, tenant: string) {
+  const { handle, description } = await describeOwned(gateway, tenant, workflowId);
   let live: CodingJobStatus | undefined;
   if (description.status.name === 'RUNNING') {
     // A query needs a workflow worker; with none up, answer from the search attributes alone.
@@ -144,14 +181,15 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     phase: live?.phase ?? attr<string>(description, SEARCH_ATTRIBUTES.phase),
     iteration: live?.iteration ?? attr<number>(description, SEARCH_ATTRIBUTES.iteration) ?? 0,
     outcome: live?.outcome ?? attr<string>(description, SEARCH_ATTRIBUTES.outcome),
-    message: live?.message ?? finished?.message ?? failure?.message,
+    // A worker's message may name its files or endpoints: the answer carries none of them.
+    message: redactMaybe(live?.message ?? finished?.message ?? failure?.message, cfg),
     lastTests: live?.lastTests ?? lastTestsOf(finished),
     usage: live?.usage ?? finished?.usage,
     awaitingApproval: live?.awaitingApproval ?? false,
     startedAt: description.startTime.toISOString(),
     closedAt: description.closeTime?.toISOString() ?? null,
     historyLength: description.historyLength,
-    ...(failure ? { failure } : {}),
+    ...(failure ? { failure: { ...failure, message: redactMaybe(failure.message, cfg) } } : {}),
     links: {
       ...jobLinks(cfg, workflowId, description.runId),
       ...(RETRYABLE_STATUSES.has(description.status.name)
@@ -159,6 +197,10 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
         : {}),
     },
   };
+}
+
+function redactMaybe(text: string | undefined, cfg: Config): string | undefined {
+  return text === undefined ? undefined : redactText(text, configuredSecrets(cfg));
 }
 
 /** The last test summary of a finished job, as the status query gave it while the job ran. */
@@ -197,7 +239,7 @@ function observeDuration(description: WorkflowExecutionDescription): void {
   if (!description.closeTime || observed.has(description.runId)) return;
   observed.add(description.runId);
   if (observed.size > 10_000) observed.clear();
-  const task = attr<string>(description, SEARCH_ATTRIBUTES.taskKind) ?? 'unknown';
+  const task = taskLabel(attr<string>(description, SEARCH_ATTRIBUTES.taskKind));
   const outcome = attr<string>(description, SEARCH_ATTRIBUTES.outcome) ?? description.status.name.toLowerCase();
   apiMetrics()
     .duration.labels(task, outcome)
@@ -205,9 +247,8 @@ function observeDuration(description: WorkflowExecutionDescription): void {
 }
 
 /** The result of a finished job; 409 while it runs; the job's typed failure when it failed. */
-export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowId: string, waitMs = 0) {
-  const handle = await gateway.call(async (client) => client.workflow.getHandle(workflowId));
-  const description = await gateway.call(() => handle.describe());
+export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowId: string, tenant: string, waitMs = 0) {
+  const { handle, description } = await describeOwned(gateway, tenant, workflowId);
   if (description.status.name === 'RUNNING' && waitMs <= 0) {
     throw new HttpError(409, 'JobNotFinished', 'The job is still running; poll its status or retry later.', {
       workflowId,
@@ -215,7 +256,9 @@ export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowI
     });
   }
   try {
-    const result = await gateway.call(() => handle.result() as Promise<CodingJobResult>, Math.max(waitMs, 5_000));
+    // A finished job answers at once; a running one is waited for as long as asked, and no longer.
+    const deadline = description.status.name === 'RUNNING' ? waitMs : Math.max(waitMs, 5_000);
+    const result = await gateway.call(() => handle.result() as Promise<CodingJobResult>, deadline);
     observeDuration(await gateway.call(() => handle.describe()));
     return { workflowId, runId: description.runId, status: 'COMPLETED', result, links: jobLinks(cfg, workflowId) };
   } catch (err) {
@@ -228,45 +271,51 @@ export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowI
   }
 }
 
-export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config }): Router {
-  const { gateway, cfg } = deps;
+export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; quotas?: Quotas }): Router {
+  const { gateway, cfg, quotas } = deps;
   const router = Router();
   const metrics = apiMetrics();
+  const waits = new WaitLimiter(cfg.API_MAX_CONCURRENT_WAITS);
 
   router.post('/', async (req, res) => {
     const parsed = startJobSchema.safeParse(req.body ?? {});
     if (!parsed.success) {
-      const task = typeof req.body?.task === 'string' ? String(req.body.task).toLowerCase().slice(0, 20) : 'unknown';
-      metrics.requests.labels(task, 'invalid').inc();
+      metrics.requests.labels(taskLabel(req.body?.task), 'invalid').inc();
       throw parsed.error;
     }
     const body = parsed.data;
     try {
-      const started = await startJob(gateway, cfg, body);
+      const started = await startJob(gateway, cfg, body, callerOf(res), quotas);
       metrics.requests.labels(body.task, started.existing ? 'duplicate' : 'accepted').inc();
       res
         .status(started.existing ? 200 : 202)
         .json({ ...started, links: jobLinks(cfg, started.workflowId, started.runId) });
     } catch (err) {
-      metrics.requests.labels(body.task, 'unavailable').inc();
+      const http = toHttpError(err);
+      metrics.requests.labels(body.task, http.status === 503 ? 'unavailable' : 'invalid').inc();
       throw err;
     }
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(await jobStatus(gateway, cfg, workflowIdSchema.parse(req.params.id)));
+    res.json(await jobStatus(gateway, cfg, workflowIdSchema.parse(req.params.id), callerOf(res).tenant));
   });
 
   router.get('/:id/result', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
     const wait = Number(req.query.wait ?? 0);
-    const waitMs = Number.isFinite(wait) ? Math.min(Math.max(wait, 0), cfg.API_WAIT_TIMEOUT_MS) : 0;
-    res.json(await jobResult(gateway, cfg, workflowIdSchema.parse(req.params.id), waitMs));
+    const waitMs = Number.isFinite(wait) ? Math.min(Math.max(Math.floor(wait), 0), cfg.API_WAIT_TIMEOUT_MS) : 0;
+    const tenant = callerOf(res).tenant;
+    if (waitMs <= 0) {
+      res.json(await jobResult(gateway, cfg, workflowId, tenant, 0));
+      return;
+    }
+    res.json(await waits.run(() => jobResult(gateway, cfg, workflowId, tenant, waitMs)));
   });
 
   router.post('/:id/cancel', async (req, res) => {
     const workflowId = workflowIdSchema.parse(req.params.id);
-    const handle = await gateway.call(async (client: Client) => client.workflow.getHandle(workflowId));
-    const description = await gateway.call(() => handle.describe());
+    const { handle, description } = await describeOwned(gateway, callerOf(res).tenant, workflowId);
     if (description.status.name !== 'RUNNING') {
       throw new HttpError(
         409,
@@ -282,14 +331,27 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
   });
 
   const retrySchema = z
-    .object({ requestId: z.string().trim().min(1).max(200).optional(), reason: z.string().max(2_000).optional() })
+    .object({
+      requestId: z
+        .string()
+        .trim()
+        .regex(/^[\w.:-]{1,128}$/, 'letters, digits and . _ : - (at most 128)')
+        .optional(),
+      reason: z.string().max(2_000).optional(),
+    })
     .strict();
 
   /** Re-runs a failed job from its last good step; finished steps keep their results. */
   router.post('/:id/retry', async (req, res) => {
     const workflowId = workflowIdSchema.parse(req.params.id);
     const body = retrySchema.parse(req.body ?? {});
-    const retried = await retryJob(gateway, cfg, workflowId, body);
+    const tenant = callerOf(res).tenant;
+    await describeOwned(gateway, tenant, workflowId);
+    // The reset's request id is Temporal's dedupe key: scoped to the tenant and the job.
+    const retried = await retryJob(gateway, cfg, workflowId, {
+      ...body,
+      requestId: body.requestId && requestDigest([tenant, workflowId, body.requestId]).slice(0, 32),
+    });
     metrics.retries.inc();
     res.status(202).json({ ...retried, links: jobLinks(cfg, workflowId, retried.runId) });
   });
@@ -303,11 +365,11 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
 
   /** Sends an update to the approval gate; 409 when the job is not waiting there. */
   async function gate(
+    tenant: string,
     workflowId: string,
     send: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<CodingJobStatus>,
   ) {
-    const handle = await gateway.call(async (client: Client) => client.workflow.getHandle(workflowId));
-    const description = await gateway.call(() => handle.describe());
+    const { handle, description } = await describeOwned(gateway, tenant, workflowId);
     const notWaiting = () =>
       new HttpError(409, 'JobNotAwaitingApproval', 'The job is not waiting for approval.', {
         workflowId,
@@ -326,21 +388,25 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config })
   router.post('/:id/approve', async (req, res) => {
     const workflowId = workflowIdSchema.parse(req.params.id);
     const body = approveSchema.parse(req.body ?? {});
-    const status = await gate(workflowId, (h) => h.executeUpdate(approveUpdate, { args: [body] }));
+    const status = await gate(callerOf(res).tenant, workflowId, (h) =>
+      h.executeUpdate(approveUpdate, { args: [body] }),
+    );
     res.json({ workflowId, decision: 'approved', status });
   });
 
   router.post('/:id/request-changes', async (req, res) => {
     const workflowId = workflowIdSchema.parse(req.params.id);
     const body = changesSchema.parse(req.body ?? {});
-    const status = await gate(workflowId, (h) => h.executeUpdate(requestChangesUpdate, { args: [body] }));
+    const status = await gate(callerOf(res).tenant, workflowId, (h) =>
+      h.executeUpdate(requestChangesUpdate, { args: [body] }),
+    );
     res.json({ workflowId, decision: 'changes-requested', status });
   });
 
   /** The job's final files, inline: what a client shows or writes to disk. */
   router.get('/:id/files', async (req, res) => {
     const workflowId = workflowIdSchema.parse(req.params.id);
-    const { result } = await jobResult(gateway, cfg, workflowId);
+    const { result } = await jobResult(gateway, cfg, workflowId, callerOf(res).tenant);
     if (!result.files) throw new HttpError(404, 'NoFiles', 'The job produced no files.', { workflowId });
     res.json({ workflowId, files: await artifactStore().getFiles(result.files) });
   });

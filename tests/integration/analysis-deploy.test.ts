@@ -135,6 +135,21 @@ describe('analyzeCode on deploy artefacts', () => {
     );
   });
 
+  it('reports a YAML alias bomb as a finding instead of expanding it', async () => {
+    const bomb = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: bomb',
+      'data:',
+      '  a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefghi'.split('').map((c, i) => `  ${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`),
+      '',
+    ].join('\n');
+    const result = await analyzeDeploy({ 'k8s/bomb.yaml': bomb });
+    expect(errors(result.findings)).toEqual(['kubernetes:yaml-aliases:k8s/bomb.yaml:1']);
+  });
+
   it('makes missing resources and probes warnings by default and errors under the deploy ruleset', async () => {
     const bare = DEPLOYMENT.replace(/^ {10}resources:\n(^ {12}.*\n)+/m, '').replace(
       /^ {10}(readiness|liveness)Probe:\n(^ {12}.*\n)+/gm,

@@ -151,7 +151,8 @@ describe('repository indexing workflow', () => {
 
   test('fails with a non-retryable RepositoryInvalid for a path that does not exist', async () => {
     const project = `missing-${prefix}`;
-    await expect(index({ repoPath: '/no/such/repository', project })).rejects.toMatchObject({
+    const missing = path.join(os.tmpdir(), `sophia-no-such-repository-${prefix}`);
+    await expect(index({ repoPath: missing, project })).rejects.toMatchObject({
       cause: { cause: { type: 'RepositoryInvalid' } },
     });
     await maybeRecordHistory(client, indexWorkflowId(project), 'index-repository', 'repository-invalid');

@@ -8,6 +8,7 @@ import request from 'supertest';
 import * as activities from '../../activities/memory';
 import { parseConfig } from '../../common/config';
 import { logger } from '../../common/logger';
+import { Authenticator } from '../../api/auth';
 import { errorMiddleware } from '../../api/errors';
 import { indexRouter, memoryRouter } from '../../api/routes/memory';
 import { SEARCH_MEMORY_WORKFLOW, STORE_MEMORY_WORKFLOW } from '../../workflows/memory/definitions';
@@ -36,6 +37,8 @@ beforeAll(async () => {
   const cfg = parseConfig({ ...process.env, TEMPORAL_TASK_QUEUE_PREFIX: prefix });
   app = express();
   app.use(express.json());
+  // An API without keys: every caller is the single tenant `local`.
+  app.use(new Authenticator(cfg).middleware());
   app.use('/api/memory', memoryRouter({ client, cfg }));
   app.use('/api/index', indexRouter({ client, cfg }));
   app.use(errorMiddleware(logger('test')));
@@ -114,7 +117,7 @@ describe('memory API', () => {
     fs.writeFileSync(path.join(repo, 'tax.py'), 'def compute_vat(amount):\n    return amount * 0.2\n');
     const project = `api-${prefix}`;
     const started = await request(app).post('/api/index').send({ path: repo, project }).expect(202);
-    expect(started.body.workflowId).toBe(`index-repository:${project}`);
+    expect(started.body.workflowId).toBe(`index-repository:local:${project}`);
     await client.workflow.getHandle(started.body.workflowId).result();
 
     const progress = await request(app).get(`/api/index/${project}`).expect(200);

@@ -126,7 +126,8 @@ describe('scheduled review workflows', () => {
 
     await request(app).post(`/api/schedules/${scheduleId}/trigger`).expect(202);
     const first = await reviewRun(scheduleId, 1);
-    expect(first.workflowId).toMatch(new RegExp(`^review-${scheduleId}-`));
+    // The run's id embeds the tenant: `local` on an API without keys.
+    expect(first.workflowId).toMatch(new RegExp(`^review-local:${scheduleId}-`));
     expect(first.result.fileCount).toBe(2);
     expect(first.result.tests).toMatchObject({ passed: 1, failed: 0, errors: 0 });
     expect(first.result.comparison).toMatchObject({ firstRun: true, counts: { new: 2, fixed: 0, stillOpen: 0 } });

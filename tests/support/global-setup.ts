@@ -18,6 +18,8 @@ export default async function globalSetup(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-test-'));
   process.env.SOPHIA_DATA_DIR = dataDir;
   process.env.LOG_LEVEL ??= 'warn';
+  // What the tests index and review lives in temp dirs or is this repository itself.
+  process.env.SOPHIA_REPO_ROOTS ??= [fs.realpathSync(os.tmpdir()), path.resolve(__dirname, '../..')].join(',');
   // Bundle the workflows once for the whole run; every test worker loads this bundle.
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
   const bundle = path.join(dataDir, 'workflow-bundle.js');

@@ -59,9 +59,22 @@ describe('the CLI files', () => {
     const out = path.join(dir, 'out');
     await writeOutputFiles(out, { 'pkg/mod.py': 'x = 1\n' });
     expect(fs.readFileSync(path.join(out, 'pkg', 'mod.py'), 'utf8')).toBe('x = 1\n');
-    await expect(writeOutputFiles(out, { 'ok.py': '', '../escape.py': 'bad' })).rejects.toThrow(/outside/);
-    await expect(writeOutputFiles(out, { '/etc/evil': 'bad' })).rejects.toThrow(/outside/);
+    await expect(writeOutputFiles(out, { 'ok.py': '', '../escape.py': 'bad' })).rejects.toThrow(/Refusing the path/);
+    await expect(writeOutputFiles(out, { '/etc/evil': 'bad' })).rejects.toThrow(/relative/);
+    await expect(writeOutputFiles(out, { '.git/hooks/pre-commit': 'bad' })).rejects.toThrow(/\.git/);
+    await expect(writeOutputFiles(out, { 'evil\u202Eyp.sh': 'bad' })).rejects.toThrow(/bidirectional/);
     expect(fs.existsSync(path.join(dir, 'escape.py'))).toBe(false);
     expect(fs.existsSync(path.join(out, 'ok.py'))).toBe(false);
+  });
+
+  it('never writes through a symlink under --out, as a folder or as the file', async () => {
+    const out = path.join(dir, 'out-links');
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-cli-elsewhere-'));
+    fs.mkdirSync(out, { recursive: true });
+    fs.symlinkSync(elsewhere, path.join(out, 'pkg'));
+    fs.symlinkSync(path.join(elsewhere, 'target.py'), path.join(out, 'file.py'));
+    await expect(writeOutputFiles(out, { 'pkg/mod.py': 'bad' })).rejects.toThrow(/symlink/);
+    await expect(writeOutputFiles(out, { 'file.py': 'bad' })).rejects.toThrow(/symlink/);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
   });
 });

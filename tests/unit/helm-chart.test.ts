@@ -207,8 +207,12 @@ describe('helm chart sophia-code', () => {
     const objects = render(['runtimeclass-sandbox-values.yaml']);
     const text = JSON.stringify(objects.filter((o) => o.kind !== 'Secret'));
     expect(text).not.toContain('sk-test-not-a-real-key');
+    expect(text).not.toContain('test-key-not-a-real-key');
     const secret = byKind(objects, 'Secret')[0];
-    expect(secret.stringData).toEqual({ OPENAI_API_KEY: 'sk-test-not-a-real-key' });
+    expect(secret.stringData).toEqual({
+      OPENAI_API_KEY: 'sk-test-not-a-real-key',
+      API_KEYS: 'ci:admin:test-key-not-a-real-key',
+    });
     for (const d of byKind(objects, 'Deployment').filter((x) => ['api', 'llm-worker'].includes(component(x)))) {
       const env = d.spec.template.spec.containers[0].env as { name: string; valueFrom?: unknown }[];
       expect(env.find((e) => e.name === 'OPENAI_API_KEY')).toEqual({
@@ -388,6 +392,7 @@ describe('helm chart sophia-code', () => {
       'pools.llm.terminationGracePeriodSeconds (5 s) must be longer than workerShutdownGraceMs',
     ],
     [['temporal.address='], 'temporal.address is required'],
+    [['secrets.create=true', 'secrets.values.OPENAI_API_KEY=sk-x'], 'refuses to start without keys'],
     [['pools.gpu.enabled=true'], 'pools.gpu is not a pool of Sophia Code'],
   ])('fails the render with a message for %j', (sets, message) => {
     expect(renderError(sets)).toContain(message);

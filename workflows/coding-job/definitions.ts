@@ -75,6 +75,8 @@ export interface CodingJobInput {
   requirements?: string[];
   /** Groups jobs in memory and search (`SophiaProject`). */
   project?: string;
+  /** The tenant the job belongs to (`SophiaTenant`), fixed by the API from the caller's key. Default `local`. */
+  tenant?: string;
   /** An error message or stack trace, for DEBUG. */
   error?: string;
   options?: JobOptions;
@@ -215,7 +217,10 @@ export const EMPTY_USAGE: TokenUsage = {
   cachedCalls: 0,
 };
 
-/** Business workflow id: a retried start with the same request id is the same job. */
-export function jobWorkflowId(requestId: string): string {
-  return `job-${requestId}`;
+/**
+ * Business workflow id: a retried start with the same request id is the same job. The tenant is part
+ * of it (tenants have no `.`), so two tenants' request ids never meet.
+ */
+export function jobWorkflowId(requestId: string, tenant = 'local'): string {
+  return `job-${tenant}.${requestId}`;
 }

@@ -546,6 +546,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
             memoryContext,
             error: input.task === 'debug' ? input.error : undefined,
             ...(realLoop ? { attempt: iteration + 1 } : {}),
+            budget: { tokens: limits.maxTokens - usage.totalTokens, costUsd: limits.maxCostUsd - usage.costUsd },
           },
         ],
       );
@@ -563,6 +564,14 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         feedback,
       });
       feedback = undefined;
+      if (refactored.budgetStopped) {
+        await remember(false);
+        return finish(
+          'budget-exhausted',
+          `Stopped before a refactor call that would cross the token/cost budget (${usage.totalTokens} tokens, $${usage.costUsd.toFixed(4)} spent)`,
+          bestCode(),
+        );
+      }
     }
 
     async function remember(survived: boolean): Promise<void> {
@@ -570,6 +579,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         .executeWithOptions({ summary: 'remember the finished job' }, [
           {
             jobId: workflowInfo().workflowId,
+            tenant: input.tenant ?? 'local',
             project,
             language,
             task: input.task,
@@ -618,7 +628,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     if (!singleShot && ['generate', 'debug', 'refactor'].includes(input.task)) {
       const recalled = await act.memory.recallForJob
         .executeWithOptions({ summary: 'recall related memory' }, [
-          { query: `${input.description}\n${input.error ?? ''}`, project, language },
+          { query: `${input.description}\n${input.error ?? ''}`, project, language, tenant: input.tenant ?? 'local' },
         ])
         // Memory makes jobs better, never blocks them.
         .catch(() => undefined);

@@ -17,6 +17,8 @@ export interface IndexRepositoryInput {
   batchesPerRun?: number;
   /** Set by the workflow itself when it continues as new on a big repository. */
   resume?: IndexResumeState;
+  /** The tenant the chunks are filed under (`SophiaTenant`). Default `local`. */
+  tenant?: string;
 }
 
 export interface IndexResumeState {
@@ -43,6 +45,7 @@ export type IndexRepositoryResult = IndexProgress;
 export interface PlanRepositoryIndexInput {
   repoPath: string;
   project: string;
+  tenant?: string;
 }
 
 export interface PlanRepositoryIndexResult {
@@ -57,6 +60,7 @@ export interface PlanRepositoryIndexResult {
 export interface IndexRepositoryFilesInput {
   repoPath: string;
   project: string;
+  tenant?: string;
   planRef: ArtifactRef;
   /** Index of the first changed file of this batch in the plan. */
   offset: number;
@@ -71,6 +75,7 @@ export interface IndexRepositoryFilesResult {
 
 export interface FinishRepositoryIndexInput {
   project: string;
+  tenant?: string;
   planRef: ArtifactRef;
 }
 
@@ -83,8 +88,8 @@ export interface FinishRepositoryIndexResult {
 export const indexProgressQuery = defineQuery<IndexProgress>('indexProgress');
 
 /** The workflow id of a project's indexing: one at a time per project, and a retried start is a no-op. */
-export function indexWorkflowId(project: string): string {
-  return `index-repository:${project}`;
+export function indexWorkflowId(project: string, tenant = 'local'): string {
+  return `index-repository:${tenant}:${project}`;
 }
 
 /** Workflow type names, for clients that start workflows by name (the API). */

@@ -49,7 +49,9 @@ export async function indexRepositoryWorkflow(input: IndexRepositoryInput): Prom
       };
   setHandler(indexProgressQuery, () => progress);
 
-  const plan = input.resume?.plan ?? (await planRepositoryIndex({ repoPath: input.repoPath, project: input.project }));
+  const plan =
+    input.resume?.plan ??
+    (await planRepositoryIndex({ repoPath: input.repoPath, project: input.project, tenant: input.tenant }));
   Object.assign(progress, {
     phase: 'indexing',
     totalFiles: plan.totalFiles,
@@ -67,6 +69,7 @@ export async function indexRepositoryWorkflow(input: IndexRepositoryInput): Prom
     const batch = await indexRepositoryFiles({
       repoPath: input.repoPath,
       project: input.project,
+      tenant: input.tenant,
       planRef: plan.planRef,
       offset,
       limit: batchSize,
@@ -78,7 +81,7 @@ export async function indexRepositoryWorkflow(input: IndexRepositoryInput): Prom
   }
 
   progress.phase = 'finishing';
-  const finished = await finishRepositoryIndex({ project: input.project, planRef: plan.planRef });
+  const finished = await finishRepositoryIndex({ project: input.project, tenant: input.tenant, planRef: plan.planRef });
   progress.removedFiles = finished.removedFiles;
   progress.phase = 'done';
   return progress;

@@ -20,6 +20,8 @@ export interface MemoryItem {
 
 export interface StoreMemoryInput {
   items: MemoryItem[];
+  /** The tenant the items belong to; the API sets it from the caller's key. Default `local`. */
+  tenant?: string;
 }
 
 export interface StoreMemoryResult {
@@ -30,6 +32,8 @@ export interface StoreMemoryResult {
 
 export interface SearchMemoryInput {
   query: string;
+  /** Only this tenant's memories are searched; the API sets it from the caller's key. Default `local`. */
+  tenant?: string;
   /** Default: every collection. */
   collections?: MemoryCollectionName[];
   project?: string;

@@ -37,6 +37,8 @@ export interface ScheduledReviewInput {
   runTests?: boolean;
   /** The schedule that starts this review: its runs share one baseline. */
   scheduleId?: string;
+  /** The tenant the schedule belongs to (`SophiaTenant`). Default `local`. */
+  tenant?: string;
 }
 
 export interface ScheduledReviewResult {

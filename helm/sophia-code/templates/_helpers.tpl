@@ -146,6 +146,9 @@ would deploy something broken.
 {{- fail (printf "config.%s is a secret: remove it from config and put it in the Secret (secrets.existingSecret, or secrets.values with secrets.create=true)." .) }}
 {{- end }}
 {{- end }}
+{{- if and .Values.secrets.create (not (or .Values.secrets.values.API_KEYS .Values.secrets.values.API_TOKEN .Values.config.API_OIDC_JWKS_URL .Values.config.API_KEYS_FILE)) }}
+{{- fail "The API serves the cluster and refuses to start without keys: put API_KEYS (tenant:key pairs) in secrets.values, or set config.API_KEYS_FILE or config.API_OIDC_JWKS_URL." }}
+{{- end }}
 {{- if not .Values.temporal.address }}
 {{- fail "temporal.address is required: the host:port of your Temporal frontend (the chart does not run Temporal)." }}
 {{- end }}
