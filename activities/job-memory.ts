@@ -5,6 +5,8 @@ import { searchMemory, storeMemory } from './memory';
 
 export interface RecallForJobInput {
   query: string;
+  /** The job's tenant (default `local`): only its memory is recalled. */
+  tenant?: string;
   project: string;
   language: string;
   tokenBudget?: number;
@@ -23,6 +25,7 @@ export interface RecallForJobResult {
 export async function recallForJob(input: RecallForJobInput): Promise<RecallForJobResult> {
   const found = await searchMemory({
     query: input.query,
+    tenant: input.tenant,
     project: input.project,
     language: input.language,
     collections: ['code', 'fixes', 'reviews'],
@@ -34,6 +37,8 @@ export async function recallForJob(input: RecallForJobInput): Promise<RecallForJ
 
 export interface RememberJobInput {
   jobId: string;
+  /** The job's tenant (default `local`), which owns the memories. */
+  tenant?: string;
   project: string;
   language: string;
   task: string;
@@ -86,6 +91,6 @@ export async function rememberJob(input: RememberJobInput): Promise<{ stored: nu
       metadata: { path: 'review' },
     });
   }
-  const result = await storeMemory({ items });
+  const result = await storeMemory({ items, tenant: input.tenant });
   return { stored: result.stored };
 }

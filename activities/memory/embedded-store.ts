@@ -8,6 +8,8 @@ import {
   hasFilter,
   matchesFilter,
   MEMORY_COLLECTIONS,
+  ownedBy,
+  tenantOf,
   type EmbedderSignature,
   type MemoryCollection,
   type MemoryHit,
@@ -62,6 +64,8 @@ const VECTOR_HEADER_BYTES = 8;
 class Collection {
   readonly byId = new Map<string, Entry>();
   readonly byKey = new Map<number, Entry>();
+  /** Live records per tenant: a search of the only tenant there is needs no filter. */
+  private readonly perTenant = new Map<string, number>();
   readonly index: Index;
   private nextKey = 0;
   private unsnapshotted = 0;
@@ -137,6 +141,7 @@ class Collection {
       const entry = { key, id: put.id, text: put.text, payload: put.payload, vector };
       this.byId.set(put.id, entry);
       this.byKey.set(key, entry);
+      this.count(entry, 1);
     }
     this.nextKey = maxKey + 1;
 
@@ -173,21 +178,23 @@ class Collection {
     this.index.add(keys, matrix, 0);
   }
 
+  private count(entry: Entry, delta: 1 | -1): void {
+    const tenant = tenantOf(entry.payload.tenant);
+    const left = (this.perTenant.get(tenant) ?? 0) + delta;
+    if (left > 0) this.perTenant.set(tenant, left);
+    else this.perTenant.delete(tenant);
+  }
+
   upsert(records: MemoryRecord[]): void {
     const fresh: Entry[] = [];
     const replaced: Entry[] = [];
     for (const record of records) {
+      const payload = { ...record.payload, tenant: tenantOf(record.tenant) };
       const existing = this.byId.get(record.id);
       // Same id, text and payload: an activity retry or a re-index of an unchanged file. Nothing to do.
-      if (existing && existing.text === record.text && samePayload(existing.payload, record.payload)) continue;
+      if (existing && existing.text === record.text && samePayload(existing.payload, payload)) continue;
       if (existing) replaced.push(existing);
-      fresh.push({
-        key: this.nextKey++,
-        id: record.id,
-        text: record.text,
-        payload: record.payload,
-        vector: unitVector(record.vector),
-      });
+      fresh.push({ key: this.nextKey++, id: record.id, text: record.text, payload, vector: unitVector(record.vector) });
     }
     if (fresh.length === 0) return;
     const vectors = Buffer.alloc(fresh.length * this.recordBytes);
@@ -208,18 +215,20 @@ class Collection {
     for (const old of replaced) {
       this.index.remove(BigInt(old.key));
       this.byKey.delete(old.key);
+      this.count(old, -1);
     }
     this.addToIndex(fresh);
     for (const e of fresh) {
       this.byId.set(e.id, e);
       this.byKey.set(e.key, e);
+      this.count(e, 1);
     }
     this.unsnapshotted += fresh.length;
     if (this.unsnapshotted >= this.options.snapshotEvery) this.snapshot();
   }
 
-  delete(ids: string[]): void {
-    const gone = ids.map((id) => this.byId.get(id)).filter((e): e is Entry => !!e);
+  delete(ids: string[], tenant: string): void {
+    const gone = ids.map((id) => this.byId.get(id)).filter((e): e is Entry => !!e && ownedBy(e.payload, tenant));
     if (gone.length === 0) return;
     fs.appendFileSync(
       path.join(this.dir, 'log.jsonl'),
@@ -229,17 +238,25 @@ class Collection {
       this.index.remove(BigInt(e.key));
       this.byId.delete(e.id);
       this.byKey.delete(e.key);
+      this.count(e, -1);
     }
     this.unsnapshotted += gone.length;
   }
 
   search(query: MemorySearch): MemoryHit[] {
-    if (this.byId.size === 0 || query.topK <= 0) return [];
+    const tenant = tenantOf(query.tenant);
+    const owned = this.perTenant.get(tenant) ?? 0;
+    if (owned === 0 || query.topK <= 0) return [];
     const vector = unitVector(query.vector);
-    if (!hasFilter(query.filter)) return this.annSearch(vector, Math.min(query.topK, this.byId.size), () => true);
+    // The tenant's records are all there is (a single-tenant install): the graph needs no filter.
+    if (!hasFilter(query.filter) && owned === this.byId.size) {
+      return this.annSearch(vector, Math.min(query.topK, this.byId.size), () => true);
+    }
 
     const filter = query.filter;
-    const matching = [...this.byId.values()].filter((e) => matchesFilter(e.payload, filter));
+    const matching = [...this.byId.values()].filter(
+      (e) => ownedBy(e.payload, tenant) && matchesFilter(e.payload, filter),
+    );
     if (matching.length === 0) return [];
     // A selective filter leaves few candidates: scanning them exactly is faster than over-fetching from
     // the graph, and always finds them all.
@@ -368,8 +385,8 @@ export class EmbeddedMemoryStore implements MemoryStore {
     });
   }
 
-  delete(name: MemoryCollection, ids: string[]): Promise<void> {
-    return timeMemoryOperation('delete', this.kind, async () => this.opened(name)?.delete(ids));
+  delete(name: MemoryCollection, ids: string[], tenant?: string): Promise<void> {
+    return timeMemoryOperation('delete', this.kind, async () => this.opened(name)?.delete(ids, tenantOf(tenant)));
   }
 
   async stats(): Promise<MemoryStats> {

@@ -43,6 +43,8 @@ export type IndexRepositoryResult = IndexProgress;
 export interface PlanRepositoryIndexInput {
   repoPath: string;
   project: string;
+  /** The tenant that owns the index (default `local`). */
+  tenant?: string;
 }
 
 export interface PlanRepositoryIndexResult {
@@ -61,6 +63,8 @@ export interface IndexRepositoryFilesInput {
   /** Index of the first changed file of this batch in the plan. */
   offset: number;
   limit: number;
+  /** The tenant that owns the index (default `local`). */
+  tenant?: string;
 }
 
 export interface IndexRepositoryFilesResult {
@@ -72,6 +76,8 @@ export interface IndexRepositoryFilesResult {
 export interface FinishRepositoryIndexInput {
   project: string;
   planRef: ArtifactRef;
+  /** The tenant that owns the index (default `local`). */
+  tenant?: string;
 }
 
 export interface FinishRepositoryIndexResult {

@@ -20,6 +20,8 @@ export interface MemoryItem {
 
 export interface StoreMemoryInput {
   items: MemoryItem[];
+  /** The tenant that owns the memory (default `local`); set by the API from the caller, never by the caller. */
+  tenant?: string;
 }
 
 export interface StoreMemoryResult {
@@ -30,6 +32,8 @@ export interface StoreMemoryResult {
 
 export interface SearchMemoryInput {
   query: string;
+  /** The only tenant whose memory is searched (default `local`); set by the API from the caller. */
+  tenant?: string;
   /** Default: every collection. */
   collections?: MemoryCollectionName[];
   project?: string;
