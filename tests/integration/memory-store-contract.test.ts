@@ -5,12 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { EmbeddedMemoryStore } from '../../activities/memory/embedded-store';
 import { QdrantMemoryStore } from '../../activities/memory/qdrant-store';
+import { dropQdrantCollections } from '../support/qdrant-server';
 import { memoryId, tenantMemoryId, type MemoryRecord, type MemoryStore } from '../../activities/memory/store';
 
 /** Opens a store; calling `open` again on the same adapter instance reopens the same data. */
 interface Adapter {
   name: string;
   open(): MemoryStore;
+  /** Removes what the test stored, when the store outlives the run (a user's Qdrant). */
+  drop?(): Promise<void>;
 }
 
 const DIM = 8;
@@ -27,9 +30,11 @@ const embedded = tempDirAdapter('embedded (graph search)', { exactScanBelow: 0 }
 const embeddedExact = tempDirAdapter('embedded (exact scan under selective filters)', {});
 const qdrant = (): Adapter => {
   const collectionPrefix = `contract_${randomUUID().slice(0, 8)}`;
+  const url = process.env.QDRANT_URL!;
   return {
     name: 'qdrant',
-    open: () => new QdrantMemoryStore({ url: process.env.QDRANT_URL!, collectionPrefix, retryDelayMs: 50 }),
+    open: () => new QdrantMemoryStore({ url, apiKey: process.env.QDRANT_API_KEY, collectionPrefix, retryDelayMs: 50 }),
+    drop: () => dropQdrantCollections(url, collectionPrefix),
   };
 };
 
@@ -63,6 +68,7 @@ describe.each(adapters.map((make) => [make().name, make] as const))('%s memory s
 
   afterEach(async () => {
     await store.close();
+    await adapter.drop?.();
   });
 
   test('finds the nearest records first, with descending cosine scores', async () => {

@@ -136,3 +136,24 @@ export class TestQdrant {
     }
   }
 }
+
+/** One request to a Qdrant's REST API (the test's own view of it, beside the adapter's). */
+export async function qdrantRest<T = unknown>(url: string, method: string, route: string, body?: unknown): Promise<T> {
+  const apiKey = process.env.QDRANT_API_KEY;
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(apiKey && { 'api-key': apiKey }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as { result: T; status: unknown };
+  if (!res.ok) throw new Error(`Qdrant ${method} ${route}: HTTP ${res.status} ${JSON.stringify(json.status)}`);
+  return json.result;
+}
+
+/** Deletes the collections a test made (`<prefix>_…`), so a user's own Qdrant is left as it was. */
+export async function dropQdrantCollections(url: string, prefix: string): Promise<void> {
+  const { collections } = await qdrantRest<{ collections: { name: string }[] }>(url, 'GET', '/collections');
+  for (const { name } of collections.filter((c) => c.name.startsWith(`${prefix}_`))) {
+    await qdrantRest(url, 'DELETE', `/collections/${name}`);
+  }
+}
