@@ -71,6 +71,8 @@ export function qdrantFilter(
  * Memory in Qdrant, for a fleet of memory workers. Collections are created with cosine distance and
  * the embedder's dimension, plus payload indexes for the filter fields; the embedder of each collection
  * is recorded in a `<prefix>_meta` collection, since Qdrant collections carry no free-form metadata.
+ * Tenants share each collection, partitioned by payload as Qdrant's multitenancy guide says: every
+ * point carries its `tenant`, every search and delete is confined to one (see `qdrantFilter`).
  * Transient errors are retried a few times here, then surface as a retryable `DependencyUnavailable`.
  */
 export class QdrantMemoryStore implements MemoryStore {
