@@ -12,6 +12,7 @@ import {
   tenantOf,
   type EmbedderSignature,
   type MemoryCollection,
+  type MemoryFilter,
   type MemoryHit,
   type MemoryPayload,
   type MemoryRecord,
@@ -64,8 +65,11 @@ const VECTOR_HEADER_BYTES = 8;
 class Collection {
   readonly byId = new Map<string, Entry>();
   readonly byKey = new Map<number, Entry>();
-  /** Live records per tenant: a search of the only tenant there is needs no filter. */
-  private readonly perTenant = new Map<string, number>();
+  /**
+   * Live keys by tenant, then project: where every search starts (Qdrant's tenant keys, here), so a
+   * search of one project never walks the others' records.
+   */
+  private readonly partitions = new Map<string, Map<string, Set<number>>>();
   readonly index: Index;
   private nextKey = 0;
   private unsnapshotted = 0;
@@ -141,7 +145,7 @@ class Collection {
       const entry = { key, id: put.id, text: put.text, payload: put.payload, vector };
       this.byId.set(put.id, entry);
       this.byKey.set(key, entry);
-      this.count(entry, 1);
+      this.place(entry, true);
     }
     this.nextKey = maxKey + 1;
 
@@ -178,11 +182,19 @@ class Collection {
     this.index.add(keys, matrix, 0);
   }
 
-  private count(entry: Entry, delta: 1 | -1): void {
+  private place(entry: Entry, live: boolean): void {
     const tenant = tenantOf(entry.payload.tenant);
-    const left = (this.perTenant.get(tenant) ?? 0) + delta;
-    if (left > 0) this.perTenant.set(tenant, left);
-    else this.perTenant.delete(tenant);
+    let projects = this.partitions.get(tenant);
+    let keys = projects?.get(entry.payload.project);
+    if (live) {
+      if (!projects) this.partitions.set(tenant, (projects = new Map()));
+      if (!keys) projects.set(entry.payload.project, (keys = new Set()));
+      keys.add(entry.key);
+      return;
+    }
+    keys?.delete(entry.key);
+    if (keys?.size === 0) projects!.delete(entry.payload.project);
+    if (projects?.size === 0) this.partitions.delete(tenant);
   }
 
   upsert(records: MemoryRecord[]): void {
@@ -215,13 +227,13 @@ class Collection {
     for (const old of replaced) {
       this.index.remove(BigInt(old.key));
       this.byKey.delete(old.key);
-      this.count(old, -1);
+      this.place(old, false);
     }
     this.addToIndex(fresh);
     for (const e of fresh) {
       this.byId.set(e.id, e);
       this.byKey.set(e.key, e);
-      this.count(e, 1);
+      this.place(e, true);
     }
     this.unsnapshotted += fresh.length;
     if (this.unsnapshotted >= this.options.snapshotEvery) this.snapshot();
@@ -238,31 +250,45 @@ class Collection {
       this.index.remove(BigInt(e.key));
       this.byId.delete(e.id);
       this.byKey.delete(e.key);
-      this.count(e, -1);
+      this.place(e, false);
     }
     this.unsnapshotted += gone.length;
   }
 
   search(query: MemorySearch): MemoryHit[] {
-    const tenant = tenantOf(query.tenant);
-    const owned = this.perTenant.get(tenant) ?? 0;
-    if (owned === 0 || query.topK <= 0) return [];
+    const projects = this.partitions.get(tenantOf(query.tenant));
+    if (!projects || query.topK <= 0) return [];
     const vector = unitVector(query.vector);
+    const filter = query.filter;
+    let owned = 0;
+    for (const keys of projects.values()) owned += keys.size;
     // The tenant's records are all there is (a single-tenant install): the graph needs no filter.
-    if (!hasFilter(query.filter) && owned === this.byId.size) {
+    if (!hasFilter(filter) && owned === this.byId.size) {
       return this.annSearch(vector, Math.min(query.topK, this.byId.size), () => true);
     }
 
-    const filter = query.filter;
-    const matching = [...this.byId.values()].filter(
-      (e) => ownedBy(e.payload, tenant) && matchesFilter(e.payload, filter),
-    );
-    if (matching.length === 0) return [];
+    // Candidates: the named project's keys, or all the tenant's; the rest of the filter narrows them.
+    const named = filter?.project !== undefined;
+    const partition = named ? [projects.get(filter.project!) ?? new Set<number>()] : [...projects.values()];
+    const rest: MemoryFilter = { ...filter, project: undefined };
+    let keys: Set<number>;
+    if (partition.length === 1 && !hasFilter(rest)) keys = partition[0]!;
+    else {
+      keys = new Set();
+      for (const set of partition)
+        for (const key of set) if (matchesFilter(this.byKey.get(key)!.payload, rest)) keys.add(key);
+    }
+    if (keys.size === 0) return [];
     // A selective filter leaves few candidates: scanning them exactly is faster than over-fetching from
     // the graph, and always finds them all.
-    if (matching.length <= this.options.exactScanBelow) return exactTopK(vector, matching, query.topK);
-    const keys = new Set(matching.map((e) => e.key));
-    return this.annSearch(vector, query.topK, (key) => keys.has(key), this.byId.size / matching.length);
+    if (keys.size <= this.options.exactScanBelow) {
+      return exactTopK(
+        vector,
+        [...keys].map((key) => this.byKey.get(key)!),
+        query.topK,
+      );
+    }
+    return this.annSearch(vector, query.topK, (key) => keys.has(key), this.byId.size / keys.size);
   }
 
   /** Graph search with over-fetching by the filter's selectivity, widened until topK hits pass it. */
