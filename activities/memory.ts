@@ -9,7 +9,8 @@ import { memoryEmbedder, memoryStore } from './memory/index';
 import { RepositoryStateFile, scanRepository, type RepositoryFile } from './memory/repository';
 import {
   MEMORY_COLLECTIONS,
-  memoryId,
+  tenantMemoryId,
+  tenantOf,
   type MemoryCollection,
   type MemoryHit,
   type MemoryPayload,
@@ -73,7 +74,13 @@ export async function storeMemory(input: StoreMemoryInput): Promise<StoreMemoryR
     };
     // No timestamp in the payload: a retry would then differ from the first attempt. Undefined fields would differ from absent ones after a JSON round trip and defeat idempotency.
     for (const key of Object.keys(payload)) if (payload[key] === undefined) delete payload[key];
-    return { id: memoryId(item.collection, item.project, item.text), text: item.text, vector: vectors[i]!, payload };
+    return {
+      id: tenantMemoryId(input.tenant, item.collection, item.project, item.text),
+      text: item.text,
+      vector: vectors[i]!,
+      payload,
+      tenant: tenantOf(input.tenant),
+    };
   });
   for (const collection of MEMORY_COLLECTIONS) {
     await upsertRecords(
@@ -100,7 +107,7 @@ export async function searchMemory(input: SearchMemoryInput): Promise<SearchMemo
   for (const collection of collections) {
     const embedder = await memoryStore().embedderOf(collection);
     if (!embedder) continue;
-    const hits = await memoryStore().search({ collection, vector: vector!, topK, filter });
+    const hits = await memoryStore().search({ collection, vector: vector!, topK, filter, tenant: input.tenant });
     found.push(...hits.map((h) => toSearchHit(collection, h)));
   }
   const hits = found
@@ -175,7 +182,7 @@ interface IndexPlan {
 export async function planRepositoryIndex(input: PlanRepositoryIndexInput): Promise<PlanRepositoryIndexResult> {
   const repoPath = path.resolve(input.repoPath);
   const scan = await scanRepository(repoPath);
-  const state = await stateFile().read(input.project);
+  const state = await stateFile().read(input.project, input.tenant);
   const current = new Set(scan.files.map((f) => f.path));
   const plan: IndexPlan = {
     repoPath,
@@ -208,12 +215,13 @@ export async function indexRepositoryFiles(input: IndexRepositoryFilesInput): Pr
   let offset = Math.max(input.offset, resumed?.offset ?? input.offset);
   let chunksIndexed = resumed?.chunks ?? 0;
   const states = stateFile();
-  const state = await states.read(input.project);
+  const state = await states.read(input.project, input.tenant);
+  const tenant = tenantOf(input.tenant);
 
   for (; offset < end; offset++) {
     const file = plan.changed[offset]!;
     const content = await fs.readFile(path.join(plan.repoPath, file.path), 'utf8').catch(() => undefined);
-    if (content !== undefined) chunksIndexed += await indexFile(input.project, file, content, state);
+    if (content !== undefined) chunksIndexed += await indexFile(tenant, input.project, file, content, state);
     ctx.heartbeat({ offset: offset + 1, chunks: chunksIndexed });
     // The state is saved in steps, so a crash costs at most a few files of re-embedding.
     if ((offset + 1) % 20 === 0) await states.write(state);
@@ -223,6 +231,7 @@ export async function indexRepositoryFiles(input: IndexRepositoryFilesInput): Pr
 }
 
 async function indexFile(
+  tenant: string,
   project: string,
   file: RepositoryFile,
   content: string,
@@ -234,7 +243,7 @@ async function indexFile(
   const embedInputs = chunks.map((c) => `${file.path} ${c.symbol}\n${c.context ?? ''}\n${c.text}`);
   const vectors = await embedAll(embedInputs);
   const records = chunks.map((c, i): MemoryRecord => ({
-    id: memoryId('repository', project, file.path, c.symbol, c.text),
+    id: tenantMemoryId(tenant, 'repository', project, file.path, c.symbol, c.text),
     text: c.text,
     vector: vectors[i]!,
     payload: {
@@ -248,20 +257,21 @@ async function indexFile(
       endLine: c.endLine,
       fileHash: file.hash,
     },
+    tenant,
   }));
   await upsertRecords(collection, records);
   const fresh = new Set(records.map((r) => r.id));
   const stale = (state.files[file.path]?.ids ?? []).filter((id) => !fresh.has(id));
-  await deleteEverywhere(stale);
+  await deleteEverywhere(stale, tenant);
   state.files[file.path] = { hash: file.hash, ids: [...fresh] };
   return records.length;
 }
 
-async function deleteEverywhere(ids: string[]): Promise<void> {
+async function deleteEverywhere(ids: string[], tenant: string): Promise<void> {
   if (ids.length === 0) return;
   // A file's chunks live in one collection, but which one depends on its type: deleting from both is cheap.
   for (const collection of ['code', 'docs'] as const) {
-    if (await memoryStore().embedderOf(collection)) await memoryStore().delete(collection, ids);
+    if (await memoryStore().embedderOf(collection)) await memoryStore().delete(collection, ids, tenant);
   }
 }
 
@@ -272,11 +282,11 @@ async function deleteEverywhere(ids: string[]): Promise<void> {
 export async function finishRepositoryIndex(input: FinishRepositoryIndexInput): Promise<FinishRepositoryIndexResult> {
   const plan = await artifactStore().getJson<IndexPlan>(input.planRef);
   const states = stateFile();
-  const state = await states.read(input.project);
+  const state = await states.read(input.project, input.tenant);
   let removedChunks = 0;
   for (const removed of plan.removed) {
     const ids = state.files[removed]?.ids ?? [];
-    await deleteEverywhere(ids);
+    await deleteEverywhere(ids, tenantOf(input.tenant));
     removedChunks += ids.length;
     delete state.files[removed];
   }

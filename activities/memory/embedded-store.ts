@@ -8,8 +8,11 @@ import {
   hasFilter,
   matchesFilter,
   MEMORY_COLLECTIONS,
+  ownedBy,
+  tenantOf,
   type EmbedderSignature,
   type MemoryCollection,
+  type MemoryFilter,
   type MemoryHit,
   type MemoryPayload,
   type MemoryRecord,
@@ -62,6 +65,11 @@ const VECTOR_HEADER_BYTES = 8;
 class Collection {
   readonly byId = new Map<string, Entry>();
   readonly byKey = new Map<number, Entry>();
+  /**
+   * Live keys by tenant, then project: where every search starts (Qdrant's tenant keys, here), so a
+   * search of one project never walks the others' records.
+   */
+  private readonly partitions = new Map<string, Map<string, Set<number>>>();
   readonly index: Index;
   private nextKey = 0;
   private unsnapshotted = 0;
@@ -137,6 +145,7 @@ class Collection {
       const entry = { key, id: put.id, text: put.text, payload: put.payload, vector };
       this.byId.set(put.id, entry);
       this.byKey.set(key, entry);
+      this.place(entry, true);
     }
     this.nextKey = maxKey + 1;
 
@@ -173,21 +182,31 @@ class Collection {
     this.index.add(keys, matrix, 0);
   }
 
+  private place(entry: Entry, live: boolean): void {
+    const tenant = tenantOf(entry.payload.tenant);
+    let projects = this.partitions.get(tenant);
+    let keys = projects?.get(entry.payload.project);
+    if (live) {
+      if (!projects) this.partitions.set(tenant, (projects = new Map()));
+      if (!keys) projects.set(entry.payload.project, (keys = new Set()));
+      keys.add(entry.key);
+      return;
+    }
+    keys?.delete(entry.key);
+    if (keys?.size === 0) projects!.delete(entry.payload.project);
+    if (projects?.size === 0) this.partitions.delete(tenant);
+  }
+
   upsert(records: MemoryRecord[]): void {
     const fresh: Entry[] = [];
     const replaced: Entry[] = [];
     for (const record of records) {
+      const payload = { ...record.payload, tenant: tenantOf(record.tenant) };
       const existing = this.byId.get(record.id);
       // Same id, text and payload: an activity retry or a re-index of an unchanged file. Nothing to do.
-      if (existing && existing.text === record.text && samePayload(existing.payload, record.payload)) continue;
+      if (existing && existing.text === record.text && samePayload(existing.payload, payload)) continue;
       if (existing) replaced.push(existing);
-      fresh.push({
-        key: this.nextKey++,
-        id: record.id,
-        text: record.text,
-        payload: record.payload,
-        vector: unitVector(record.vector),
-      });
+      fresh.push({ key: this.nextKey++, id: record.id, text: record.text, payload, vector: unitVector(record.vector) });
     }
     if (fresh.length === 0) return;
     const vectors = Buffer.alloc(fresh.length * this.recordBytes);
@@ -208,18 +227,20 @@ class Collection {
     for (const old of replaced) {
       this.index.remove(BigInt(old.key));
       this.byKey.delete(old.key);
+      this.place(old, false);
     }
     this.addToIndex(fresh);
     for (const e of fresh) {
       this.byId.set(e.id, e);
       this.byKey.set(e.key, e);
+      this.place(e, true);
     }
     this.unsnapshotted += fresh.length;
     if (this.unsnapshotted >= this.options.snapshotEvery) this.snapshot();
   }
 
-  delete(ids: string[]): void {
-    const gone = ids.map((id) => this.byId.get(id)).filter((e): e is Entry => !!e);
+  delete(ids: string[], tenant: string): void {
+    const gone = ids.map((id) => this.byId.get(id)).filter((e): e is Entry => !!e && ownedBy(e.payload, tenant));
     if (gone.length === 0) return;
     fs.appendFileSync(
       path.join(this.dir, 'log.jsonl'),
@@ -229,23 +250,45 @@ class Collection {
       this.index.remove(BigInt(e.key));
       this.byId.delete(e.id);
       this.byKey.delete(e.key);
+      this.place(e, false);
     }
     this.unsnapshotted += gone.length;
   }
 
   search(query: MemorySearch): MemoryHit[] {
-    if (this.byId.size === 0 || query.topK <= 0) return [];
+    const projects = this.partitions.get(tenantOf(query.tenant));
+    if (!projects || query.topK <= 0) return [];
     const vector = unitVector(query.vector);
-    if (!hasFilter(query.filter)) return this.annSearch(vector, Math.min(query.topK, this.byId.size), () => true);
-
     const filter = query.filter;
-    const matching = [...this.byId.values()].filter((e) => matchesFilter(e.payload, filter));
-    if (matching.length === 0) return [];
+    let owned = 0;
+    for (const keys of projects.values()) owned += keys.size;
+    // The tenant's records are all there is (a single-tenant install): the graph needs no filter.
+    if (!hasFilter(filter) && owned === this.byId.size) {
+      return this.annSearch(vector, Math.min(query.topK, this.byId.size), () => true);
+    }
+
+    // Candidates: the named project's keys, or all the tenant's; the rest of the filter narrows them.
+    const named = filter?.project !== undefined;
+    const partition = named ? [projects.get(filter.project!) ?? new Set<number>()] : [...projects.values()];
+    const rest: MemoryFilter = { ...filter, project: undefined };
+    let keys: Set<number>;
+    if (partition.length === 1 && !hasFilter(rest)) keys = partition[0]!;
+    else {
+      keys = new Set();
+      for (const set of partition)
+        for (const key of set) if (matchesFilter(this.byKey.get(key)!.payload, rest)) keys.add(key);
+    }
+    if (keys.size === 0) return [];
     // A selective filter leaves few candidates: scanning them exactly is faster than over-fetching from
     // the graph, and always finds them all.
-    if (matching.length <= this.options.exactScanBelow) return exactTopK(vector, matching, query.topK);
-    const keys = new Set(matching.map((e) => e.key));
-    return this.annSearch(vector, query.topK, (key) => keys.has(key), this.byId.size / matching.length);
+    if (keys.size <= this.options.exactScanBelow) {
+      return exactTopK(
+        vector,
+        [...keys].map((key) => this.byKey.get(key)!),
+        query.topK,
+      );
+    }
+    return this.annSearch(vector, query.topK, (key) => keys.has(key), this.byId.size / keys.size);
   }
 
   /** Graph search with over-fetching by the filter's selectivity, widened until topK hits pass it. */
@@ -368,8 +411,8 @@ export class EmbeddedMemoryStore implements MemoryStore {
     });
   }
 
-  delete(name: MemoryCollection, ids: string[]): Promise<void> {
-    return timeMemoryOperation('delete', this.kind, async () => this.opened(name)?.delete(ids));
+  delete(name: MemoryCollection, ids: string[], tenant?: string): Promise<void> {
+    return timeMemoryOperation('delete', this.kind, async () => this.opened(name)?.delete(ids, tenantOf(tenant)));
   }
 
   async stats(): Promise<MemoryStats> {

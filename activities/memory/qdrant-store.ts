@@ -7,6 +7,7 @@ import {
   embedderMismatch,
   memoryId,
   MEMORY_COLLECTIONS,
+  tenantOf,
   type EmbedderSignature,
   type MemoryCollection,
   type MemoryFilter,
@@ -31,9 +32,14 @@ export interface QdrantStoreOptions {
   breaker?: CircuitBreaker;
 }
 
-/** Payload indexes Qdrant needs to filter fast: one per filter field, typed. */
+/**
+ * Payload indexes Qdrant needs to filter fast: one per filter field, typed. `tenant` and `project`
+ * partition the data (every search names a tenant, nearly every one a project): Qdrant's multitenancy
+ * guide marks such keyword fields `is_tenant`, so it stores each one's points together.
+ */
 export const QDRANT_PAYLOAD_INDEXES = [
-  { field_name: 'project', field_schema: 'keyword' },
+  { field_name: 'tenant', field_schema: { type: 'keyword', is_tenant: true } },
+  { field_name: 'project', field_schema: { type: 'keyword', is_tenant: true } },
   { field_name: 'language', field_schema: 'keyword' },
   { field_name: 'collection', field_schema: 'keyword' },
   { field_name: 'tags', field_schema: 'keyword' },
@@ -43,23 +49,30 @@ export const QDRANT_PAYLOAD_INDEXES = [
 
 type QdrantCondition = { key: string; match: { value: string | boolean } };
 
-/** The Qdrant form of a memory filter: every condition must hold; each tag is one condition. */
-export function qdrantFilter(filter: MemoryFilter | undefined): { must: QdrantCondition[] } | undefined {
-  if (!filter) return undefined;
-  const must: QdrantCondition[] = [];
+/**
+ * The Qdrant form of a search: the tenant's condition first, always, then one per filter field (each
+ * tag is one). Every condition must hold, so no filter can widen a search beyond its tenant.
+ */
+export function qdrantFilter(
+  tenant: string | undefined,
+  filter: MemoryFilter | undefined,
+): { must: QdrantCondition[] } {
+  const must: QdrantCondition[] = [{ key: 'tenant', match: { value: tenantOf(tenant) } }];
   for (const key of ['project', 'language', 'path'] as const) {
-    const value = filter[key];
+    const value = filter?.[key];
     if (value !== undefined) must.push({ key, match: { value } });
   }
-  if (filter.survived !== undefined) must.push({ key: 'survived', match: { value: filter.survived } });
-  for (const tag of filter.tags ?? []) must.push({ key: 'tags', match: { value: tag } });
-  return must.length > 0 ? { must } : undefined;
+  if (filter?.survived !== undefined) must.push({ key: 'survived', match: { value: filter.survived } });
+  for (const tag of filter?.tags ?? []) must.push({ key: 'tags', match: { value: tag } });
+  return { must };
 }
 
 /**
  * Memory in Qdrant, for a fleet of memory workers. Collections are created with cosine distance and
  * the embedder's dimension, plus payload indexes for the filter fields; the embedder of each collection
  * is recorded in a `<prefix>_meta` collection, since Qdrant collections carry no free-form metadata.
+ * Tenants share each collection, partitioned by payload as Qdrant's multitenancy guide says: every
+ * point carries its `tenant`, every search and delete is confined to one (see `qdrantFilter`).
  * Transient errors are retried a few times here, then surface as a retryable `DependencyUnavailable`.
  */
 export class QdrantMemoryStore implements MemoryStore {
@@ -158,7 +171,11 @@ export class QdrantMemoryStore implements MemoryStore {
               dimension: r.vector.length,
             });
           }
-          return { id: r.id, vector: Array.from(r.vector), payload: { ...r.payload, text: r.text } };
+          return {
+            id: r.id,
+            vector: Array.from(r.vector),
+            payload: { ...r.payload, tenant: tenantOf(r.tenant), text: r.text },
+          };
         });
         await this.call('upsert', (c) => c.upsert(this.name(collection), { wait: true, points }));
       }
@@ -179,7 +196,7 @@ export class QdrantMemoryStore implements MemoryStore {
         c.query(this.name(query.collection), {
           query: Array.from(query.vector),
           limit: query.topK,
-          filter: qdrantFilter(query.filter),
+          filter: qdrantFilter(query.tenant, query.filter),
           with_payload: true,
         }),
       );
@@ -190,10 +207,12 @@ export class QdrantMemoryStore implements MemoryStore {
     });
   }
 
-  delete(collection: MemoryCollection, ids: string[]): Promise<void> {
+  delete(collection: MemoryCollection, ids: string[], tenant?: string): Promise<void> {
     return timeMemoryOperation('delete', this.kind, async () => {
       if (ids.length === 0 || !(await this.embedderOf(collection))) return;
-      await this.call('delete', (c) => c.delete(this.name(collection), { wait: true, points: ids }));
+      // By id and tenant together: a tenant cannot delete another's points, even knowing their ids.
+      const filter = { must: [{ has_id: ids }, { key: 'tenant', match: { value: tenantOf(tenant) } }] };
+      await this.call('delete', (c) => c.delete(this.name(collection), { wait: true, filter }));
     });
   }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { allowedRepositoryPath, inSkippedDir, listRepositoryFiles } from '../repository/files';
 import { languageOf } from './chunker';
+import { DEFAULT_TENANT } from './store';
 
 const SKIPPED_NAMES = [
   /\.min\.(js|css)$/,
@@ -80,6 +81,8 @@ export async function scanRepository(given: string): Promise<RepositoryScan> {
 /** What the last indexing of a project stored per file: its hash and the ids of its chunks. */
 export interface RepositoryIndexState {
   project: string;
+  /** Absent for `local`, so a single-tenant install keeps its files. */
+  tenant?: string;
   files: Record<string, { hash: string; ids: string[] }>;
 }
 
@@ -90,22 +93,26 @@ export interface RepositoryIndexState {
 export class RepositoryStateFile {
   constructor(private readonly dir: string) {}
 
-  private file(project: string): string {
-    return path.join(this.dir, `${createHash('sha256').update(project).digest('hex').slice(0, 32)}.json`);
+  private file(project: string, tenant: string | undefined): string {
+    // Two tenants may both have a project `api`: each has its own state.
+    const key = tenant === undefined || tenant === DEFAULT_TENANT ? project : `${tenant}\u0000${project}`;
+    return path.join(this.dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`);
   }
 
-  async read(project: string): Promise<RepositoryIndexState> {
+  async read(project: string, tenant?: string): Promise<RepositoryIndexState> {
+    const owner = tenant === DEFAULT_TENANT ? undefined : tenant || undefined;
     try {
-      return JSON.parse(await fs.readFile(this.file(project), 'utf8')) as RepositoryIndexState;
+      return JSON.parse(await fs.readFile(this.file(project, owner), 'utf8')) as RepositoryIndexState;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { project, files: {} };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        return { project, ...(owner && { tenant: owner }), files: {} };
       throw err;
     }
   }
 
   async write(state: RepositoryIndexState): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
-    const file = this.file(state.project);
+    const file = this.file(state.project, state.tenant);
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await fs.writeFile(tmp, JSON.stringify(state));
     await fs.rename(tmp, file);

@@ -6,9 +6,17 @@ export const MEMORY_COLLECTIONS = ['code', 'fixes', 'reviews', 'docs'] as const;
 export type MemoryCollection = (typeof MEMORY_COLLECTIONS)[number];
 
 /** Payload fields that searches filter on; both adapters index exactly these. */
-export const FILTER_FIELDS = ['project', 'language', 'collection', 'tags', 'path', 'survived'] as const;
+export const FILTER_FIELDS = ['tenant', 'project', 'language', 'collection', 'tags', 'path', 'survived'] as const;
+
+/** The tenant of a single-tenant install, and of every call that names none. */
+export const DEFAULT_TENANT = 'local';
 
 export interface MemoryPayload {
+  /**
+   * The tenant that owns the record. Written by the store from `MemoryRecord.tenant`, whatever the
+   * payload says; a record stored before tenants existed belongs to `local`.
+   */
+  tenant?: string;
   project: string;
   collection: MemoryCollection;
   language?: string;
@@ -35,8 +43,11 @@ export interface MemoryRecord {
   text: string;
   vector: Float32Array | number[];
   payload: MemoryPayload;
+  /** The owner. Default `local`. Ids must differ across tenants: derive them with `tenantMemoryId`. */
+  tenant?: string;
 }
 
+/** What a search may narrow by. The tenant is not part of it: a search names its tenant apart, and no filter widens it. */
 export interface MemoryFilter {
   project?: string;
   language?: string;
@@ -51,6 +62,8 @@ export interface MemorySearch {
   vector: Float32Array | number[];
   topK: number;
   filter?: MemoryFilter;
+  /** The only tenant whose records the search may return. Default `local`. */
+  tenant?: string;
 }
 
 export interface MemoryHit {
@@ -92,10 +105,13 @@ export interface MemoryStore {
   ensureCollection(collection: MemoryCollection, embedder: EmbedderSignature): Promise<void>;
   /** Inserts or replaces records by id. Replaying the same batch is a no-op. */
   upsert(collection: MemoryCollection, records: MemoryRecord[]): Promise<void>;
-  /** The topK nearest records that match the filter, best first. A missing collection has no hits. */
+  /**
+   * The topK nearest records of the query's tenant that match the filter, best first. A missing
+   * collection has no hits. Another tenant's records are never returned, whatever the filter.
+   */
   search(query: MemorySearch): Promise<MemoryHit[]>;
-  /** Deletes by id; unknown ids are ignored. */
-  delete(collection: MemoryCollection, ids: string[]): Promise<void>;
+  /** Deletes the tenant's records (default `local`) by id; unknown ids and other tenants' records are left alone. */
+  delete(collection: MemoryCollection, ids: string[], tenant?: string): Promise<void>;
   /** The embedder a collection was built with, or undefined when it does not exist yet. */
   embedderOf(collection: MemoryCollection): Promise<EmbedderSignature | undefined>;
   stats(): Promise<MemoryStats>;
@@ -106,6 +122,21 @@ export interface MemoryStore {
 export function memoryId(...parts: string[]): string {
   const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * A memory id for a tenant's record: `memoryId(...parts)` for `local` (the ids of a single-tenant
+ * install stay what they were), the tenant mixed in otherwise, so equal content of two tenants is two
+ * records, never one overwritten by the other.
+ */
+export function tenantMemoryId(tenant: string | undefined, ...parts: string[]): string {
+  const owner = tenantOf(tenant);
+  return owner === DEFAULT_TENANT ? memoryId(...parts) : memoryId('tenant', owner, ...parts);
+}
+
+/** The tenant a call or a record names, `local` when it names none. */
+export function tenantOf(tenant: string | undefined): string {
+  return tenant === undefined || tenant === '' ? DEFAULT_TENANT : tenant;
 }
 
 export function embedderMismatch(
@@ -122,6 +153,11 @@ export function embedderMismatch(
       'Set EMBEDDINGS_PROVIDER/EMBEDDINGS_MODEL/EMBEDDINGS_DIMENSION back, or point the memory at a new store.',
     details: [{ collection, recorded, requested }],
   });
+}
+
+/** Whether a payload belongs to a tenant (a payload without one is `local`'s). */
+export function ownedBy(payload: MemoryPayload, tenant: string): boolean {
+  return tenantOf(payload.tenant) === tenant;
 }
 
 /** Whether a payload passes a filter: the one definition both adapters (and Qdrant's translation) follow. */

@@ -1,204 +1,165 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { QdrantMemoryStore, QDRANT_PAYLOAD_INDEXES } from '../../activities/memory/qdrant-store';
-import { memoryId, type MemoryRecord } from '../../activities/memory/store';
-
-interface Seen {
-  method: string;
-  path: string;
-  body: unknown;
-}
+import { randomUUID } from 'node:crypto';
+import { QdrantMemoryStore, qdrantFilter } from '../../activities/memory/qdrant-store';
+import { FILTER_FIELDS, memoryId, tenantMemoryId, type MemoryRecord } from '../../activities/memory/store';
+import { dropQdrantCollections, qdrantRest } from '../support/qdrant-server';
 
 /**
- * A real HTTP server that answers like Qdrant's REST API, with responses shaped as Qdrant 1.x sends
- * them. It keeps just enough state (which collections exist, the meta points) for the adapter's
- * create-or-check logic, and records every request so the test can assert what went over the wire.
+ * The Qdrant adapter against a real Qdrant: the pinned 1.18.3 server the global setup started, or the
+ * user's own at QDRANT_URL. What went over the wire is read back from Qdrant itself.
  */
-class ScriptedQdrant {
-  readonly seen: Seen[] = [];
-  readonly collections = new Set<string>();
-  readonly metaPoints = new Map<string, unknown>();
-  /** Status codes to answer the next requests with, before behaving normally. */
-  failNext: number[] = [];
-  queryPoints: unknown[] = [];
-  private server = http.createServer((req, res) => void this.handle(req, res));
 
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  requests(method: string, pattern: RegExp): Seen[] {
-    return this.seen.filter((s) => s.method === method && pattern.test(s.path));
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let raw = '';
-    for await (const chunk of req) raw += String(chunk);
-    const url = new URL(req.url ?? '/', 'http://x');
-    const body: unknown = raw ? JSON.parse(raw) : undefined;
-    this.seen.push({ method: req.method ?? '', path: url.pathname, body });
-    const reply = (status: number, result: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify(status < 400 ? { result, status: 'ok', time: 0.0001 } : { status: { error: result }, time: 0 }),
-      );
-    };
-    const failure = this.failNext.shift();
-    if (failure) return reply(failure, 'Service Unavailable');
-
-    const [, , name, sub, action] = url.pathname.split('/');
-    const done = { operation_id: this.seen.length, status: 'completed' };
-    if (req.method === 'GET' && sub === 'exists') return reply(200, { exists: this.collections.has(name!) });
-    if (req.method === 'PUT' && name && !sub) {
-      this.collections.add(name);
-      return reply(200, true);
-    }
-    if (req.method === 'PUT' && sub === 'index') return reply(200, done);
-    if (req.method === 'PUT' && sub === 'points') {
-      if (name?.endsWith('_meta')) {
-        for (const p of (body as { points: { id: string }[] }).points) this.metaPoints.set(p.id, p);
-      }
-      return reply(200, done);
-    }
-    if (req.method === 'POST' && sub === 'points' && !action) {
-      const ids = (body as { ids: string[] }).ids;
-      return reply(
-        200,
-        ids.flatMap((id) => (this.metaPoints.has(id) ? [this.metaPoints.get(id)] : [])),
-      );
-    }
-    if (req.method === 'POST' && action === 'query') return reply(200, { points: this.queryPoints });
-    if (req.method === 'POST' && action === 'delete') return reply(200, done);
-    if (req.method === 'POST' && action === 'count') return reply(200, { count: 7 });
-    return reply(404, `no script for ${req.method} ${url.pathname}`);
-  }
-}
-
+const url = process.env.QDRANT_URL!;
 const DIM = 4;
 const EMBEDDER = { name: 'hash-code-v1', dimension: DIM };
-let qdrant: ScriptedQdrant;
-let url: string;
+let prefix: string;
 
-beforeEach(async () => {
-  qdrant = new ScriptedQdrant();
-  url = await qdrant.start();
+beforeEach(() => {
+  prefix = `adapter_${randomUUID().slice(0, 8)}`;
 });
 
 afterEach(async () => {
-  await qdrant.stop();
+  await dropQdrantCollections(url, prefix);
 });
 
-function records(n: number): MemoryRecord[] {
+function open(options: { batchSize?: number } = {}): QdrantMemoryStore {
+  return new QdrantMemoryStore({ url, apiKey: process.env.QDRANT_API_KEY, collectionPrefix: prefix, ...options });
+}
+
+function records(n: number, tenant?: string, project = 'p'): MemoryRecord[] {
   return Array.from({ length: n }, (_, i) => ({
-    id: memoryId(`r${i}`),
-    text: `record ${i}`,
+    id: tenantMemoryId(tenant, `r${i}`),
+    text: `record ${i} of ${tenant ?? 'local'}`,
     vector: [1, 0, 0, i / n],
-    payload: { project: 'p', collection: 'code' as const, language: 'python', tags: ['t'] },
+    payload: { project, collection: 'code' as const, language: 'python', tags: ['t'] },
+    tenant,
   }));
 }
 
-describe('Qdrant memory store over HTTP', () => {
-  test('creates the collection with cosine distance, the embedder dimension and a payload index per filter field', async () => {
-    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme' });
-    await store.ensureCollection('code', EMBEDDER);
+async function pointCount(): Promise<number> {
+  const { count } = await qdrantRest<{ count: number }>(url, 'POST', `/collections/${prefix}_code/points/count`, {
+    exact: true,
+  });
+  return count;
+}
 
-    expect(qdrant.requests('PUT', /^\/collections\/acme_code$/)[0]?.body).toEqual({
-      vectors: { size: DIM, distance: 'Cosine' },
+interface CollectionInfo {
+  config: { params: { vectors: { size: number; distance: string } } };
+  payload_schema: Record<string, { data_type: string; params?: Record<string, unknown> }>;
+}
+
+describe('Qdrant memory store on a real Qdrant', () => {
+  test('creates each collection with cosine distance, the embedder dimension and a payload index per filter field, tenant and project as tenant keys', async () => {
+    await open().ensureCollection('code', EMBEDDER);
+
+    const info = await qdrantRest<CollectionInfo>(url, 'GET', `/collections/${prefix}_code`);
+    expect(info.config.params.vectors).toEqual({ size: DIM, distance: 'Cosine' });
+    expect(Object.keys(info.payload_schema).sort()).toEqual([...FILTER_FIELDS].sort());
+    expect(info.payload_schema.tenant).toMatchObject({
+      data_type: 'keyword',
+      params: { type: 'keyword', is_tenant: true },
     });
-    const indexes = qdrant.requests('PUT', /^\/collections\/acme_code\/index$/).map((s) => s.body);
-    expect(indexes).toEqual(
-      QDRANT_PAYLOAD_INDEXES.map((i) => ({ field_name: i.field_name, field_schema: i.field_schema })),
-    );
-    expect(indexes).toContainEqual({ field_name: 'survived', field_schema: 'bool' });
-    // The embedder is recorded beside the collection, and a second worker reads it back instead of recreating.
-    expect([...qdrant.metaPoints.values()]).toEqual([
-      { id: memoryId('meta', 'code'), vector: [1], payload: { collection: 'code', ...EMBEDDER } },
-    ]);
-    const creates = qdrant.requests('PUT', /^\/collections\/acme_code$/).length;
-    const other = new QdrantMemoryStore({ url, collectionPrefix: 'acme' });
-    await other.ensureCollection('code', EMBEDDER);
-    expect(qdrant.requests('PUT', /^\/collections\/acme_code$/)).toHaveLength(creates);
+    expect(info.payload_schema.project).toMatchObject({
+      data_type: 'keyword',
+      params: { type: 'keyword', is_tenant: true },
+    });
+    expect(info.payload_schema.language).toMatchObject({ data_type: 'keyword' });
+    expect(info.payload_schema.survived).toMatchObject({ data_type: 'bool' });
+  });
+
+  test('a second worker reads the recorded embedder instead of recreating the collection, and refuses another one', async () => {
+    const first = open();
+    await first.ensureCollection('code', EMBEDDER);
+    await first.upsert('code', records(3));
+
+    const second = open();
+    await second.ensureCollection('code', EMBEDDER);
+    expect(await pointCount()).toBe(3);
+    expect(await second.embedderOf('code')).toEqual(EMBEDDER);
     await expect(
-      other.ensureCollection('code', { name: 'openai:text-embedding-3-small', dimension: DIM }),
-    ).rejects.toMatchObject({
-      type: 'EmbedderMismatch',
-      nonRetryable: true,
-    });
+      open().ensureCollection('code', { name: 'openai:text-embedding-3-small', dimension: DIM }),
+    ).rejects.toMatchObject({ type: 'EmbedderMismatch', nonRetryable: true });
   });
 
-  test('upserts in batches with the text in the payload and waits for each write', async () => {
-    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme', batchSize: 2 });
+  test('upserts in batches, each point carrying its text and its tenant in the payload', async () => {
+    const store = open({ batchSize: 2 });
     await store.ensureCollection('code', EMBEDDER);
-    await store.upsert('code', records(5));
+    await store.upsert('code', [...records(3), ...records(2, 'acme')]);
 
-    const batches = qdrant
-      .requests('PUT', /^\/collections\/acme_code\/points$/)
-      .map((s) => s.body as { points: unknown[] });
-    expect(batches.map((b) => b.points.length)).toEqual([2, 2, 1]);
-    expect(batches[0]!.points[0]).toEqual({
-      id: memoryId('r0'),
-      vector: [1, 0, 0, 0],
-      payload: { project: 'p', collection: 'code', language: 'python', tags: ['t'], text: 'record 0' },
-    });
-  });
-
-  test('translates a memory filter into Qdrant must-conditions and maps the points back to hits', async () => {
-    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme' });
-    await store.ensureCollection('code', EMBEDDER);
-    qdrant.queryPoints = [
-      { id: memoryId('r1'), version: 3, score: 0.91, payload: { project: 'p', collection: 'code', text: 'record 1' } },
-    ];
-
-    const hits = await store.search({
-      collection: 'code',
-      vector: [0, 1, 0, 0],
-      topK: 3,
-      filter: { project: 'p', language: 'python', tags: ['auth', 'fix'], survived: true },
-    });
-
-    expect(qdrant.requests('POST', /^\/collections\/acme_code\/points\/query$/)[0]?.body).toEqual({
-      query: [0, 1, 0, 0],
-      limit: 3,
+    expect(await pointCount()).toBe(5);
+    const [point] = await qdrantRest<{ payload: unknown }[]>(url, 'POST', `/collections/${prefix}_code/points`, {
+      ids: [tenantMemoryId('acme', 'r1')],
       with_payload: true,
-      filter: {
-        must: [
-          { key: 'project', match: { value: 'p' } },
-          { key: 'language', match: { value: 'python' } },
-          { key: 'survived', match: { value: true } },
-          { key: 'tags', match: { value: 'auth' } },
-          { key: 'tags', match: { value: 'fix' } },
-        ],
-      },
     });
-    expect(hits).toEqual([
-      { id: memoryId('r1'), score: 0.91, text: 'record 1', payload: { project: 'p', collection: 'code' } },
-    ]);
+    expect(point!.payload).toEqual({
+      project: 'p',
+      collection: 'code',
+      language: 'python',
+      tags: ['t'],
+      tenant: 'acme',
+      text: 'record 1 of acme',
+    });
   });
 
-  test('retries transient 503s and succeeds, but fails fast on a 400', async () => {
-    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme', retryDelayMs: 5 });
+  test("puts the tenant's condition first in every search, so no filter widens it", () => {
+    expect(qdrantFilter(undefined, undefined)).toEqual({ must: [{ key: 'tenant', match: { value: 'local' } }] });
+    expect(qdrantFilter('acme', { project: 'p', language: 'python', tags: ['auth', 'fix'], survived: true })).toEqual({
+      must: [
+        { key: 'tenant', match: { value: 'acme' } },
+        { key: 'project', match: { value: 'p' } },
+        { key: 'language', match: { value: 'python' } },
+        { key: 'survived', match: { value: true } },
+        { key: 'tags', match: { value: 'auth' } },
+        { key: 'tags', match: { value: 'fix' } },
+      ],
+    });
+  });
+
+  test("one tenant never sees another's points, though they share the collection and the project", async () => {
+    const store = open();
     await store.ensureCollection('code', EMBEDDER);
-    qdrant.failNext = [503, 503];
-    await expect(store.upsert('code', records(1))).resolves.toBeUndefined();
-    expect(qdrant.requests('PUT', /^\/collections\/acme_code\/points$/)).toHaveLength(3);
+    await store.upsert('code', [...records(5, 'acme'), ...records(5, 'globex'), ...records(5)]);
 
-    qdrant.failNext = [400];
-    await expect(store.delete('code', [memoryId('r0')])).rejects.toMatchObject({
-      type: 'InvalidInput',
-      nonRetryable: true,
-    });
-  });
+    // Qdrant itself, asked without the tenant condition, returns every tenant's points.
+    const raw = await qdrantRest<{ points: { payload: { tenant: string } }[] }>(
+      url,
+      'POST',
+      `/collections/${prefix}_code/points/query`,
+      {
+        query: [1, 0, 0, 0.5],
+        limit: 15,
+        with_payload: true,
+        filter: { must: [{ key: 'project', match: { value: 'p' } }] },
+      },
+    );
+    expect(new Set(raw.points.map((p) => p.payload.tenant))).toEqual(new Set(['acme', 'globex', 'local']));
 
-  test('gives up after its attempts with a retryable DependencyUnavailable when Qdrant stays down', async () => {
-    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme', retryDelayMs: 5, attempts: 3 });
-    qdrant.failNext = [502, 502, 502];
-    const failure = store.ensureCollection('code', EMBEDDER);
-    await expect(failure).rejects.toMatchObject({ type: 'DependencyUnavailable' });
-    await expect(failure).rejects.not.toMatchObject({ nonRetryable: true });
+    for (const tenant of ['acme', 'globex', undefined]) {
+      const hits = await store.search({
+        collection: 'code',
+        vector: [1, 0, 0, 0.5],
+        topK: 15,
+        tenant,
+        filter: { project: 'p', tags: ['t'] },
+      });
+      expect(hits).toHaveLength(5);
+      expect(hits.every((h) => h.payload.tenant === (tenant ?? 'local'))).toBe(true);
+      expect(hits.every((h) => h.text.endsWith(`of ${tenant ?? 'local'}`))).toBe(true);
+    }
+    expect(await store.search({ collection: 'code', vector: [1, 0, 0, 0], topK: 5, tenant: 'initech' })).toEqual([]);
+
+    // A delete naming another tenant's ids removes nothing.
+    await store.delete(
+      'code',
+      records(5, 'acme').map((r) => r.id),
+      'globex',
+    );
+    expect(await pointCount()).toBe(15);
+    await store.delete(
+      'code',
+      records(5, 'acme').map((r) => r.id),
+      'acme',
+    );
+    expect(await pointCount()).toBe(10);
+    expect(memoryId('r0')).toBe(tenantMemoryId('local', 'r0'));
   });
 });

@@ -5,12 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { EmbeddedMemoryStore } from '../../activities/memory/embedded-store';
 import { QdrantMemoryStore } from '../../activities/memory/qdrant-store';
-import { memoryId, type MemoryRecord, type MemoryStore } from '../../activities/memory/store';
+import { dropQdrantCollections } from '../support/qdrant-server';
+import { memoryId, tenantMemoryId, type MemoryRecord, type MemoryStore } from '../../activities/memory/store';
 
 /** Opens a store; calling `open` again on the same adapter instance reopens the same data. */
 interface Adapter {
   name: string;
   open(): MemoryStore;
+  /** Removes what the test stored, when the store outlives the run (a user's Qdrant). */
+  drop?(): Promise<void>;
 }
 
 const DIM = 8;
@@ -27,9 +30,11 @@ const embedded = tempDirAdapter('embedded (graph search)', { exactScanBelow: 0 }
 const embeddedExact = tempDirAdapter('embedded (exact scan under selective filters)', {});
 const qdrant = (): Adapter => {
   const collectionPrefix = `contract_${randomUUID().slice(0, 8)}`;
+  const url = process.env.QDRANT_URL!;
   return {
     name: 'qdrant',
-    open: () => new QdrantMemoryStore({ url: process.env.QDRANT_URL!, collectionPrefix, retryDelayMs: 50 }),
+    open: () => new QdrantMemoryStore({ url, apiKey: process.env.QDRANT_API_KEY, collectionPrefix, retryDelayMs: 50 }),
+    drop: () => dropQdrantCollections(url, collectionPrefix),
   };
 };
 
@@ -63,6 +68,7 @@ describe.each(adapters.map((make) => [make().name, make] as const))('%s memory s
 
   afterEach(async () => {
     await store.close();
+    await adapter.drop?.();
   });
 
   test('finds the nearest records first, with descending cosine scores', async () => {
@@ -103,6 +109,47 @@ describe.each(adapters.map((make) => [make().name, make] as const))('%s memory s
     expect((await search({ tags: ['fix', 'auth'] })).sort()).toEqual(['alpha ts survived', 'beta ts']);
     expect(await search({ project: 'alpha', survived: true })).toEqual(['alpha ts survived']);
     expect(await search({ project: 'gamma' })).toEqual([]);
+  });
+
+  test('keeps tenants apart: a search sees only its own tenant whatever the filter, and a delete only its own records', async () => {
+    const owned = (tenant: string, text: string, vector: number[]): MemoryRecord => ({
+      ...record(text, vector, { tags: ['shared'] }),
+      id: tenantMemoryId(tenant, text),
+      tenant,
+    });
+    await store.upsert('code', [
+      owned('acme', 'same text', axis(0)),
+      owned('globex', 'same text', axis(0)),
+      owned('globex', 'globex only', axis(0, 1)),
+      // The default tenant's records: most of the collection, so the graph path is taken too.
+      ...Array.from({ length: 20 }, (_, i) => record(`local ${i}`, axis(0, i))),
+    ]);
+    const texts = (tenant: string | undefined, filter?: Parameters<MemoryStore['search']>[0]['filter']) =>
+      store
+        .search({ collection: 'code', vector: axis(0), topK: 30, tenant, filter })
+        .then((hits) => hits.map((h) => `${h.payload.tenant}:${h.text}`).sort());
+
+    expect(tenantMemoryId('acme', 'same text')).not.toBe(tenantMemoryId('globex', 'same text'));
+    expect(tenantMemoryId('local', 'same text')).toBe(memoryId('same text'));
+    expect(await texts('acme')).toEqual(['acme:same text']);
+    expect(await texts('globex')).toEqual(['globex:globex only', 'globex:same text']);
+    expect(await texts('globex', { project: 'alpha', tags: ['shared'] })).toEqual([
+      'globex:globex only',
+      'globex:same text',
+    ]);
+    expect(await texts('initech')).toEqual([]);
+    const local = await texts(undefined);
+    expect(local).toHaveLength(20);
+    expect(local.every((t) => t.startsWith('local:local '))).toBe(true);
+    expect(await texts('local', { tags: ['shared'] })).toEqual([]);
+
+    // Knowing another tenant's id is not enough to delete its record.
+    await store.delete('code', [tenantMemoryId('acme', 'same text')], 'globex');
+    await store.delete('code', [tenantMemoryId('acme', 'same text')]);
+    expect(await texts('acme')).toEqual(['acme:same text']);
+    await store.delete('code', [tenantMemoryId('acme', 'same text')], 'acme');
+    expect(await texts('acme')).toEqual([]);
+    expect(await texts('globex')).toEqual(['globex:globex only', 'globex:same text']);
   });
 
   test('deletes records by id and ignores ids it does not know', async () => {

@@ -4,10 +4,12 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startLocalTemporal } from './local-temporal';
+import { TestQdrant } from './qdrant-server';
 
 /**
  * Starts one real Temporal dev server for the whole run (never a mock), with the project's search
- * attributes, and hands its address to the test files through the environment.
+ * attributes, and — unless QDRANT_URL names the user's own — the pinned real Qdrant server when this
+ * machine has it (jest.config.js found it); hands their addresses to the test files through the environment.
  */
 export default async function globalSetup(): Promise<void> {
   const env = await startLocalTemporal();
@@ -26,6 +28,11 @@ export default async function globalSetup(): Promise<void> {
   fs.writeFileSync(bundle, code);
   process.env.WORKER_WORKFLOW_BUNDLE = bundle;
   process.env.NODE_ENV = 'test';
+  if (!process.env.QDRANT_URL && process.env.QDRANT_BIN) {
+    const qdrant = await TestQdrant.start({ binary: process.env.QDRANT_BIN, dir: path.join(dataDir, 'qdrant') });
+    (globalThis as { __qdrant?: TestQdrant }).__qdrant = qdrant;
+    process.env.QDRANT_URL = qdrant.url;
+  }
 }
 
 const noop = () => undefined;

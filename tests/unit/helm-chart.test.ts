@@ -307,6 +307,45 @@ describe('helm chart sophia-code', () => {
     expect(values.secrets.keys).toEqual([...SECRET_KEYS]);
   });
 
+  it('with memory.store=qdrant scales the memory pool beyond one replica, the Qdrant address and key from a Secret reaching only the memory pool and the API', () => {
+    const objects = render(['qdrant-memory-values.yaml']);
+    const [configMap] = byKind(objects, 'ConfigMap');
+    expect(configMap.data.MEMORY_STORE).toBe('qdrant');
+    expect(configMap.data.QDRANT_URL).toBeUndefined();
+    const deployments = byKind(objects, 'Deployment');
+    expect(deployments.find((d) => component(d) === 'memory-worker').spec.replicas).toBe(3);
+    expect(byKind(objects, 'PodDisruptionBudget').map(component)).toContain('memory-worker');
+    const qdrantEnv = (d: K8sObject) =>
+      ((d.spec.template.spec.containers[0].env ?? []) as { name: string; valueFrom?: unknown }[]).filter((e) =>
+        e.name.startsWith('QDRANT_'),
+      );
+    for (const d of deployments) {
+      expect(qdrantEnv(d)).toEqual(
+        ['memory-worker', 'api'].includes(component(d))
+          ? [
+              { name: 'QDRANT_URL', valueFrom: { secretKeyRef: { name: 'qdrant-credentials', key: 'url' } } },
+              {
+                name: 'QDRANT_API_KEY',
+                valueFrom: { secretKeyRef: { name: 'qdrant-credentials', key: 'api-key', optional: true } },
+              },
+            ]
+          : [],
+      );
+    }
+    // With the address in the chart's own Secret, the other pools no longer get QDRANT_API_KEY from it.
+    const production = byKind(render(['production-values.yaml']), 'Deployment');
+    const llm = production.find((d) => component(d) === 'llm-worker');
+    expect(qdrantEnv(llm)).toEqual([]);
+    expect(qdrantEnv(production.find((d) => component(d) === 'memory-worker')).map((e) => e.valueFrom)).toEqual([
+      { secretKeyRef: { name: 'sophia-code-keys', key: 'QDRANT_URL' } },
+      { secretKeyRef: { name: 'sophia-code-keys', key: 'QDRANT_API_KEY', optional: true } },
+    ]);
+    // The embedded store: one memory pod, and no Qdrant anywhere.
+    const embedded = render(['default-values.yaml']);
+    expect(byKind(embedded, 'ConfigMap')[0].data.MEMORY_STORE).toBe('embedded');
+    expect(byKind(embedded, 'Deployment').flatMap(qdrantEnv)).toEqual([]);
+  });
+
   it('isolates the sandbox pool as each mode says: user namespace, privileged, or a RuntimeClass without bwrap', () => {
     const sandbox = (objects: K8sObject[]) =>
       byKind(objects, 'Deployment').find((d) => component(d) === 'sandbox-worker').spec.template.spec;
@@ -381,7 +420,15 @@ describe('helm chart sophia-code', () => {
 
   it.each([
     [['persistence.enabled=false'], 'persistence.enabled=false would give every pod its own SOPHIA_DATA_DIR'],
-    [['pools.memory.replicas=2'], 'memory pool may run more than one replica only with config.MEMORY_STORE=qdrant'],
+    [['pools.memory.replicas=2'], 'memory pool may run more than one replica only with memory.store=qdrant'],
+    [
+      ['pools.memory.autoscaling.enabled=true', 'pools.memory.autoscaling.maxReplicas=3'],
+      'memory pool may run more than one replica only with memory.store=qdrant',
+    ],
+    [['memory.store=qdrant'], 'memory.store=qdrant reads the Qdrant address (and key) from a Secret'],
+    [['memory.store=redis'], 'memory.store must be embedded or qdrant (got "redis")'],
+    [['config.MEMORY_STORE=qdrant'], 'config.MEMORY_STORE is set by the chart: use memory.store'],
+    [['config.QDRANT_URL=http://qdrant:6333'], 'config.QDRANT_URL is set by the chart'],
     [['secrets.existingSecret=keys', 'secrets.create=true'], 'Set either secrets.existingSecret'],
     [['config.OPENAI_API_KEY=sk-oops'], 'config.OPENAI_API_KEY is a secret'],
     [['pools.sandbox.isolation=none'], 'pools.sandbox.isolation must be userns, privileged or runtimeClass'],

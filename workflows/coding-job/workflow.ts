@@ -67,6 +67,12 @@ function activitiesFor(workflowTaskQueue: string) {
       startToCloseTimeout: '1m',
       retry: RETRY_POLICIES.local,
     }),
+    remember: proxyActivities<typeof jobMemoryActivities>({
+      taskQueue: queues.memory,
+      startToCloseTimeout: '1m',
+      // Storing a finished job's memory waits out a Qdrant restart (minutes); only the job's close waits on it.
+      retry: RETRY_POLICIES.remote,
+    }),
     llm: proxyActivities<typeof llmActivities>({
       taskQueue: queues.llm,
       // Model calls stream for minutes on big tasks; the heartbeat catches a dead worker much sooner.
@@ -132,6 +138,9 @@ const GENERATES = new Set(['generate', 'document', 'deploy']);
  * Long loops continue as new every `continueAsNewAfter` rounds with a checkpoint of references
  * (`input.resume`). Cancelling waits for the sandbox to clean up. Both are behind `PATCHES`, so jobs
  * started by older code replay as they ran.
+ *
+ * Memory never fails a job: recall gives up after a few quick retries, and storing the finished job's
+ * memory retries with the `remote` preset (minutes), so a Qdrant restart delays the job's close, not its memory.
  */
 export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<CodingJobResult> {
   const act = activitiesFor(workflowInfo().taskQueue);
@@ -575,7 +584,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
     }
 
     async function remember(survived: boolean): Promise<void> {
-      await act.memory.rememberJob
+      await act.remember.rememberJob
         .executeWithOptions({ summary: 'remember the finished job' }, [
           {
             jobId: workflowInfo().workflowId,

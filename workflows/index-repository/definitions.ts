@@ -45,6 +45,7 @@ export type IndexRepositoryResult = IndexProgress;
 export interface PlanRepositoryIndexInput {
   repoPath: string;
   project: string;
+  /** The tenant that owns the index (default `local`). */
   tenant?: string;
 }
 
@@ -60,6 +61,7 @@ export interface PlanRepositoryIndexResult {
 export interface IndexRepositoryFilesInput {
   repoPath: string;
   project: string;
+  /** The tenant that owns the index (default `local`). */
   tenant?: string;
   planRef: ArtifactRef;
   /** Index of the first changed file of this batch in the plan. */
@@ -75,6 +77,7 @@ export interface IndexRepositoryFilesResult {
 
 export interface FinishRepositoryIndexInput {
   project: string;
+  /** The tenant that owns the index (default `local`). */
   tenant?: string;
   planRef: ArtifactRef;
 }

@@ -98,7 +98,8 @@ also gets OPENAI_API_KEY when it embeds through the model (config.EMBEDDINGS_PRO
 {{- $granted = append $granted "OPENAI_API_KEY" }}
 {{- end }}
 {{- range $root.Values.secrets.keys }}
-{{- if has . $granted }}
+{{- /* With memory on Qdrant its address and key reach only the pods that use them (qdrantEnv). */}}
+{{- if and (has . $granted) (not (and (eq $root.Values.memory.store "qdrant") (has . (list "QDRANT_URL" "QDRANT_API_KEY")))) }}
 - name: {{ . }}
   valueFrom:
     secretKeyRef:
@@ -107,6 +108,24 @@ also gets OPENAI_API_KEY when it embeds through the model (config.EMBEDDINGS_PRO
       optional: true
 {{- end }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The Qdrant address and key, for the memory pool and the API, when memory is on Qdrant. */}}
+{{- define "sophia-code.qdrantEnv" -}}
+{{- if eq .Values.memory.store "qdrant" }}
+{{- $secret := default (include "sophia-code.secretName" .) .Values.memory.qdrant.existingSecret }}
+- name: QDRANT_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ .Values.memory.qdrant.urlKey }}
+- name: QDRANT_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ .Values.memory.qdrant.apiKeyKey }}
+      optional: true
 {{- end }}
 {{- end }}
 
@@ -166,10 +185,21 @@ would deploy something broken.
 {{- if and (eq $isolation "userns") (not (has (toString $profile.type) (list "Localhost" "Unconfined"))) }}
 {{- fail "pools.sandbox.seccompProfile.type must be Localhost (the chart's profile, installed on the nodes) or Unconfined: the runtime's default profile forbids the mount(2) bwrap needs." }}
 {{- end }}
+{{- if not (has .Values.memory.store (list "embedded" "qdrant")) }}
+{{- fail (printf "memory.store must be embedded or qdrant (got %q)." .Values.memory.store) }}
+{{- end }}
+{{- range $key := list "MEMORY_STORE" "QDRANT_URL" }}
+{{- if hasKey $.Values.config $key }}
+{{- fail (printf "config.%s is set by the chart: use memory.store, and put the Qdrant address in the Secret memory.qdrant.existingSecret names." $key) }}
+{{- end }}
+{{- end }}
+{{- if and (eq .Values.memory.store "qdrant") (not .Values.memory.qdrant.existingSecret) (not (include "sophia-code.hasSecret" .)) }}
+{{- fail "memory.store=qdrant reads the Qdrant address (and key) from a Secret: set memory.qdrant.existingSecret, or put QDRANT_URL in the Secret of secrets.existingSecret." }}
+{{- end }}
 {{- $memory := .Values.pools.memory }}
 {{- $memoryMax := ternary $memory.autoscaling.maxReplicas $memory.replicas $memory.autoscaling.enabled }}
-{{- if and $memory.enabled (gt (int $memoryMax) 1) (ne (default "embedded" .Values.config.MEMORY_STORE) "qdrant") }}
-{{- fail "The memory pool may run more than one replica only with config.MEMORY_STORE=qdrant (and config.QDRANT_URL): the embedded store is one process's files." }}
+{{- if and $memory.enabled (gt (int $memoryMax) 1) (ne .Values.memory.store "qdrant") }}
+{{- fail "The memory pool may run more than one replica only with memory.store=qdrant (the address and key in a Secret): the embedded store is one process's files." }}
 {{- end }}
 {{- range $pool, $spec := .Values.pools }}
 {{- if not (has $pool (list "workflows" "llm" "sandbox" "memory")) }}
