@@ -163,7 +163,7 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
     // Both arms' jobs are in the Web UI under the run's projects.
     const ids = await jobsOfQuery(first.query, 6);
     expect(ids).toHaveLength(6);
-    expect(ids.every((id) => id.startsWith(`job-eval-${runName}-scripted-model-`))).toBe(true);
+    expect(ids.every((id) => id.startsWith(`job-local.eval-${runName}-scripted-model-`))).toBe(true);
   }, 240_000);
 
   it('skips what is already scored when the same run is started again', async () => {

@@ -17,6 +17,7 @@ import {
 const SUPERVISOR_ENV: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
   OPENAI_API_KEY: 'sk-model-secret',
+  API_KEYS: 'local:api-key-secret',
   API_TOKEN: 'api-token-secret',
   TEMPORAL_API_KEY: 'temporal-cloud-secret',
   TEMPORAL_TLS_CERT_PATH: '/certs/client.pem',
