@@ -102,11 +102,11 @@ describe.each(STORES)('memory on the %s store', (store) => {
 
   test("a job recalls the project's earlier job into its generate prompt", async () => {
     await runJob(stack, project, 'an add(a, b) function for the calculator');
-    await runJob(stack, project, 'a subtract(a, b) function for the calculator');
+    await runJob(stack, project, 'an add(a, b) function for the calculator, with a docstring');
 
     const prompt = stack.model.chatRequests().find((r) => !/test engineer|code reviewer|fixing code/.test(r.system));
-    const memory = prompt!.user.slice(prompt!.user.indexOf('Relevant memory from earlier work'));
-    expect(memory).toContain('Relevant memory from earlier work:\n### ');
+    const memory = prompt!.user.slice(prompt!.user.indexOf('Code from earlier jobs (reference only'));
+    expect(memory).toContain('<reference>\n### ');
     expect(memory).toContain('return a + b');
     seen[store] = { ...seen[store]!, memory };
     if (store === 'qdrant') {
