@@ -16,7 +16,7 @@ import {
   reviewAnswerSchema,
 } from '../../activities/llm/schemas';
 import { parseStructuredOutput } from '../../activities/llm/structured-output';
-import { fixTestImports, layoutFor, showsFailure } from '../../activities/llm';
+import { fixTestImports, hasTests, layoutFor, showsFailure } from '../../activities/llm';
 
 type Answer = { content: string; finishReason: string; source: string };
 const answers = answersFixture.answers as Record<string, Answer>;
@@ -190,5 +190,13 @@ describe('a blocking review finding where the tests pass', () => {
     expect(showsFailure('top_items([1,1,2], 1) returns [(1, 2)] instead of [1]')).toBe(true);
     expect(showsFailure('returns pairs (item, count) but the task asks for items')).toBe(true);
     expect(showsFailure('It crashes with a ZeroDivisionError on empty input')).toBe(true);
+  });
+});
+
+describe('a rewritten test file', () => {
+  it('counts as tests only when it still defines a test', () => {
+    expect(hasTests('from slugify import slugify\n\ndef test_a():\n    assert slugify("A") == "a"\n')).toBe(true);
+    expect(hasTests("import { test } from 'node:test';\ntest('adds', () => {});\n")).toBe(true);
+    expect(hasTests('from slugify import slugify\nimport re\n\ndef slugify(text):\n    return text\n')).toBe(false);
   });
 });
