@@ -499,30 +499,8 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           ? "Refactoring with the reviewer's feedback"
           : `Refactoring: ${tests?.summary ?? ''} ${blocking.length} blocking finding(s)`,
       );
-      if (missingTests) {
-        const written = await act.llm.writeTests.executeWithOptions(
-          { summary: `write tests again (iteration ${iteration + 1})` },
-          [
-            {
-              task: input.task,
-              description: input.description,
-              language,
-              files: code,
-              requirements: input.requirements,
-              error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
-              context: input.context,
-            },
-          ],
-        );
-        code = written.files;
-        iterations.push({
-          iteration: iteration + 1,
-          step: 'write-tests',
-          files: code,
-          explanation: written.explanation,
-          usage: count(written.usage),
-        });
-      }
+      if (missingTests)
+        code = await writeTestsFor(code, iteration + 1, `write tests again (iteration ${iteration + 1})`);
       // Tests written anew are the whole round unless something else was found wrong too.
       const otherBlocking = blocking.filter((f) => f.source !== 'tests');
       if (missingTests && otherBlocking.length === 0 && !feedback) continue;
@@ -682,31 +660,43 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         (!userHasTests && ['generate', 'refactor'].includes(input.task)));
     if (needsTests) {
       enter('WRITE_TESTS', input.task === 'debug' ? 'Writing a test that reproduces the error' : 'Writing tests');
-      const written = await act.llm.writeTests.executeWithOptions(
-        { summary: input.task === 'debug' ? 'write a reproducing test' : 'write tests' },
-        [
-          {
-            task: input.task,
-            description: input.description,
-            language,
-            files: code,
-            requirements: input.requirements,
-            error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
-            context: input.context,
-            memoryContext,
-          },
-        ],
+      code = await writeTestsFor(
+        code,
+        0,
+        input.task === 'debug' ? 'write a reproducing test' : 'write tests',
+        memoryContext,
       );
-      code = written.files;
-      iterations.push({
-        iteration: 0,
-        step: 'write-tests',
-        files: code,
-        explanation: written.explanation,
-        usage: count(written.usage),
-      });
     }
     return { code, userHasTests, memoryContext, memories };
+  }
+
+  /** WRITE_TESTS: tests for `code` (for DEBUG, a test that reproduces the error), recorded as a step of `iteration`. */
+  async function writeTestsFor(
+    code: FileSetRef,
+    iteration: number,
+    summary: string,
+    memoryContext?: string,
+  ): Promise<FileSetRef> {
+    const written = await act.llm.writeTests.executeWithOptions({ summary }, [
+      {
+        task: input.task,
+        description: input.description,
+        language,
+        files: code,
+        requirements: input.requirements,
+        error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
+        context: input.context,
+        ...(memoryContext ? { memoryContext } : {}),
+      },
+    ]);
+    iterations.push({
+      iteration,
+      step: 'write-tests',
+      files: written.files,
+      explanation: written.explanation,
+      usage: count(written.usage),
+    });
+    return written.files;
   }
 }
 
