@@ -264,8 +264,13 @@ export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowI
   } catch (err) {
     if (err instanceof WorkflowFailedError) throw jobFailureToHttp(err, workflowId);
     const http = toHttpError(err);
-    if (http.code === 'TemporalUnavailable' && waitMs > 0) {
-      throw new HttpError(409, 'JobNotFinished', `The job did not finish within ${waitMs} ms.`, { workflowId });
+    // A long poll that ends without the result (its deadline, a dropped stream) is a job still running,
+    // whatever the transport error looked like: say so, rather than an internal error.
+    if (waitMs > 0 && (http.code === 'TemporalUnavailable' || http.status >= 500)) {
+      const now = await gateway.call(() => handle.describe()).catch(() => undefined);
+      if (!now || now.status.name === 'RUNNING') {
+        throw new HttpError(409, 'JobNotFinished', `The job did not finish within ${waitMs} ms.`, { workflowId });
+      }
     }
     throw http;
   }

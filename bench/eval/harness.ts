@@ -412,6 +412,11 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
         if (res) return { kind: 'result', result: res.body.result };
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
+        // A 5xx is the API's trouble, not the job's: poll again rather than score a running job as failed.
+        if (err.status >= 500) {
+          await new Promise((r) => setTimeout(r, 1_000));
+          continue;
+        }
         if (err.code !== 'JobNotFinished') return { kind: 'failed', code: err.code, message: err.message };
       }
     }
