@@ -22,6 +22,7 @@ import type * as jobMemoryActivities from '../../activities/job-memory';
 import type * as llmActivities from '../../activities/llm';
 import type * as sandboxActivities from '../../activities/sandbox';
 import { FAILURES, isFailureType } from '../../common/failures';
+import { isExampleFailure } from '../../common/task-examples';
 import { namedApis } from '../../common/task-names';
 import { isTestPath } from '../../common/test-files';
 import { RETRY_POLICIES } from '../../temporal/retry-policies';
@@ -114,7 +115,15 @@ const PATCHES = {
    * the side it found wrong.
    */
   realModelLoop: 'real-model-loop',
+  /**
+   * The task's own examples rank a round first (a round that fails one is worse than any that passes
+   * them all), and a loop whose last rewrites did no better than its best round stops there.
+   */
+  taskExamples: 'task-examples',
 } as const;
+
+/** Rewrites in a row that may do no better than the best round before the loop stops. */
+const STALLED_ROUNDS = 2;
 
 /** Tasks that must end with tests that ran and passed. */
 const NEEDS_TESTS = new Set(['generate', 'refactor', 'debug', 'test']);
@@ -343,6 +352,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       // --- RUN_TESTS
       let tests: TestSummary | undefined;
       let failures = '';
+      let exampleFailed = false;
       if (code.files.some((f) => isTestPath(f.path))) {
         enter('RUN_TESTS', 'Running the tests in the sandbox');
         const run = await sandbox().runTests.executeWithOptions({ summary: `run tests (iteration ${iteration})` }, [
@@ -351,6 +361,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         tests = { ...countsOf(run.report), summary: run.summary };
         record.tests = { ...tests, stdout: run.stdout, stderr: run.stderr };
         status = { ...status, lastTests: tests };
+        exampleFailed = run.report.failures.some((f) => isExampleFailure(f.name));
         failures = run.report.failures
           .map((f) => `- ${f.name}: ${f.message}${f.trace ? `\n${f.trace}` : ''}`)
           .join('\n')
@@ -430,6 +441,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       const round: Round = {
         code,
         score: [
+          ...(patched(PATCHES.taskExamples) ? [exampleFailed ? 0 : 1] : []),
           testsGreen ? 1 : 0,
           findings.some((f) => f.source === 'task') ? 0 : 1,
           tests?.passed ?? 0,
@@ -473,6 +485,21 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         }
       }
 
+      if (
+        !green &&
+        best &&
+        iteration - best.iteration >= STALLED_ROUNDS &&
+        iteration < limits.maxIterations &&
+        patched(PATCHES.taskExamples)
+      ) {
+        await remember(false);
+        return finish(
+          'budget-exhausted',
+          `Stopped: the last ${STALLED_ROUNDS} rewrites did no better than round ${best.iteration} ` +
+            `(${tests?.summary ?? ''} ${blocking.length} blocking finding(s)); the files are those of round ${best.iteration}`,
+          bestCode(),
+        );
+      }
       if (iteration >= limits.maxIterations) {
         await remember(false);
         return finish(
@@ -703,7 +730,10 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
 /** One round of the loop as the refactor needs it, with its score. */
 interface Round {
   code: FileSetRef;
-  /** Tests green, named API present, tests passed, minus blocking findings: compared in that order. */
+  /**
+   * The task's examples pass, tests green, named API present, tests passed, minus blocking findings:
+   * compared in that order.
+   */
   score: number[];
   failures: string;
   blocking: FindingSummary[];
