@@ -368,7 +368,8 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
     maxTokens: STEP_MAX_TOKENS.review,
     messages: reviewPrompt({
       ...input,
-      files,
+      // The service wrote the examples file from the task, which the review reads already.
+      files: Object.fromEntries(Object.entries(files).filter(([p]) => !isExamplesPath(p))),
       names: namedApis(input.description),
       budgetTokens: promptBudget(STEP_MAX_TOKENS.review),
     }),
