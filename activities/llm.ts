@@ -518,6 +518,10 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
       output: 'text',
       maxTokens: STEP_MAX_TOKENS.rewrite,
       messages,
+      // A later attempt samples wider: a real model otherwise gives the same failed rewrite again.
+      ...(input.attempt && input.attempt > 1
+        ? { temperature: Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt - 1)) }
+        : {}),
       heartbeatDetails: { ...progress },
     });
     let content = cleanFileContent(result.value.content);
