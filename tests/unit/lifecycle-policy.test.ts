@@ -13,6 +13,7 @@ import {
   reviewFindings,
   rulesetOf,
   scoreOf,
+  stalled,
   testsGreen,
   testsRequired,
 } from '../../workflows/coding-job/policy';
@@ -163,6 +164,24 @@ describe('the lifecycle policy', () => {
     expect(compareScores(noApi, green)).toBeLessThan(0);
     expect(compareScores(green, green)).toBe(0);
     expect(compareScores([1, 1, 3, -2], [1, 1, 3, -1])).toBeLessThan(0);
+  });
+
+  it("ranks a round that fails one of the task's examples below any that passes them all", () => {
+    const passing = { passed: 1, failed: 0, errors: 0, skipped: 0, summary: '' };
+    const exampleFails = scoreOf({ exampleFailed: true, testsGreen: true, findings: [], tests: passing, blocking: [] });
+    const examplesPass = scoreOf({ exampleFailed: false, testsGreen: false, findings: [], blocking: [] });
+    expect(compareScores(examplesPass, exampleFails)).toBeGreaterThan(0);
+    // Before the examples patch a score has no examples rank at all.
+    expect(scoreOf({ testsGreen: true, findings: [], tests: passing, blocking: [] })).toHaveLength(4);
+  });
+
+  it('stops a loop whose last two rewrites did no better than its best round, while iterations are left', () => {
+    const at = { green: false, iteration: 3, bestIteration: 1, maxIterations: 5 };
+    expect(stalled(at)).toBe(true);
+    expect(stalled({ ...at, bestIteration: 2 })).toBe(false);
+    expect(stalled({ ...at, green: true })).toBe(false);
+    expect(stalled({ ...at, bestIteration: undefined })).toBe(false);
+    expect(stalled({ ...at, maxIterations: 3 })).toBe(false);
   });
 
   it('is over budget at the token or the cost limit, whichever comes first', () => {

@@ -42,7 +42,10 @@ export interface Decision {
 /** One round of the loop as the refactor needs it, with its score. */
 export interface Round {
   code: FileSetRef;
-  /** Tests green, named API present, tests passed, minus blocking findings: compared in that order. */
+  /**
+   * The task's examples pass, tests green, named API present, tests passed, minus blocking findings:
+   * compared in that order.
+   */
   score: number[];
   failures: string;
   blocking: FindingSummary[];

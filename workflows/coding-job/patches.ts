@@ -14,4 +14,9 @@ export const PATCHES = {
    * the side it found wrong.
    */
   realModelLoop: 'real-model-loop',
+  /**
+   * The task's own examples rank a round first (a round that fails one is worse than any that passes
+   * them all), and a loop whose last rewrites did no better than its best round stops there.
+   */
+  taskExamples: 'task-examples',
 } as const;

@@ -1,5 +1,6 @@
 import { condition, log } from '@temporalio/workflow';
 import type { FileSetRef } from '../../activities/artifacts/store';
+import { isExampleFailure } from '../../common/task-examples';
 import { isTestPath } from '../../common/test-files';
 import type { CodingJob, Decision, Round } from './job';
 import { EMPTY_USAGE, type FindingSummary, type IterationRecord, type TestSummary } from './definitions';
@@ -120,13 +121,16 @@ export async function writeTestsFor(
   return written.files;
 }
 
-/** RUN_TESTS: the job's tests in the sandbox, when it has any; the failures as the review and refactor read them. */
+/**
+ * RUN_TESTS: the job's tests in the sandbox, when it has any; the failures as the review and refactor
+ * read them, and whether one of the task's own examples failed.
+ */
 export async function runTests(
   job: CodingJob,
   record: IterationRecord,
   iteration: number,
-): Promise<{ tests?: TestSummary; failures: string }> {
-  if (!job.code.files.some((f) => isTestPath(f.path))) return { failures: '' };
+): Promise<{ tests?: TestSummary; failures: string; exampleFailed: boolean }> {
+  if (!job.code.files.some((f) => isTestPath(f.path))) return { failures: '', exampleFailed: false };
   job.enter('RUN_TESTS', 'Running the tests in the sandbox');
   const run = await job
     .sandbox()
@@ -136,11 +140,12 @@ export async function runTests(
   const tests: TestSummary = { ...countsOf(run.report), summary: run.summary };
   record.tests = { ...tests, stdout: run.stdout, stderr: run.stderr };
   job.status = { ...job.status, lastTests: tests };
+  const exampleFailed = run.report.failures.some((f) => isExampleFailure(f.name));
   const failures = run.report.failures
     .map((f) => `- ${f.name}: ${f.message}${f.trace ? `\n${f.trace}` : ''}`)
     .join('\n')
     .slice(0, 8_000);
-  return { tests, failures };
+  return { tests, failures, exampleFailed };
 }
 
 /** REVIEW: static analysis (real linters), then the model's review with that evidence; recorded on `record`. */

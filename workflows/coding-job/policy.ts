@@ -180,19 +180,45 @@ export function refactorTargets(args: {
   return task === 'test' ? targets : [...targets, ...new Set(missing)];
 }
 
-/** A round's score: tests green, named API present, tests passed, minus blocking findings (compared in that order). */
+/**
+ * A round's score: the task's examples pass (where the job knows of them), tests green, named API
+ * present, tests passed, minus blocking findings (compared in that order).
+ */
 export function scoreOf(round: {
+  exampleFailed?: boolean;
   testsGreen: boolean;
   findings: readonly FindingSummary[];
   tests?: TestSummary;
   blocking: readonly FindingSummary[];
 }): number[] {
   return [
+    ...(round.exampleFailed !== undefined ? [round.exampleFailed ? 0 : 1] : []),
     round.testsGreen ? 1 : 0,
     round.findings.some((f) => f.source === 'task') ? 0 : 1,
     round.tests?.passed ?? 0,
     -round.blocking.length,
   ];
+}
+
+/** Rewrites in a row that may do no better than the best round before the loop stops. */
+export const STALLED_ROUNDS = 2;
+
+/**
+ * Whether the loop has stalled: the round is not green, and the last STALLED_ROUNDS rewrites did no
+ * better than the best round, with iterations still left (at the budget, the budget's own stop says it).
+ */
+export function stalled(args: {
+  green: boolean;
+  iteration: number;
+  bestIteration?: number;
+  maxIterations: number;
+}): boolean {
+  return (
+    !args.green &&
+    args.bestIteration !== undefined &&
+    args.iteration - args.bestIteration >= STALLED_ROUNDS &&
+    args.iteration < args.maxIterations
+  );
 }
 
 /** Lexicographic: positive when `a` is the better round. */

@@ -15,7 +15,7 @@ import { STEP_NAMES } from './details';
 import { CodingJob, type Round } from './job';
 import { PATCHES } from './patches';
 import { awaitApproval, prepare, refactor, review, runTests, writeTestsFor } from './phases';
-import { compareScores, otherThanMissingTests, scoreOf, testsGreen } from './policy';
+import { compareScores, otherThanMissingTests, scoreOf, stalled, STALLED_ROUNDS, testsGreen } from './policy';
 
 /**
  * A coding job, as durable steps: GENERATE → WRITE_TESTS → RUN_TESTS → REVIEW → (REFACTOR → RUN_TESTS
@@ -93,7 +93,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       const record = job.iterations[job.iterations.length - 1]!;
 
       // --- RUN_TESTS. No tests is green only where the task asks for none (review, document, deploy).
-      const { tests, failures } = await runTests(job, record, iteration);
+      const { tests, failures, exampleFailed } = await runTests(job, record, iteration);
       const missingTests = job.testsRequired && !tests;
       const testsPass = testsGreen(tests, missingTests);
 
@@ -108,7 +108,13 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       // best round, not from a worse one, and a job that runs out of budget returns the best code.
       const round: Round = {
         code: job.code,
-        score: scoreOf({ testsGreen: testsPass, findings, tests, blocking }),
+        score: scoreOf({
+          ...(patched(PATCHES.taskExamples) ? { exampleFailed } : {}),
+          testsGreen: testsPass,
+          findings,
+          tests,
+          blocking,
+        }),
         failures,
         blocking,
         verdict: reviewed.verdict,
@@ -117,7 +123,8 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
       if (job.realLoop && (!job.best || compareScores(round.score, job.best.score) >= 0)) job.best = round;
 
       // --- AWAITING_APPROVAL, then DONE
-      if (testsPass && blocking.length === 0) {
+      const green = testsPass && blocking.length === 0;
+      if (green) {
         if (input.options?.requireApproval) {
           const { decision, decided } = await awaitApproval(job);
           if (decision.kind === 'reject') {
@@ -141,6 +148,19 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         }
       }
 
+      if (
+        stalled({ green, iteration, bestIteration: job.best?.iteration, maxIterations: limits.maxIterations }) &&
+        patched(PATCHES.taskExamples)
+      ) {
+        await job.remember(false);
+        const best = job.best!.iteration;
+        return job.finish(
+          'budget-exhausted',
+          `Stopped: the last ${STALLED_ROUNDS} rewrites did no better than round ${best} ` +
+            `(${tests?.summary ?? ''} ${blocking.length} blocking finding(s)); the files are those of round ${best}`,
+          job.bestCode(),
+        );
+      }
       if (iteration >= limits.maxIterations) {
         await job.remember(false);
         return job.finish(
