@@ -13,8 +13,10 @@ import { taskQueues } from '../../temporal/task-queues';
 import { z } from 'zod';
 import { artifactStore } from '../../common/artifacts';
 import { FAILURES } from '../../common/failures';
+import type { codingLifecycleWorkflow } from '../../workflows/coding-job/workflow';
 import {
   approveUpdate,
+  CODING_LIFECYCLE_WORKFLOW,
   jobWorkflowId,
   requestChangesUpdate,
   statusQuery,
@@ -119,7 +121,7 @@ export async function startJob(
   await quotas?.checkStart(tenant);
   try {
     const handle = await gateway.call((client) =>
-      client.workflow.start('codingLifecycleWorkflow', {
+      client.workflow.start<typeof codingLifecycleWorkflow>(CODING_LIFECYCLE_WORKFLOW, {
         workflowId,
         taskQueue: taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows,
         args: [jobInput(body, cfg, tenant)],
