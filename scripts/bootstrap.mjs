@@ -47,14 +47,15 @@ export const ACTIONLINT_MODULE = 'github.com/rhysd/actionlint/cmd/actionlint@v1.
  * Debian packages, each with how to tell it is there: redis-server for the cache/limiter tests,
  * bubblewrap for the sandbox, python3-seccomp (libseccomp's bindings for Debian's python3) to compile
  * the sandbox's seccomp policy, prometheus (prometheus and promtool) for the alert rules and the
- * real-Prometheus test; installed without its recommends (node-exporter and the like), and never
- * started as a service.
+ * real-Prometheus test (never started as a service), shellcheck for actionlint to check the workflows'
+ * scripts with; these two without their recommends (node-exporter and the like).
  */
 const APT_PACKAGES = [
   { pkg: 'redis-server', present: () => onPath('redis-server') },
   { pkg: 'bubblewrap', present: () => onPath('bwrap') },
   { pkg: 'python3-seccomp', present: () => hasSeccompBindings() },
   { pkg: 'prometheus', present: () => onPath('prometheus') && onPath('promtool'), noRecommends: true },
+  { pkg: 'shellcheck', present: () => onPath('shellcheck'), noRecommends: true },
 ];
 
 const say = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
