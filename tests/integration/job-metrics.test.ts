@@ -13,7 +13,7 @@ const stack = useJobStack();
 async function finishedCount(labels: Record<string, string>): Promise<number> {
   const { values } = await jobsFinished.get();
   return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
     .reduce((sum, v) => sum + v.value, 0);
 }
 
@@ -21,7 +21,7 @@ async function durationCount(labels: Record<string, string>): Promise<number> {
   const { values } = await jobDuration.get();
   return values
     .filter((v) => v.metricName === 'sophia_job_duration_seconds_count')
-    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
     .reduce((sum, v) => sum + v.value, 0);
 }
 
