@@ -1,5 +1,6 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type * as analysisActivities from '../../activities/analysis';
+import type * as codacyActivities from '../../activities/codacy';
 import type * as fileActivities from '../../activities/files';
 import type * as jobMemoryActivities from '../../activities/job-memory';
 import type * as llmActivities from '../../activities/llm';
@@ -50,6 +51,14 @@ export function activitiesFor(workflowTaskQueue: string) {
       startToCloseTimeout: '30m',
       heartbeatTimeout: '20s',
       retry: RETRY_POLICIES.llm,
+    }),
+    codacy: proxyActivities<typeof codacyActivities>({
+      taskQueue: queues.llm,
+      // Codacy from the pool that holds its token: one attempt per try, a heartbeat per request (20 s
+      // each); Codacy may be down or rate-limited for minutes, which the remote preset waits out.
+      startToCloseTimeout: '5m',
+      heartbeatTimeout: '30s',
+      retry: RETRY_POLICIES.remote,
     }),
     sandbox: proxyActivities<typeof sandboxActivities & typeof analysisActivities>({
       ...sandboxOptions,
