@@ -17,7 +17,8 @@ export function activitiesFor(workflowTaskQueue: string) {
   const sandboxOptions = {
     taskQueue: queues.sandbox,
     startToCloseTimeout: '10m',
-    heartbeatTimeout: '1m',
+    // A run heartbeats every 5 s at most (run-in-sandbox.ts): 20 s of silence is a dead worker.
+    heartbeatTimeout: '20s',
     retry: RETRY_POLICIES.sandbox,
   } as const;
   return {
@@ -40,8 +41,10 @@ export function activitiesFor(workflowTaskQueue: string) {
     llm: proxyActivities<typeof llmActivities>({
       taskQueue: queues.llm,
       // Model calls stream for minutes on big tasks; the heartbeat catches a dead worker much sooner.
+      // The model client heartbeats every second while it waits or streams, so 20 s of silence is a dead
+      // worker: the call resumes on another within about 20 s plus the first retry's 2 s.
       startToCloseTimeout: '10m',
-      heartbeatTimeout: '1m',
+      heartbeatTimeout: '20s',
       retry: RETRY_POLICIES.llm,
     }),
     refactor: proxyActivities<typeof llmActivities>({
