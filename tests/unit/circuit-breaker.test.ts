@@ -1,4 +1,6 @@
+import type * as PromClient from 'prom-client';
 import { register } from 'prom-client';
+import type * as CacheMetrics from '../../activities/cache/metrics';
 import { CircuitBreaker, CircuitOpenError } from '../../activities/cache/circuit-breaker';
 import { LruCache } from '../../activities/cache/lru';
 
@@ -44,13 +46,11 @@ describe('circuit breaker', () => {
 
   test('loading the metrics module twice does not register a metric twice', () => {
     // The module loads again, but on the registry it already filled: prom-client stays the same instance.
-    const promClient = jest.requireActual<typeof import('prom-client')>('prom-client');
-    const first = jest.requireActual<typeof import('../../activities/cache/metrics')>('../../activities/cache/metrics');
+    const promClient = jest.requireActual<typeof PromClient>('prom-client');
+    const first = jest.requireActual<typeof CacheMetrics>('../../activities/cache/metrics');
     jest.isolateModules(() => {
       jest.doMock('prom-client', () => promClient);
-      const again = jest.requireActual<typeof import('../../activities/cache/metrics')>(
-        '../../activities/cache/metrics',
-      );
+      const again = jest.requireActual<typeof CacheMetrics>('../../activities/cache/metrics');
       expect(again.cacheHits).toBe(first.cacheHits);
       jest.dontMock('prom-client');
     });
