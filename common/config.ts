@@ -153,9 +153,6 @@ export const envSchema = z.object({
   // --- Codacy
   CODACY_API_TOKEN: optionalString,
   CODACY_BASE_URL: z.string().default('https://app.codacy.com/api/v3'),
-  CODACY_PROVIDER: optionalString,
-  CODACY_ORGANIZATION: optionalString,
-  CODACY_REPOSITORY: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;

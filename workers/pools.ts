@@ -13,7 +13,8 @@ import { taskQueues, type PoolName } from '../temporal/task-queues';
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const ACTIVITIES: Record<Exclude<PoolName, 'workflows'>, () => object> = {
-  llm: () => ({ ...(require('../activities/llm') as object) }),
+  // Codacy is a remote API like the model: its token lives here, not on the sandbox pool.
+  llm: () => ({ ...(require('../activities/llm') as object), ...(require('../activities/codacy') as object) }),
   sandbox: () => ({
     ...(require('../activities/sandbox') as object),
     ...(require('../activities/analysis') as object),

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { LruCache } from './lru';
 import { cacheHits, cacheMisses } from './metrics';
 import type { RedisLink } from './redis-link';
@@ -74,27 +73,4 @@ export class ResponseCache {
   private redisKey(key: string): string {
     return `${this.options.keyPrefix}cache:${key}`;
   }
-}
-
-/**
- * The cache key of an LLM request: sha256 over a canonical JSON of model, messages and parameters, so
- * key order in the objects does not change it.
- */
-export function responseCacheKey(request: {
-  model: string;
-  messages: unknown;
-  params?: Record<string, unknown>;
-}): string {
-  return createHash('sha256').update(canonicalJson(request)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -27,6 +27,7 @@ import {
 import { callerOf } from '../auth';
 import { HttpError, jobFailureToHttp } from '../errors';
 import type { TemporalGateway } from '../temporal-gateway';
+import { codacyRepositorySchema } from '../validation';
 import { checkRepositoryPath } from './memory';
 
 /** Reviews run daily unless the request says otherwise. */
@@ -104,6 +105,7 @@ export const createScheduleSchema = z
       .max(366 * 24 * 3600)
       .optional(),
     runTests: z.boolean().optional(),
+    codacy: codacyRepositorySchema.optional(),
     paused: z.boolean().optional(),
     note,
   })
@@ -267,6 +269,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
       runTests: body.runTests ?? false,
       scheduleId: internalId,
       tenant,
+      ...(body.codacy ? { codacy: body.codacy } : {}),
     };
     const spec: ScheduleSpec = body.cron
       ? { cronExpressions: [body.cron] }

@@ -60,6 +60,7 @@ export function jobInput(body: StartJobBody, cfg: Config, tenant = 'local'): Cod
     project: body.project,
     error: body.error,
     options: body.options,
+    ...(body.codacy ? { codacy: body.codacy } : {}),
     defaults: {
       maxIterations: cfg.JOB_MAX_ITERATIONS,
       maxTokens: cfg.JOB_MAX_TOKENS,

@@ -19,4 +19,6 @@ export const PATCHES = {
    * them all), and a loop whose last rewrites did no better than its best round stops there.
    */
   taskExamples: 'task-examples',
+  /** A REVIEW job of a committed revision adds Codacy's findings, fetched on the llm pool. */
+  codacyActivity: 'codacy-activity',
 } as const;

@@ -3,11 +3,14 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as analysisActivities from '../../activities/analysis';
+import type * as codacyActivities from '../../activities/codacy';
+import type { ArtifactRef } from '../../activities/artifacts/store';
 import type * as reviewActivities from '../../activities/review';
 import type * as sandboxActivities from '../../activities/sandbox';
 import { asTypedFailure } from '../shared/failures';
@@ -25,8 +28,11 @@ import {
   type ScheduledReviewResult,
 } from './definitions';
 
+/** Codacy's findings come from the llm pool's `fetchCodacyFindings`, for the analysed commit only. */
+const CODACY_ACTIVITY_PATCH = 'codacy-activity';
+
 function activitiesFor(workflowTaskQueue: string) {
-  const { sandbox } = taskQueuesForWorkflowQueue(workflowTaskQueue);
+  const { sandbox, llm } = taskQueuesForWorkflowQueue(workflowTaskQueue);
   return {
     // Reading the repository, the baseline and two reports: seconds, local I/O, cheap to retry.
     review: proxyActivities<typeof reviewActivities>({
@@ -35,12 +41,20 @@ function activitiesFor(workflowTaskQueue: string) {
       heartbeatTimeout: '30 seconds',
       retry: RETRY_POLICIES.local,
     }),
-    // Analysis may wait on Codacy (30 s per request, retried inside the activity), hence 3 min.
+    // Local analyzers over a whole repository: well under a minute, heartbeating between analyzers.
     analysis: proxyActivities<typeof analysisActivities>({
       taskQueue: sandbox,
       startToCloseTimeout: '3 minutes',
       heartbeatTimeout: '1 minute',
       retry: RETRY_POLICIES.sandbox,
+    }),
+    // Codacy from the pool that holds its token: one attempt per try, a heartbeat per request (20 s
+    // each); Codacy may be down or rate-limited for minutes, which the remote preset waits out.
+    codacy: proxyActivities<typeof codacyActivities>({
+      taskQueue: llm,
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '30 seconds',
+      retry: RETRY_POLICIES.remote,
     }),
     // A test suite runs for up to SANDBOX_TIMEOUT_MS (set on the worker); the heartbeat catches a dead worker.
     tests: proxyActivities<typeof sandboxActivities>({
@@ -54,12 +68,14 @@ function activitiesFor(workflowTaskQueue: string) {
 
 /**
  * A review of a local repository, started by a Temporal Schedule (or directly): snapshot the
- * repository's files, run the tests if asked, analyse the code (ruff / ESLint, Codacy when set up),
+ * repository's files, run the tests if asked, analyse the code (ruff / ESLint, plus Codacy's findings
+ * when the schedule names a Codacy repository and Codacy analysed the very commit under review),
  * then compare the findings with the previous review under the same schedule and make this review
  * the next one's baseline. The result has new, fixed and still-open findings (capped lists, counts,
  * and the full comparison as an artifact) and the test counts against the previous run's.
  *
- * Deterministic; every step is an activity on the sandbox pool, which reads the repository. Each
+ * Deterministic; every step is an activity on the sandbox pool, which reads the repository, but
+ * Codacy's, on the llm pool that holds its token. Each
  * run is a new execution, so the baseline lives in a small state file via `loadReviewBaseline` /
  * `saveReviewBaseline`; re-running a review is idempotent. Search attributes: SophiaTaskKind=review,
  * SophiaProject, SophiaLanguage, SophiaPhase per step, SophiaOutcome. Fails with the catalogue type
@@ -67,7 +83,7 @@ function activitiesFor(workflowTaskQueue: string) {
  * `InvalidInput`, `ToolchainMissing`, `SandboxUnavailable`.
  */
 export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Promise<ScheduledReviewResult> {
-  const { review, analysis, tests } = activitiesFor(workflowInfo().taskQueue);
+  const { review, analysis, tests, codacy } = activitiesFor(workflowInfo().taskQueue);
   const project = input.project ?? 'default';
   const enter = (phase: ReviewPhase, outcome: ReviewOutcome = 'running') => {
     upsertSearchAttributes([
@@ -111,8 +127,26 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     }
 
     enter('REVIEW');
+    // Codacy's findings count only for the commit it analysed, so only a clean work tree asks for them.
+    let fromCodacy: { analysed: boolean; summary: string; report?: ArtifactRef } | undefined;
+    if (input.codacy && patched(CODACY_ACTIVITY_PATCH)) {
+      fromCodacy = snapshot.revision
+        ? await codacy.fetchCodacyFindings.executeWithOptions({ summary: `Codacy at ${snapshot.revision}` }, [
+            {
+              repository: input.codacy,
+              revision: snapshot.revision,
+              language: input.language,
+              files: snapshot.files.files.map((f) => f.path),
+            },
+          ])
+        : { analysed: false, summary: 'The work tree differs from its last commit: no Codacy findings.' };
+    }
     const findings = await analysis.analyzeCode.executeWithOptions({ summary: `analyse ${snapshot.summary}` }, [
-      { files: snapshot.files, language: input.language },
+      {
+        files: snapshot.files,
+        language: input.language,
+        ...(fromCodacy?.report ? { codacyFindings: fromCodacy.report } : {}),
+      },
     ]);
 
     enter('COMPARE');
@@ -150,6 +184,7 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
       },
       comparison,
       tests: testRun && { ...testRun.counts, summary: testRun.summary, previous: previous?.tests },
+      ...(fromCodacy ? { codacy: { analysed: fromCodacy.analysed, summary: fromCodacy.summary } } : {}),
       summary: `${snapshot.fileCount} file(s), ${findings.totalFindings} finding(s): ${comparison.summary}${testLine}`,
     };
     enter('DONE', 'succeeded');
