@@ -41,12 +41,14 @@ export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm@v3.22.0';
 /**
  * Debian packages, each with how to tell it is there: redis-server for the cache/limiter tests,
  * bubblewrap for the sandbox, python3-seccomp (libseccomp's bindings for Debian's python3) to compile
- * the sandbox's seccomp policy.
+ * the sandbox's seccomp policy, chromium (headless) for the /docs page test.
  */
 const APT_PACKAGES = [
   { pkg: 'redis-server', present: () => onPath('redis-server') },
   { pkg: 'bubblewrap', present: () => onPath('bwrap') },
   { pkg: 'python3-seccomp', present: () => hasSeccompBindings() },
+  // The /docs page test loads the API's reference page in a headless browser.
+  { pkg: 'chromium', present: () => onPath('chromium') || Boolean(process.env.CHROMIUM_PATH), testsOnly: true },
 ];
 
 const say = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
@@ -94,8 +96,8 @@ function hasSeccompBindings() {
   return SYSTEM_PYTHONS.some((python) => run(python, ['-c', 'import seccomp'], { quiet: true }).status === 0);
 }
 
-function ensureSystemPackages({ required }) {
-  const pkgs = APT_PACKAGES.filter((p) => !p.present()).map((p) => p.pkg);
+function ensureSystemPackages({ required, forTests = false }) {
+  const pkgs = APT_PACKAGES.filter((p) => (forTests || !p.testsOnly) && !p.present()).map((p) => p.pkg);
   if (pkgs.length === 0) return;
   const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -394,7 +396,7 @@ switch (mode) {
     ensureLocalModel(process.argv[3] ?? localModelWanted() ?? '1.5b', { required: true });
     break;
   case 'test':
-    ensureSystemPackages({ required: true });
+    ensureSystemPackages({ required: true, forTests: true });
     ensurePipTools({ required: true });
     ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });

@@ -13,7 +13,7 @@ import { WaitLimiter } from '../wait-limiter';
 import { jobOptionsSchema, startJobSchema } from '../validation';
 import { jobLinks, jobResult, startJob } from './workflows';
 
-const assistSchema = z
+export const assistSchema = z
   .object({
     message: z.string().trim().min(1).max(20_000),
     context: z.string().max(50_000).optional(),
