@@ -1,3 +1,5 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express, { type Express } from 'express';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
@@ -7,6 +9,7 @@ import { guardBody } from './input-guard';
 import { apiMetrics } from './metrics';
 import { Quotas } from './quotas';
 import { assistRouter } from './routes/assist';
+import { assistStreamUpgrade } from './routes/assist-stream';
 import { docsRouter } from './routes/docs';
 import { healthRouter } from './routes/health';
 import { jobEventsHandler } from './routes/job-events';
@@ -65,5 +68,15 @@ export function createApp(deps: AppDeps): Express {
     next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path.slice(0, 100)}.`)),
   );
   app.use(errorMiddleware(log, cfg));
+  upgrades.set(app, assistStreamUpgrade(routeDeps));
   return app;
+}
+
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+const upgrades = new WeakMap<Express, UpgradeHandler>();
+
+/** Serves the app's WebSocket routes (`/api/coding/assist/stream`) on the server that serves the app. */
+export function serveUpgrades(server: Server, app: Express): void {
+  const handler = upgrades.get(app);
+  if (handler) server.on('upgrade', handler);
 }

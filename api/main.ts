@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { ensureSearchAttributes } from '../temporal/connection';
-import { createApp } from './app';
+import { createApp, serveUpgrades } from './app';
 import { assertSafeBind } from './auth';
 import { TemporalGateway } from './temporal-gateway';
 
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(cfg.API_PORT, cfg.API_HOST, () => resolve(s));
   });
+  serveUpgrades(server, app);
   log.info(`listening on http://${cfg.API_HOST}:${cfg.API_PORT}`);
 
   await new Promise<void>((resolve) => {

@@ -72,6 +72,7 @@ export const jobStatus = z
       .meta({ description: "Temporal's execution status." }),
     task: z.string().optional(),
     project: z.string().optional(),
+    language: z.string().optional(),
     phase: z.string().optional().meta({ description: 'QUEUED, GENERATE, WRITE_TESTS, RUN_TESTS, REVIEW, REFACTOR…' }),
     iteration: z.number(),
     outcome: z.string().optional(),

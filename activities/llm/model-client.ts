@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import type { z } from 'zod';
 import { artifactStore, type ArtifactRef } from '../artifacts';
 import { config, type Config } from '../../common/config';
+import { TokenPublisher, tokenBus } from '../../common/job-tokens';
 import { logger } from '../../common/logger';
 import { llmCallDuration, llmCalls, llmCostUsd, llmTokens } from '../metrics';
 import { modelFailure, toModelFailure, type ModelErrorContext } from './model-errors';
@@ -408,6 +409,7 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
   beat();
   await acquireRateLimit(activity, beat);
 
+  const tokens = tokenPublisher(activity, input.purpose);
   const controller = new AbortController();
   const onActivityCancel = () => controller.abort();
   activity?.cancellationSignal.addEventListener('abort', onActivityCancel);
@@ -431,6 +433,7 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
       if (!choice) throw new Error('the completion has no choices');
       checkRefusal(choice.message.refusal, choice.finish_reason, endpoint);
       const content = choice.message.content ?? '';
+      tokens?.push(content);
       progress.chars = content.length;
       return { content, usage: readUsage(completion.usage, messages, content), finishReason: choice.finish_reason };
     }
@@ -448,7 +451,10 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
     for await (const chunk of stream) {
       armStallTimer();
       const choice = chunk.choices?.[0];
-      if (choice?.delta?.content) content += choice.delta.content;
+      if (choice?.delta?.content) {
+        content += choice.delta.content;
+        tokens?.push(choice.delta.content);
+      }
       if (choice?.delta?.refusal) refusal = (refusal ?? '') + choice.delta.refusal;
       if (choice?.finish_reason) finishReason = choice.finish_reason;
       if (chunk.usage) usage = chunk.usage;
@@ -481,7 +487,21 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
     clearInterval(ticker);
     activity?.cancellationSignal.removeEventListener('abort', onActivityCancel);
     if (progress.chars > 0) beat();
+    // The last piece lands before the answer returns, so a follower sees it before the job moves on;
+    // a slow bus does not hold the call up for long.
+    if (tokens) await Promise.race([tokens.end(), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
   }
+}
+
+/**
+ * Where this call's tokens go as they arrive: the job's token stream (common/job-tokens.ts), which the
+ * API relays to WebSocket and SSE clients. Only for calls made by a job's activity.
+ */
+function tokenPublisher(activity: Context | undefined, purpose: string): TokenPublisher | undefined {
+  const workflowId = activity?.info.workflowExecution?.workflowId;
+  if (!activity || !workflowId) return undefined;
+  const call = `${activity.info.activityId}:${activity.info.attempt}`;
+  return new TokenPublisher({ bus: tokenBus(), workflowId, purpose, call });
 }
 
 function checkRefusal(refusal: string | null | undefined, finishReason: string | null | undefined, endpoint: Endpoint) {

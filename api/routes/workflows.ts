@@ -184,6 +184,7 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     status: description.status.name,
     task: attr<string>(description, SEARCH_ATTRIBUTES.taskKind),
     project: attr<string>(description, SEARCH_ATTRIBUTES.project),
+    language: attr<string>(description, SEARCH_ATTRIBUTES.language),
     phase: live?.phase ?? attr<string>(description, SEARCH_ATTRIBUTES.phase),
     iteration: live?.iteration ?? attr<number>(description, SEARCH_ATTRIBUTES.iteration) ?? 0,
     outcome: live?.outcome ?? attr<string>(description, SEARCH_ATTRIBUTES.outcome),
