@@ -15,6 +15,7 @@ import { healthRouter } from './routes/health';
 import { jobEventsHandler } from './routes/job-events';
 import { indexRouter, memoryRouter } from './routes/memory';
 import { schedulesRouter } from './routes/schedules';
+import { traceRequests } from './tracing';
 import { workflowsRouter } from './routes/workflows';
 import type { TemporalGateway } from './temporal-gateway';
 
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(traceRequests());
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () =>

@@ -3,9 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { projectRoot } from '../common/config';
+import { WORKFLOW_TRACING_INTERCEPTORS } from '../common/tracing';
 
 async function main(): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    // Workflow spans when the worker traces (OTEL_EXPORTER_OTLP_ENDPOINT); workers/pools.ts gives them a sink.
+    workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS],
+  });
   const out = path.join(projectRoot, 'dist', 'workflow-bundle.js');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, code);

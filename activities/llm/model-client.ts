@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
@@ -6,6 +7,7 @@ import { artifactStore, type ArtifactRef } from '../artifacts';
 import { config, type Config } from '../../common/config';
 import { TokenPublisher, tokenBus } from '../../common/job-tokens';
 import { logger } from '../../common/logger';
+import { tracer } from '../../common/tracing';
 import { llmCallDuration, llmCalls, llmCostUsd, llmTokens } from '../metrics';
 import { modelFailure, toModelFailure, type ModelErrorContext } from './model-errors';
 import { priceOf, type Price, type Pricing } from './pricing';
@@ -138,6 +140,39 @@ const jsonObjectEndpoints = new Set<string>();
  * connection errors, timeouts, stalls, unreadable responses) are retryable.
  */
 export async function callModel<T>(input: ModelCallInput<T>): Promise<ModelCallResult<T>> {
+  // A span per call, under the activity's: its token counts and cost, never the prompt or the answer.
+  return tracer().startActiveSpan(`llm ${input.purpose}`, { kind: SpanKind.CLIENT }, async (span) => {
+    span.setAttributes({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': config().OPENAI_MODEL,
+      'sophia.llm.purpose': input.purpose,
+      'sophia.llm.schema': input.schemaName,
+    });
+    try {
+      const result = await callModelCounted(input);
+      span.setAttributes({
+        'gen_ai.response.model': result.model,
+        'gen_ai.usage.input_tokens': result.usage.promptTokens,
+        'gen_ai.usage.output_tokens': result.usage.completionTokens,
+        'sophia.llm.total_tokens': result.usage.totalTokens,
+        'sophia.llm.cost_usd': result.costUsd,
+        'sophia.llm.cached': result.cached,
+        'sophia.llm.repaired': result.repaired,
+        'sophia.llm.truncated': result.truncated,
+      });
+      return result;
+    } catch (err) {
+      const type = err instanceof ApplicationFailure && err.type ? err.type : 'error';
+      span.setAttribute('error.type', type);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function callModelCounted<T>(input: ModelCallInput<T>): Promise<ModelCallResult<T>> {
   const end = llmCallDuration.startTimer({ purpose: input.purpose });
   try {
     const result = await callModelUncounted(input);

@@ -1,5 +1,7 @@
 import type http from 'node:http';
 import WebSocket from 'ws';
+import { closeSharedState } from '../../activities/cache';
+import { resetTokenBus } from '../../common/job-tokens';
 import { testApp } from '../support/api';
 import { calcScript, CALC } from '../support/calc-script';
 import { listen, runSophia } from '../support/cli';
@@ -17,10 +19,13 @@ beforeAll(async () => {
   redis = await TestRedis.start();
   env.REDIS_URL = redis.url;
 });
+const stack = useJobStack({ env, listen: true });
 afterAll(async () => {
+  // The llm pool's Redis links reconnect for ever: close them before the server goes.
+  await closeSharedState();
+  await resetTokenBus();
   await redis?.stop();
 });
-const stack = useJobStack({ env, listen: true });
 
 /** The generate answer, streamed in small pieces with pauses, so it takes a while to arrive. */
 const ANSWER = { files: [{ path: 'calc.py', content: CALC.FIXED }], explanation: 'add returns the sum of a and b' };

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_TRACING_INTERCEPTORS } from '../../common/tracing';
 import { startLocalTemporal } from './local-temporal';
 import { TestQdrant } from './qdrant-server';
 
@@ -23,7 +24,12 @@ export default async function globalSetup(): Promise<void> {
   // What the tests index and review lives in temp dirs or is this repository itself.
   process.env.SOPHIA_REPO_ROOTS ??= [fs.realpathSync(os.tmpdir()), path.resolve(__dirname, '../..')].join(',');
   // Bundle the workflows once for the whole run; every test worker loads this bundle.
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    // As scripts/build-workflows.ts builds it: with the workflow tracing interceptors.
+    workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS],
+    logger: quietLogger,
+  });
   const bundle = path.join(dataDir, 'workflow-bundle.js');
   fs.writeFileSync(bundle, code);
   process.env.WORKER_WORKFLOW_BUNDLE = bundle;
