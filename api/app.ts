@@ -1,3 +1,5 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express, { type Express } from 'express';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
@@ -7,10 +9,13 @@ import { guardBody } from './input-guard';
 import { apiMetrics } from './metrics';
 import { Quotas } from './quotas';
 import { assistRouter } from './routes/assist';
+import { assistStreamUpgrade } from './routes/assist-stream';
+import { docsRouter } from './routes/docs';
 import { healthRouter } from './routes/health';
 import { jobEventsHandler } from './routes/job-events';
 import { indexRouter, memoryRouter } from './routes/memory';
 import { schedulesRouter } from './routes/schedules';
+import { traceRequests } from './tracing';
 import { workflowsRouter } from './routes/workflows';
 import type { TemporalGateway } from './temporal-gateway';
 
@@ -33,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(traceRequests());
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () =>
@@ -49,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(healthRouter(routeDeps));
+  app.use(docsRouter());
   // Who calls comes first: nobody without a key gets a body parsed.
   app.use('/api', auth.middleware());
   app.use(express.json({ limit: cfg.API_BODY_LIMIT }));
@@ -63,5 +70,15 @@ export function createApp(deps: AppDeps): Express {
     next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path.slice(0, 100)}.`)),
   );
   app.use(errorMiddleware(log, cfg));
+  upgrades.set(app, assistStreamUpgrade(routeDeps));
   return app;
+}
+
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+const upgrades = new WeakMap<Express, UpgradeHandler>();
+
+/** Serves the app's WebSocket routes (`/api/coding/assist/stream`) on the server that serves the app. */
+export function serveUpgrades(server: Server, app: Express): void {
+  const handler = upgrades.get(app);
+  if (handler) server.on('upgrade', handler);
 }
