@@ -32,7 +32,6 @@ export class GithubForge implements Forge {
     if (auth && 'appId' in auth) {
       // A GitHub App: each request carries an installation token, made from the App's JWT when needed.
       this.octokit.hook.before('request', async (options) => {
-        if (/\/app\/installations\/\d+\/access_tokens$/.test(String(options.url))) return;
         options.headers.authorization = `token ${await this.installationToken()}`;
       });
     }
@@ -46,10 +45,14 @@ export class GithubForge implements Forge {
     if (!auth || !('appId' in auth)) throw new Error('not a GitHub App');
     if (this.cachedToken && this.cachedToken.expiresAt - Date.now() > 5 * 60_000) return this.cachedToken.token;
     const { data } = await this.call(() =>
-      this.octokit.request('POST /app/installations/{installation_id}/access_tokens', {
-        installation_id: auth.installationId,
-        headers: { authorization: `Bearer ${appJwt(auth.appId, auth.privateKey)}` },
-      }),
+      // A client of its own: the main one's hook would ask for a token to ask for a token.
+      new Octokit({ baseUrl: this.baseUrl, userAgent: 'sophia-code', request: { retries: 0 } }).request(
+        'POST /app/installations/{installation_id}/access_tokens',
+        {
+          installation_id: auth.installationId,
+          headers: { authorization: `Bearer ${appJwt(auth.appId, auth.privateKey)}` },
+        },
+      ),
     );
     this.cachedToken = { token: data.token, expiresAt: Date.parse(data.expires_at) };
     return data.token;
