@@ -2,6 +2,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { estimateCall, fitsBudget, type BudgetLeft } from '../common/call-budget';
 import { config } from '../common/config';
 import { modelPath, normaliseModelPath } from '../common/path-policy';
+import {
+  examplesPathFor,
+  examplesTestFile,
+  failingTestNames,
+  isExampleFailure,
+  isExamplesPath,
+  taskExamples,
+  withoutFailingTests,
+} from '../common/task-examples';
 import { namedApis, suggestedModulePath } from '../common/task-names';
 import { isTestPath } from '../common/test-files';
 import { artifactStore, type FileSetRef } from './artifacts';
@@ -41,7 +50,7 @@ export interface ModelCallUsage {
 }
 
 /** Completion tokens each step may spend (cut further to what the context window leaves). */
-const STEP_MAX_TOKENS = { generate: 3_072, tests: 2_048, review: 1_024, rewrite: 3_072 } as const;
+const STEP_MAX_TOKENS = { generate: 3_072, tests: 1_536, review: 1_024, rewrite: 3_072 } as const;
 
 /** The prompt's share of the context window, when `completion` tokens are kept for the answer. */
 function promptBudget(completion: number): number {
@@ -249,6 +258,7 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
   const store = artifactStore();
   const existing = await store.getFiles(input.files);
   const layout = layoutFor(input.description, input.language, existing);
+  const examples = examplesFor(input, layout, existing);
   let result: ModelCallResult<CodeAnswer>;
   try {
     result = await callModel({
@@ -262,13 +272,17 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
         ...input,
         files: existing,
         layout,
+        ...(examples ? { examplesPath: examples.path } : {}),
         budgetTokens: promptBudget(STEP_MAX_TOKENS.tests),
       }),
     });
   } catch (err) {
     // No usable tests is a finding of the loop (a job without tests is never green), not a failed job.
     if (err instanceof ApplicationFailure && err.type === 'ModelOutputInvalid') {
-      return { files: input.files, written: [], explanation: `No usable tests: ${err.message}`, usage: zeroUsage() };
+      const explanation = `No usable tests from the model: ${err.message}`;
+      if (examples)
+        return toCodeResult(existing, [examples], `${explanation}; the task's examples are tested`, zeroUsage());
+      return { files: input.files, written: [], explanation, usage: zeroUsage() };
     }
     throw err;
   }
@@ -281,9 +295,27 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
   );
   if (tests.length === 0 && misnamed) tests.push({ path: layout.testPath, content: misnamed.content });
   const kept = tests
-    .filter((f) => f.content.trim() !== '')
+    .filter((f) => f.content.trim() !== '' && !isExamplesPath(f.path))
     .map((f) => (input.language === 'python' ? { ...f, content: fixTestImports(f.content, layout, existing) } : f));
+  if (examples) kept.push(examples);
   return toCodeResult(existing, kept, result.value.explanation, usageOf(result));
+}
+
+/**
+ * The task's own examples as a test file (Python, when the task states examples of the API it names
+ * and the code does not come with the user's tests): written by the service, not the model, and kept
+ * as the task wrote them whatever a later round does.
+ */
+function examplesFor(
+  input: { description: string; language: string; error?: string },
+  layout: Layout,
+  files: Record<string, string>,
+): { path: string; content: string } | undefined {
+  if (input.language !== 'python' || input.error || !layout.importLine?.startsWith('from ')) return undefined;
+  if (Object.keys(files).some((p) => isTestPath(p) && !isExamplesPath(p))) return undefined;
+  const examples = taskExamples(input.description, layout.names);
+  if (examples.length === 0) return undefined;
+  return { path: examplesPathFor(layout.testPath), content: examplesTestFile(examples, layout.importLine) };
 }
 
 function zeroUsage(): ModelCallUsage {
@@ -336,7 +368,8 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
     maxTokens: STEP_MAX_TOKENS.review,
     messages: reviewPrompt({
       ...input,
-      files,
+      // The service wrote the examples file from the task, which the review reads already.
+      files: Object.fromEntries(Object.entries(files).filter(([p]) => !isExamplesPath(p))),
       names: namedApis(input.description),
       budgetTokens: promptBudget(STEP_MAX_TOKENS.review),
     }),
@@ -355,9 +388,46 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
   return {
     findings,
     blocking: findings.filter((f) => f.severity === 'blocking').length,
-    failingTests: input.failures ? result.value.failingTests : null,
+    failingTests: input.failures ? (verdictFromExamples(files, input.failures) ?? result.value.failingTests) : null,
     summary: result.value.summary,
     usage: usageOf(result),
+  };
+}
+
+/**
+ * Where the task's own examples are tested, they decide who is wrong: the code when an example fails,
+ * the job's own tests when every example passes and only they fail. Undefined without examples.
+ */
+function verdictFromExamples(files: Record<string, string>, failures: string): 'code' | 'tests' | undefined {
+  if (!Object.keys(files).some(isExamplesPath)) return undefined;
+  const failing = failingTestNames(failures);
+  if (failing.length === 0) return undefined;
+  return failing.some(isExampleFailure) ? 'code' : 'tests';
+}
+
+/**
+ * A job-written Python test file, fixed without the model where the task's examples all pass: the
+ * failing tests are dropped (a small model's rewrite of a wrong test is as often wrong again), and a
+ * file that did not even load goes. Undefined when that cannot be done and the model rewrites it.
+ */
+function prunedTestFile(
+  target: string,
+  files: Record<string, string>,
+  input: RefactorCodeInput,
+): { content: string; explanation: string } | undefined {
+  if (input.language !== 'python' || isExamplesPath(target) || !Object.keys(files).some(isExamplesPath))
+    return undefined;
+  const failing = failingTestNames(input.failures);
+  if (failing.length === 0 || failing.some(isExampleFailure)) return undefined;
+  const stem = target.replace(/^.*\//, '').replace(/\.py$/, '');
+  if (failing.some((n) => n === stem || n.endsWith(`.${stem}`))) {
+    return { content: '', explanation: `${target} did not load; the task's examples pass, so it is dropped.` };
+  }
+  const pruned = withoutFailingTests(target, files[target] ?? '', failing);
+  if (pruned === undefined || pruned === files[target]) return undefined;
+  return {
+    content: hasTests(pruned) ? pruned : '',
+    explanation: `Dropped the tests of ${target} that the code fails although it does every example the task gives.`,
   };
 }
 
@@ -417,7 +487,16 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
 
   let budgetStopped = false;
   for (const target of input.targets) {
-    if (progress.done[target]) continue;
+    // The task's examples are the task's words: no round rewrites them.
+    if (progress.done[target] || isExamplesPath(target)) continue;
+    const pruned = prunedTestFile(target, files, input);
+    if (pruned) {
+      files[target] = pruned.content;
+      progress.done[target] = (await store.put(pruned.content)).id;
+      progress.explanations[target] = pruned.explanation;
+      heartbeatProgress(progress);
+      continue;
+    }
     const messages = refactorFilePrompt({
       ...input,
       path: target,
@@ -439,6 +518,10 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
       output: 'text',
       maxTokens: STEP_MAX_TOKENS.rewrite,
       messages,
+      // A later attempt samples wider: a real model otherwise gives the same failed rewrite again.
+      ...(input.attempt && input.attempt > 1
+        ? { temperature: Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt - 1)) }
+        : {}),
       heartbeatDetails: { ...progress },
     });
     let content = cleanFileContent(result.value.content);
@@ -457,6 +540,8 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     addUsage(progress.usage, result);
     heartbeatProgress(progress);
   }
+  // A test file emptied by pruning is gone, not an empty module.
+  for (const target of input.targets) if (isTestPath(target) && files[target] === '') delete files[target];
   const stored = await store.putFiles(files);
   const written = input.targets.filter((t) => progress.done[t]);
   return {

@@ -4,6 +4,7 @@ import { secondsUntilUtcMidnight, tenantScope, usageLedger, utcDay, type UsageLe
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { taskQueues } from '../temporal/task-queues';
 import { HttpError } from './errors';
+import { CODING_LIFECYCLE_WORKFLOW } from '../workflows/coding-job/definitions';
 import type { TemporalGateway } from './temporal-gateway';
 
 /** How soon a tenant at its concurrent-jobs quota may try again. */
@@ -48,7 +49,7 @@ export class Quotas {
       // Tenants match TENANT_PATTERN (no quotes), so they are safe inside the query.
       const query =
         `${SEARCH_ATTRIBUTES.tenant.name} = '${tenant}' AND ExecutionStatus = 'Running' ` +
-        `AND WorkflowType = 'codingLifecycleWorkflow' AND TaskQueue = '${queue}'`;
+        `AND WorkflowType = '${CODING_LIFECYCLE_WORKFLOW}' AND TaskQueue = '${queue}'`;
       const { count } = await this.gateway.call((client) => client.workflow.count(query));
       if (count >= maxJobs) {
         throw this.exceeded(

@@ -46,7 +46,11 @@ import {
 } from '../tests/support/scripted-model-server';
 import { startLocalTemporal } from '../tests/support/local-temporal';
 import { startWorkers, type RunningWorkers } from '../tests/support/workers';
-import type { CodingJobInput, CodingJobResult } from '../workflows/coding-job/definitions';
+import {
+  CODING_LIFECYCLE_WORKFLOW,
+  type CodingJobInput,
+  type CodingJobResult,
+} from '../workflows/coding-job/definitions';
 import type { codingLifecycleWorkflow } from '../workflows/coding-job/workflow';
 
 function knob(name: string, fallback: string): string {
@@ -286,7 +290,7 @@ async function runJob(
   const workflowId = `bench-lifecycle-${process.pid}-${jobCount}`;
   const requestsBefore = bench.model.chatRequests().length;
   const started = performance.now();
-  const handle = await bench.client.workflow.start<typeof codingLifecycleWorkflow>('codingLifecycleWorkflow', {
+  const handle = await bench.client.workflow.start<typeof codingLifecycleWorkflow>(CODING_LIFECYCLE_WORKFLOW, {
     workflowId,
     taskQueue: taskQueues(bench.workers.prefix).workflows,
     // A project of its own unless asked: memory from other jobs would change the prompts.

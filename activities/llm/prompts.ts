@@ -158,6 +158,8 @@ export function generatePrompt(input: GeneratePromptInput): ChatMessage[] {
 export interface WriteTestsPromptInput extends GeneratePromptInput {
   /** DEBUG: the error to reproduce. */
   error?: string;
+  /** Where the service already tests the task's own examples: the model writes other cases. */
+  examplesPath?: string;
 }
 
 /** Asks for tests of the code; for DEBUG, a test that reproduces the error first. */
@@ -167,7 +169,9 @@ export function writeTestsPrompt(input: WriteTestsPromptInput): ChatMessage[] {
     ? `Write a test that reproduces this error (it must fail on the current code, and pass once the bug is fixed). Do not fix the code.\n\nError:\n${input.error.slice(0, 6_000)}`
     : 'Write unit tests for the code: the main behaviour the task describes, and its edge cases. ' +
       'Check only what the task states, and work out each expected value by hand from the task, step by step, before you write it. ' +
-      'Keep it short: at most 8 test functions, no repeated assertions.';
+      (input.examplesPath
+        ? `The task's own examples are already tested in \`${input.examplesPath}\`: test other cases the task states (edge cases, other inputs). Keep it short: at most 3 test functions of one or two assertions each.`
+        : 'Keep it short: at most 8 test functions, no repeated assertions.');
   const where =
     ` Write the tests in \`${input.layout.testPath}\`` +
     (input.layout.importLine ? `, which starts with \`${input.layout.importLine}\`.` : '.');

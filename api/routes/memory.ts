@@ -11,6 +11,8 @@ import { callerOf } from '../auth';
 import { HttpError, toHttpError } from '../errors';
 import { tenantOf } from '../tenancy';
 import { taskQueues } from '../../temporal/task-queues';
+import type { indexRepositoryWorkflow } from '../../workflows/index-repository/workflow';
+import type { searchMemoryWorkflow, storeMemoryWorkflow } from '../../workflows/memory/workflow';
 import {
   INDEX_REPOSITORY_WORKFLOW,
   indexProgressQuery,
@@ -22,9 +24,7 @@ import {
   SEARCH_MEMORY_WORKFLOW,
   STORE_MEMORY_WORKFLOW,
   type SearchMemoryInput,
-  type SearchMemoryResult,
   type StoreMemoryInput,
-  type StoreMemoryResult,
 } from '../../workflows/memory/definitions';
 
 const project = z.string().trim().min(1).max(200);
@@ -136,12 +136,12 @@ export function memoryRouter(deps: MemoryRouterDeps): Router {
       // Only the caller's tenant is ever searched, whatever the body says.
       const input: SearchMemoryInput = { ...searchMemorySchema.parse(req.body), tenant };
       const client = await clientOf(deps);
-      const result = (await client.workflow.execute(SEARCH_MEMORY_WORKFLOW, {
+      const result = await client.workflow.execute<typeof searchMemoryWorkflow>(SEARCH_MEMORY_WORKFLOW, {
         taskQueue,
         workflowId: `memory-search:${tenant}:${randomUUID()}`,
         args: [input],
         typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.tenant, value: tenant }],
-      })) as SearchMemoryResult;
+      });
       res.json(result);
     }),
   );
@@ -154,13 +154,13 @@ export function memoryRouter(deps: MemoryRouterDeps): Router {
       // A business id from the tenant and the content: a client retrying the same store starts nothing new.
       const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 32);
       const client = await clientOf(deps);
-      const result = (await client.workflow.execute(STORE_MEMORY_WORKFLOW, {
+      const result = await client.workflow.execute<typeof storeMemoryWorkflow>(STORE_MEMORY_WORKFLOW, {
         taskQueue,
         workflowId: `memory-store:${tenant}:${digest}`,
         workflowIdConflictPolicy: 'USE_EXISTING',
         args: [input],
         typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.tenant, value: tenant }],
-      })) as StoreMemoryResult;
+      });
       res.status(201).json(result);
     }),
   );
@@ -191,7 +191,7 @@ export function indexRouter(deps: MemoryRouterDeps): Router {
         tenant,
       };
       const client = await clientOf(deps);
-      const handle = await client.workflow.start(INDEX_REPOSITORY_WORKFLOW, {
+      const handle = await client.workflow.start<typeof indexRepositoryWorkflow>(INDEX_REPOSITORY_WORKFLOW, {
         taskQueue,
         workflowId: indexWorkflowId(body.project, tenant),
         args: [input],

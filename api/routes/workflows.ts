@@ -15,8 +15,10 @@ import { artifactStore } from '../../common/artifacts';
 import { FAILURES } from '../../common/failures';
 import { lexicalRefusal, parseRepoRoots } from '../../common/repo-roots';
 import { FORGES, forgeOf, localPathOf, type RepositorySpec } from '../../common/repository-spec';
+import type { codingLifecycleWorkflow } from '../../workflows/coding-job/workflow';
 import {
   approveUpdate,
+  CODING_LIFECYCLE_WORKFLOW,
   jobWorkflowId,
   requestChangesUpdate,
   statusQuery,
@@ -127,7 +129,7 @@ export async function startJob(
   await quotas?.checkStart(tenant);
   try {
     const handle = await gateway.call((client) =>
-      client.workflow.start('codingLifecycleWorkflow', {
+      client.workflow.start<typeof codingLifecycleWorkflow>(CODING_LIFECYCLE_WORKFLOW, {
         workflowId,
         taskQueue: taskQueues(cfg.TEMPORAL_TASK_QUEUE_PREFIX).workflows,
         args: [jobInput(body, cfg, tenant)],

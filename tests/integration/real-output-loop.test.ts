@@ -207,4 +207,75 @@ describe('the loop on real model output', () => {
     expect(fixes[1]!.user).not.toContain('return a - b');
     expect(result.iterations.at(-1)!.explanation).toContain('(From round 0, the best so far');
   });
+  it("drops a wrong job-written test without a model call when the task's own examples all pass", async () => {
+    const wrongTests =
+      'from calc import add\n\n\ndef test_add_small():\n    assert add(1, 2) == 3\n\n\ndef test_add_big():\n    assert add(10, 20) == 40\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: wrongTests }], explanation: 'tests' } },
+        },
+        {
+          // The model blames the code; the task's examples, which the code passes, say otherwise.
+          match: '/code reviewer[\\s\\S]*Failing tests:/',
+          reply: { content: { findings: [], failingTests: 'code', summary: 'add is wrong.' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+      ],
+      default: { content: { files: [{ path: 'calc.py', content: CALC.FIXED }], explanation: 'add' } },
+    });
+    const description = `an add(a, b) function ${Date.now()}.\n\n>>> add(1, 2)\n3\n>>> add(-1, 1)\n0\n`;
+    const { result } = await run({ description }, 'examples-drop-wrong-test');
+    expect(result.outcome).toBe('succeeded');
+    expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
+    // The test engineer was told the examples are tested already.
+    const engineer = stack.model.chatRequests().find((r) => r.system.includes('test engineer'));
+    expect(engineer?.user).toContain('test_calc_examples.py');
+    const files = await filesOf(result);
+    expect(files['calc.py']).toBe(CALC.FIXED);
+    expect(files['test_calc_examples.py']).toContain('result = add(-1, 1)');
+    expect(files['test_calc.py']).toContain('def test_add_small');
+    expect(files['test_calc.py']).not.toContain('test_add_big');
+    expect(result.iterations.filter((i) => i.tests).pop()!.tests).toMatchObject({ passed: 3, failed: 0, errors: 0 });
+  });
+
+  it("fixes the code when one of the task's examples fails, whoever the review blames, and keeps the examples", async () => {
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        {
+          match: '/code reviewer[\\s\\S]*Failing tests:/',
+          reply: { content: { findings: [], failingTests: 'tests', summary: 'The tests are wrong.' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        {
+          match: 'Rewrite the file calc.py',
+          in: 'user',
+          reply: { content: `calc.py\n\`\`\`python\n${CALC.FIXED}\`\`\`\n` },
+        },
+      ],
+      default: { content: { files: [{ path: 'calc.py', content: CALC.BUGGY }], explanation: 'add' } },
+    });
+    const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 3) == 5`;
+    const { result } = await run({ description }, 'examples-fail-code-fixed');
+    expect(result.outcome).toBe('succeeded');
+    const rewritten = stack.model
+      .chatRequests()
+      .map((r) => /^Rewrite the file (\S+)\./.exec(r.user)?.[1])
+      .filter(Boolean);
+    expect(rewritten).toEqual(['calc.py']);
+    const fix = stack.model.chatRequests().find((r) => r.user.startsWith('Rewrite the file calc.py'));
+    expect(fix?.user).toContain("add(2, 3) returned -1; the task's example says 5");
+    const files = await filesOf(result);
+    expect(files['calc.py']).toBe(CALC.FIXED);
+    expect(files['test_calc_examples.py']).toContain('expected = 5');
+  });
 });

@@ -3,6 +3,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import * as workflows from '../../workflows';
+import { CODING_LIFECYCLE_WORKFLOW } from '../../workflows/coding-job/definitions';
 import { recordedHistories } from '../support/histories';
 
 const histories = recordedHistories();
@@ -27,7 +28,7 @@ describe('replay of recorded histories', () => {
     const exported = Object.entries(workflows)
       .filter(([, value]) => typeof value === 'function')
       .map(([name]) => name);
-    expect(exported).toContain('codingLifecycleWorkflow');
+    expect(exported).toContain(CODING_LIFECYCLE_WORKFLOW);
     const recorded = new Set(histories.map((h) => workflowTypeOf(h.history)));
     // A new workflow type needs a history: record one with RECORD_HISTORIES=1 (tests/support/histories.ts).
     expect(exported.filter((type) => !recorded.has(type))).toEqual([]);

@@ -8,6 +8,7 @@ import { addSearchAttributes } from '../../temporal/connection';
 import { POOL_NAMES, taskQueues } from '../../temporal/task-queues';
 import {
   approveUpdate,
+  CODING_LIFECYCLE_WORKFLOW,
   rejectSignal,
   requestChangesUpdate,
   statusQuery,
@@ -73,7 +74,7 @@ afterAll(async () => {
 type JobHandle = WorkflowHandle<typeof codingLifecycleWorkflow>;
 
 async function startGatedJob(options: JobOptions): Promise<{ handle: JobHandle; gate: CodingJobStatus }> {
-  const handle = await env.client.workflow.start<typeof codingLifecycleWorkflow>('codingLifecycleWorkflow', {
+  const handle = await env.client.workflow.start<typeof codingLifecycleWorkflow>(CODING_LIFECYCLE_WORKFLOW, {
     taskQueue: taskQueues(workers.prefix).workflows,
     workflowId: uniqueWorkflowId('approval-timeout'),
     args: [{ task: 'generate', language: 'python', description: 'an add(a, b) function', options }],

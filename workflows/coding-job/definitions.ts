@@ -10,6 +10,9 @@ export type { RepositorySpec } from '../../common/repository-spec';
  * running workflow never breaks.
  */
 
+/** The lifecycle's workflow type, for clients that start or list jobs by name. */
+export const CODING_LIFECYCLE_WORKFLOW = 'codingLifecycleWorkflow';
+
 export const TASK_KINDS = ['generate', 'test', 'review', 'refactor', 'debug', 'document', 'deploy'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 

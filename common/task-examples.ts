@@ -1,0 +1,262 @@
+/**
+ * The examples a task states, as tests the job runs: `>>> f(2)` followed by `4` in a docstring, or
+ * `f(2) == 4`, `f(2) ➞ 4`, `f(2) -> 4`, `f(2) returns 4` in prose. They are the user's own words about
+ * what the code must do, so they are the one part of a job's tests the model did not invent: they are
+ * never rewritten to make a job pass, and when they fail, the code is wrong.
+ *
+ * Only examples whose call names the task's API and whose arguments and expected value are plain
+ * literals are taken; anything else (printed output, a prose value, an exception) is left to the
+ * model's tests. Pure functions; Python only for now.
+ */
+
+/** One example: the expression to evaluate and the value the task says it gives. */
+export interface TaskExample {
+  call: string;
+  expected: string;
+}
+
+/** The file the examples are written to, beside the job's own test file `test_<stem>.py`. */
+export function examplesPathFor(testPath: string): string {
+  return testPath.replace(/\.py$/, '_examples.py');
+}
+
+/** Whether a path is an examples file this module writes. */
+export function isExamplesPath(path: string): boolean {
+  return /(^|\/)test_[^/]*_examples\.py$/.test(path);
+}
+
+/** Whether a failing test's name (`test_x_examples::test_example_2`) is one of the task's examples. */
+export function isExampleFailure(name: string): boolean {
+  return /(^|[./])test_\w*_examples(::|\.py|$)/.test(name);
+}
+
+/** The failing tests' names in a failures text of `- name: message` lines. */
+export function failingTestNames(failures: string): string[] {
+  return [...failures.matchAll(/^- (\S+?): /gm)].map((m) => m[1]!);
+}
+
+/**
+ * A Python test file without the test functions whose failure names it (`test_x::test_y`), or
+ * undefined when one of them is not a top-level function of this file (a method, a collection error
+ * of the whole file) and the file cannot be pruned that way.
+ */
+export function withoutFailingTests(path: string, content: string, failing: readonly string[]): string | undefined {
+  const stem = path.replace(/^.*\//, '').replace(/\.py$/, '');
+  const mine = failing.filter(
+    (n) => n === stem || n.endsWith(`.${stem}`) || n.split('::')[0]!.split('.').pop() === stem,
+  );
+  if (mine.length === 0) return content;
+  const functions = new Set<string>();
+  for (const name of mine) {
+    const parts = name.split('::');
+    if (parts.length !== 2) return undefined;
+    functions.add(parts[1]!.replace(/\[.*$/, ''));
+  }
+  const lines = content.split('\n');
+  const kept: string[] = [];
+  let dropping = false;
+  let decorators: string[] = [];
+  for (const line of lines) {
+    const topLevel = /^\S/.test(line) && !line.startsWith('#');
+    if (topLevel) {
+      const def = /^(?:async\s+)?def\s+(\w+)\s*\(/.exec(line);
+      if (line.startsWith('@')) {
+        decorators.push(line);
+        continue;
+      }
+      dropping = def !== null && functions.has(def[1]!);
+      if (def && dropping) functions.delete(def[1]!);
+      if (!dropping) kept.push(...decorators);
+      decorators = [];
+    }
+    if (!dropping) kept.push(line);
+  }
+  if (functions.size > 0) return undefined;
+  return kept.join('\n').replace(/\n{4,}/g, '\n\n\n');
+}
+
+const ARROWS = /^\s*(?:==>|===|==|➞|→|->|=>|returns|should return|should be|gives)\s*/;
+
+/** The task's examples for calls of `names`, in order, without duplicates (at most `max`). */
+export function taskExamples(description: string, names: readonly string[], max = 12): TaskExample[] {
+  if (names.length === 0) return [];
+  const examples: TaskExample[] = [];
+  const seen = new Set<string>();
+  const add = (call: string, expected: string) => {
+    const value = cleanValue(expected);
+    if (value === undefined || !isLiteralCall(call, names) || seen.has(call)) return;
+    seen.add(call);
+    examples.push({ call, expected: value });
+  };
+  const lines = description.slice(0, 40_000).split('\n');
+  for (let i = 0; i < lines.length && examples.length < max; i++) {
+    const line = lines[i]!;
+    const doctest = /^\s*>>>\s?(.*)$/.exec(line);
+    if (doctest) {
+      // The expression, with `...` continuation lines; then the output up to a blank line, the next
+      // prompt or the docstring's end.
+      let expr = doctest[1]!.trim();
+      let j = i + 1;
+      while (j < lines.length && /^\s*\.\.\.(\s|$)/.test(lines[j]!))
+        expr += ' ' + lines[j++]!.replace(/^\s*\.\.\.\s*/, '');
+      const out: string[] = [];
+      while (j < lines.length && lines[j]!.trim() && !/^\s*>>>/.test(lines[j]!) && !/"""|'''|```/.test(lines[j]!)) {
+        out.push(lines[j++]!.trim());
+      }
+      i = j - 1;
+      if (out.length) add(expr, out.join(' '));
+      else {
+        // `>>> f(2) == 4` or `>>> f(2) ➞ 4` on one line.
+        const inline = splitCallAndValue(expr, names);
+        if (inline) add(inline.call, inline.expected);
+      }
+      continue;
+    }
+    for (const found of callsWithValues(line, names)) add(found.call, found.expected);
+  }
+  return examples.slice(0, max);
+}
+
+/** `f(2) == 4`-style examples in a line of prose. */
+function callsWithValues(line: string, names: readonly string[]): TaskExample[] {
+  const found: TaskExample[] = [];
+  for (const name of names) {
+    const re = new RegExp(`(?<![\\w.])${escape(name)}\\s*\\(`, 'g');
+    for (const m of line.matchAll(re)) {
+      const rest = line.slice(m.index);
+      const split = splitCallAndValue(rest, [name]);
+      if (split) found.push(split);
+    }
+  }
+  return found;
+}
+
+/** Splits `name(args) <arrow> value…` at the call's closing parenthesis. */
+function splitCallAndValue(text: string, names: readonly string[]): TaskExample | undefined {
+  const start = /^\s*([A-Za-z_]\w*)\s*\(/.exec(text);
+  if (!start || !names.includes(start[1]!)) return undefined;
+  const close = matchingParen(text, text.indexOf('('));
+  if (close < 0) return undefined;
+  const arrow = ARROWS.exec(text.slice(close + 1));
+  if (!arrow) return undefined;
+  const after = text.slice(close + 1 + arrow[0].length);
+  const expected = valuePrefix(after);
+  // `f(x) -> 19 - 5 - 6 = 8` is arithmetic, and `== ""abc"` a typo: neither is a value to test.
+  const rest = after.trimStart().slice(expected.length);
+  if (!/^($|[\s,.;:)\]])/.test(rest) || /^\s*[-+*/=%<>]/.test(rest)) return undefined;
+  return { call: text.slice(0, close + 1).trim(), expected };
+}
+
+/** The index of the parenthesis that closes the one at `open`, skipping strings; -1 when none. */
+function matchingParen(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      const end = stringEnd(text, i);
+      if (end < 0) return -1;
+      i = end;
+    } else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c) && --depth === 0) return i;
+  }
+  return -1;
+}
+
+function stringEnd(text: string, start: number): number {
+  const quote = text[start]!;
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === quote) return i;
+  }
+  return -1;
+}
+
+/** The literal at the start of `text`: a bracketed or quoted value, or a word up to a space or a comma. */
+function valuePrefix(text: string): string {
+  const t = text.trimStart();
+  const first = t[0];
+  if (first === undefined) return '';
+  if ('([{'.includes(first)) {
+    const end = matchingParen(t, 0);
+    return end < 0 ? '' : t.slice(0, end + 1);
+  }
+  if (first === '"' || first === "'") {
+    const end = stringEnd(t, 0);
+    return end < 0 ? '' : t.slice(0, end + 1);
+  }
+  return /^[^\s,;]+/.exec(t)?.[0]?.replace(/\.$/, '') ?? '';
+}
+
+/** The expected value as a Python literal, or undefined when it is not one. */
+function cleanValue(text: string): string | undefined {
+  const value = text.trim().replace(/[,;]$/, '');
+  return value && isLiteral(value) ? value : undefined;
+}
+
+/** A call of one of `names` whose arguments are literals (no names, no statements). */
+function isLiteralCall(call: string, names: readonly string[]): boolean {
+  const m = /^([A-Za-z_]\w*)\s*\(([\s\S]*)\)$/.exec(call.trim());
+  if (!m || !names.includes(m[1]!)) return false;
+  if (matchingParen(call.trim(), call.trim().indexOf('(')) !== call.trim().length - 1) return false;
+  return m[2]!.trim() === '' || isLiteral(m[2]!);
+}
+
+/** Numbers, strings, True/False/None and brackets of them: what `ast.literal_eval` reads. */
+function isLiteral(text: string): boolean {
+  let rest = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      const end = stringEnd(text, i);
+      if (end < 0) return false;
+      rest += ' 0 ';
+      i = end;
+    } else rest += c;
+  }
+  const bare = rest.replace(/\b(True|False|None)\b/g, ' 0 ').replace(/\b\d+(\.\d*)?([eE][+-]?\d+)?\b|\.\d+\b/g, ' 0 ');
+  if (!/^[\s0\-+.,:[\](){}]*$/.test(bare) || !bare.trim()) return false;
+  let depth = 0;
+  for (const c of bare) {
+    if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c) && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+function escape(name: string): string {
+  return name.replace(/[$]/g, '\\$');
+}
+
+/**
+ * A pytest file that checks each example: equal values, floats within 1e-6, and a list never equal
+ * to a tuple (as `==` says). Its failure message shows the call, what it returned and what the task
+ * says.
+ */
+export function examplesTestFile(examples: readonly TaskExample[], importLine: string): string {
+  const tests = examples.map(
+    (e, i) =>
+      `def test_example_${i + 1}():\n` +
+      `    result = ${e.call}\n` +
+      `    expected = ${e.expected}\n` +
+      `    assert _same(result, expected), f"${pyEscape(e.call)} returned {result!r}; the task's example says {expected!r}"\n`,
+  );
+  return (
+    `"""The task's own examples, as tests. Written by Sophia Code from the task; never rewritten to make a job pass."""\n` +
+    `import math\n\n${importLine}\n\n\n` +
+    'def _same(a, b):\n' +
+    '    if isinstance(a, float) or isinstance(b, float):\n' +
+    '        try:\n' +
+    '            return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)\n' +
+    '        except TypeError:\n' +
+    '            return False\n' +
+    '    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):\n' +
+    '        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))\n' +
+    '    return a == b\n\n\n' +
+    tests.join('\n\n')
+  );
+}
+
+/** Escapes text for a Python f-string literal in double quotes. */
+function pyEscape(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\{/g, '{{').replace(/\}/g, '}}').replace(/\n/g, ' ');
+}

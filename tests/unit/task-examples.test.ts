@@ -1,0 +1,141 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  examplesPathFor,
+  examplesTestFile,
+  failingTestNames,
+  isExampleFailure,
+  taskExamples,
+  withoutFailingTests,
+} from '../../common/task-examples';
+
+const PYTEST = path.resolve(__dirname, '../../.tools/pip/bin/pytest');
+
+describe('the examples a task states', () => {
+  it('reads doctest examples, with continuation lines and multi-line output', () => {
+    const description = [
+      'def sum_product(numbers):',
+      '    """Sum and product of a list.',
+      '    >>> sum_product([])',
+      '    (0, 1)',
+      '    >>> sum_product([1, 2,',
+      '    ...              3, 4])',
+      '    (10, 24)',
+      '    >>> print(sum_product([2]))',
+      '    (2, 2)',
+      '    """',
+    ].join('\n');
+    expect(taskExamples(description, ['sum_product'])).toEqual([
+      { call: 'sum_product([])', expected: '(0, 1)' },
+      { call: 'sum_product([1, 2, 3, 4])', expected: '(10, 24)' },
+    ]);
+  });
+
+  it('reads prose examples with the arrows tasks use, and skips what is not a literal value', () => {
+    const description = [
+      'Examples:',
+      'x_or_y(7, 34, 12) == 34',
+      'check("apple pie") ➞ False',
+      "encrypt('hi') returns 'lm'.",
+      'compare([1, 2], [1, 3]) -> [0, 1]',
+      'fruit("5 apples", 19) -> 19 - 5 = 14',
+      'find_max(["aa", "b"]) == ""aa"',
+      'x_or_y(15, 8, 5) == the second value',
+      'other(1) == 2',
+    ].join('\n');
+    expect(taskExamples(description, ['x_or_y', 'check', 'encrypt', 'compare', 'fruit', 'find_max'])).toEqual([
+      { call: 'x_or_y(7, 34, 12)', expected: '34' },
+      { call: 'check("apple pie")', expected: 'False' },
+      { call: "encrypt('hi')", expected: "'lm'" },
+      { call: 'compare([1, 2], [1, 3])', expected: '[0, 1]' },
+    ]);
+  });
+
+  it('takes no example when the task names no API, and none twice', () => {
+    expect(taskExamples('>>> f(1)\n2', [])).toEqual([]);
+    expect(taskExamples('>>> f(1)\n2\n\nf(1) == 2', ['f'])).toHaveLength(1);
+  });
+
+  it('writes a pytest file that passes right code and shows the call that wrong code gets wrong', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
+    const examples = taskExamples(">>> mean([1, 2])\n1.5\n>>> pair(2)\n(2, 4)\n>>> name()\n'x'", [
+      'mean',
+      'pair',
+      'name',
+    ]);
+    const testPath = examplesPathFor('test_stats.py');
+    expect(testPath).toBe('test_stats_examples.py');
+    fs.writeFileSync(path.join(dir, testPath), examplesTestFile(examples, 'from stats import mean, pair, name'));
+    const run = () => {
+      try {
+        return { code: 0, out: execFileSync(PYTEST, ['-q', '-p', 'no:cacheprovider', dir], { encoding: 'utf8' }) };
+      } catch (err) {
+        const e = err as { status: number; stdout: string };
+        return { code: e.status, out: e.stdout };
+      }
+    };
+    fs.writeFileSync(
+      path.join(dir, 'stats.py'),
+      'def mean(xs):\n    return sum(xs) / len(xs) + 1e-9\n\ndef pair(n):\n    return (n, n * n)\n\ndef name():\n    return "x"\n',
+    );
+    expect(run()).toMatchObject({ code: 0 });
+    // A list is not the tuple the example shows, as `==` says.
+    fs.writeFileSync(
+      path.join(dir, 'stats.py'),
+      'def mean(xs):\n    return 1.5\n\ndef pair(n):\n    return [n, n * n]\n\ndef name():\n    return "x"\n',
+    );
+    const failed = run();
+    expect(failed.code).toBe(1);
+    expect(failed.out).toContain("pair(2) returned [2, 4]; the task's example says (2, 4)");
+    expect(failed.out).toMatch(/1 failed, 2 passed/);
+  });
+});
+
+describe('failing tests', () => {
+  it('tells the task examples from the job-written tests', () => {
+    const failures =
+      '- test_f_examples::test_example_2: assert False\n- test_f::test_edge: assert 1 == 2\n  trace\n- tests.test_f_examples: ImportError';
+    expect(failingTestNames(failures)).toEqual([
+      'test_f_examples::test_example_2',
+      'test_f::test_edge',
+      'tests.test_f_examples',
+    ]);
+    expect(failingTestNames(failures).map(isExampleFailure)).toEqual([true, false, true]);
+  });
+
+  it('drops the failing top-level test functions with their decorators, and nothing else', () => {
+    const content = [
+      'import pytest',
+      'from f import f',
+      '',
+      '',
+      'def test_ok():',
+      '    assert f(1) == 1',
+      '',
+      '',
+      '@pytest.mark.parametrize("x", [1, 2])',
+      'def test_bad(x):',
+      '    assert f(x) == 0',
+      '',
+      '',
+      'def test_also_ok():',
+      '    assert f(2) == 2',
+      '',
+    ].join('\n');
+    const pruned = withoutFailingTests('test_f.py', content, [
+      'test_f::test_bad[1]',
+      'test_f::test_bad[2]',
+      'test_g::test_x',
+    ]);
+    expect(pruned).toContain('def test_ok():');
+    expect(pruned).toContain('def test_also_ok():');
+    expect(pruned).not.toContain('test_bad');
+    expect(pruned).not.toContain('parametrize');
+    expect(withoutFailingTests('test_f.py', content, ['test_g::test_x'])).toBe(content);
+    // A method, or a failure of the whole file, cannot be dropped this way.
+    expect(withoutFailingTests('test_f.py', content, ['test_f::TestF::test_bad'])).toBeUndefined();
+    expect(withoutFailingTests('test_f.py', content, ['test_f::test_missing'])).toBeUndefined();
+  });
+});

@@ -1,0 +1,22 @@
+/**
+ * Changes to the lifecycle that running jobs replay: each is taken only where `patched()` says the
+ * history was made by code that knew it (the replay tests over histories recorded before each change
+ * prove it). Remove one with `deprecatePatch` once no job from before it can still be running.
+ */
+export const PATCHES = {
+  /** Cancelling a job waits for the sandbox to kill the code and remove its workspace. */
+  sandboxCancelWaits: 'sandbox-cancel-waits',
+  /** Long loops continue as new between refactor rounds. */
+  continueAsNew: 'continue-as-new-between-rounds',
+  /**
+   * The loop as real models need it: no tests is never green (tests are written again), the API the
+   * task names must exist, the review judges failing tests against the task and the refactor fixes
+   * the side it found wrong.
+   */
+  realModelLoop: 'real-model-loop',
+  /**
+   * The task's own examples rank a round first (a round that fails one is worse than any that passes
+   * them all), and a loop whose last rewrites did no better than its best round stops there.
+   */
+  taskExamples: 'task-examples',
+} as const;

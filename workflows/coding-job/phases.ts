@@ -1,0 +1,270 @@
+import { condition, log } from '@temporalio/workflow';
+import type { FileSetRef } from '../../activities/artifacts/store';
+import { isExampleFailure } from '../../common/task-examples';
+import { isTestPath } from '../../common/test-files';
+import type { CodingJob, Decision, Round } from './job';
+import { EMPTY_USAGE, type FindingSummary, type IterationRecord, type TestSummary } from './definitions';
+import {
+  addUsage,
+  analysisFindings,
+  compareScores,
+  countsOf,
+  generatesFirst,
+  generatorTask,
+  mayFixOwnTests,
+  MISSING_TESTS_FINDING,
+  needsTests,
+  oneLine,
+  recallsMemory,
+  refactorTargets,
+  reviewFindings,
+  rulesetOf,
+} from './policy';
+
+/**
+ * The lifecycle's phases, one function each. Each runs its activities, records what it did in the
+ * job's iterations and enters its phase; the loop in workflow.ts decides which comes next.
+ */
+
+/** The first steps of a new job: store the input, recall memory, GENERATE, and WRITE_TESTS. */
+export async function prepare(job: CodingJob): Promise<void> {
+  const { input, act } = job;
+  let code: FileSetRef | undefined =
+    input.files && Object.keys(input.files).length > 0
+      ? (
+          await act.files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [
+            { files: input.files },
+          ])
+        ).files
+      : undefined;
+  job.userHasTests = !!code?.files.some((f) => isTestPath(f.path));
+
+  if (recallsMemory(input.task, job.singleShot)) {
+    const recalled = await act.memory.recallForJob
+      .executeWithOptions({ summary: 'recall related memory' }, [
+        {
+          query: `${input.description}\n${input.error ?? ''}`,
+          project: job.project,
+          language: job.language,
+          tenant: job.tenant,
+        },
+      ])
+      // Memory makes jobs better, never blocks them.
+      .catch(() => undefined);
+    job.memoryContext = recalled?.context || undefined;
+    job.memories = recalled?.used;
+  }
+
+  if (generatesFirst(input.task, !!code)) {
+    job.enter('GENERATE', `Writing ${job.language} code`);
+    const generated = await act.llm.generateCode.executeWithOptions(
+      { summary: `${input.task}: ${oneLine(input.description)}` },
+      [
+        {
+          task: generatorTask(input.task),
+          description: input.description,
+          language: job.language,
+          files: code,
+          context: input.context,
+          requirements: input.requirements,
+          memoryContext: job.memoryContext,
+        },
+      ],
+    );
+    code = generated.files;
+    job.iterations.push({
+      iteration: 0,
+      step: 'generate',
+      files: code,
+      explanation: generated.explanation,
+      usage: job.count(generated.usage),
+    });
+  } else {
+    job.iterations.push({ iteration: 0, step: 'input', files: code!, explanation: '', usage: { ...EMPTY_USAGE } });
+  }
+  job.code = code!;
+
+  if (needsTests(input.task, { singleShot: job.singleShot, userHasTests: job.userHasTests })) {
+    const debug = input.task === 'debug';
+    job.enter('WRITE_TESTS', debug ? 'Writing a test that reproduces the error' : 'Writing tests');
+    job.code = await writeTestsFor(job, 0, debug ? 'write a reproducing test' : 'write tests', job.memoryContext);
+  }
+}
+
+/** WRITE_TESTS: tests for the job's files (for DEBUG, a test that reproduces the error), recorded as a step of `iteration`. */
+export async function writeTestsFor(
+  job: CodingJob,
+  iteration: number,
+  summary: string,
+  memoryContext?: string,
+): Promise<FileSetRef> {
+  const { input } = job;
+  const written = await job.act.llm.writeTests.executeWithOptions({ summary }, [
+    {
+      task: input.task,
+      description: input.description,
+      language: job.language,
+      files: job.code,
+      requirements: input.requirements,
+      error: input.task === 'debug' ? (input.error ?? input.description) : undefined,
+      context: input.context,
+      ...(memoryContext ? { memoryContext } : {}),
+    },
+  ]);
+  job.iterations.push({
+    iteration,
+    step: 'write-tests',
+    files: written.files,
+    explanation: written.explanation,
+    usage: job.count(written.usage),
+  });
+  return written.files;
+}
+
+/**
+ * RUN_TESTS: the job's tests in the sandbox, when it has any; the failures as the review and refactor
+ * read them, and whether one of the task's own examples failed.
+ */
+export async function runTests(
+  job: CodingJob,
+  record: IterationRecord,
+  iteration: number,
+): Promise<{ tests?: TestSummary; failures: string; exampleFailed: boolean }> {
+  if (!job.code.files.some((f) => isTestPath(f.path))) return { failures: '', exampleFailed: false };
+  job.enter('RUN_TESTS', 'Running the tests in the sandbox');
+  const run = await job
+    .sandbox()
+    .runTests.executeWithOptions({ summary: `run tests (iteration ${iteration})` }, [
+      { files: job.code, language: job.language },
+    ]);
+  const tests: TestSummary = { ...countsOf(run.report), summary: run.summary };
+  record.tests = { ...tests, stdout: run.stdout, stderr: run.stderr };
+  job.status = { ...job.status, lastTests: tests };
+  const exampleFailed = run.report.failures.some((f) => isExampleFailure(f.name));
+  const failures = run.report.failures
+    .map((f) => `- ${f.name}: ${f.message}${f.trace ? `\n${f.trace}` : ''}`)
+    .join('\n')
+    .slice(0, 8_000);
+  return { tests, failures, exampleFailed };
+}
+
+/** REVIEW: static analysis (real linters), then the model's review with that evidence; recorded on `record`. */
+export async function review(
+  job: CodingJob,
+  record: IterationRecord,
+  round: { tests?: TestSummary; failures: string; testsGreen: boolean; missingTests: boolean },
+): Promise<{ findings: FindingSummary[]; blocking: FindingSummary[]; verdict: Round['verdict'] }> {
+  const { input, realLoop } = job;
+  const { tests, failures } = round;
+  job.enter('REVIEW', tests ? `Reviewing (${tests.summary})` : 'Reviewing');
+  const analysis = await job.sandbox().analyzeCode.executeWithOptions({ summary: 'static analysis' }, [
+    {
+      files: job.code,
+      language: job.language,
+      ruleset: rulesetOf(input.task),
+      ...(job.names.length ? { expectedNames: job.names } : {}),
+    },
+  ]);
+  const findings = analysisFindings(input.task, analysis.findings);
+  const reviewed = await job.act.llm.reviewCode.executeWithOptions({ summary: 'model review' }, [
+    {
+      description: input.description,
+      language: job.language,
+      files: job.code,
+      analysis: findings.map((f) => `${f.file}:${f.line} [${f.source}] ${f.message}`).join('\n'),
+      tests: tests?.summary ?? 'no tests',
+      ...(realLoop && failures ? { failures } : {}),
+      ...(realLoop && tests && round.testsGreen ? { testsGreen: true } : {}),
+    },
+  ]);
+  record.usage = addUsage(record.usage, job.count(reviewed.usage));
+  findings.push(...reviewFindings(reviewed.findings));
+  if (round.missingTests) findings.push({ ...MISSING_TESTS_FINDING });
+  const blocking = findings.filter((f) => f.blocking);
+  record.findings = {
+    blocking: blocking.length,
+    total: findings.length,
+    summary: `${blocking.length} blocking of ${findings.length}. ${analysis.summary} ${oneLine(reviewed.summary, 200)}`,
+    report: analysis.report,
+    items: findings.slice(0, 50),
+  };
+  return { findings, blocking, verdict: reviewed.failingTests ?? null };
+}
+
+/**
+ * AWAITING_APPROVAL: waits for a reviewer's decision, or for the approval timeout, which takes the
+ * job's default outcome. `decided` is false when the timeout decided.
+ */
+export async function awaitApproval(job: CodingJob): Promise<{ decision: Decision; decided: boolean }> {
+  job.enter('AWAITING_APPROVAL', 'Waiting for a reviewer to approve or request changes');
+  job.status = { ...job.status, awaitingApproval: true };
+  job.decision = undefined;
+  const decided = await condition(() => job.decision !== undefined, job.limits.approvalTimeout);
+  job.status = { ...job.status, awaitingApproval: false };
+  const decision: Decision = decided ? (job.decision ?? { kind: 'reject' }) : { kind: job.limits.approvalDefault };
+  return { decision, decided };
+}
+
+/**
+ * REFACTOR: rewrites the files the blocking findings (or the review's verdict on failing tests) point
+ * at, going on from the best round when the last one made things worse. Returns whether the model
+ * client stopped before a call that would cross the budget.
+ */
+export async function refactor(
+  job: CodingJob,
+  round: Round,
+  args: { iteration: number; feedback?: string; testsGreen: boolean },
+): Promise<{ budgetStopped: boolean }> {
+  const { input, realLoop, limits, usage } = job;
+  const { iteration, feedback } = args;
+  // A round worse than the best one is dropped: the rewrite starts again from the best round.
+  const from = realLoop && job.best && compareScores(round.score, job.best.score) < 0 ? job.best : round;
+  if (from !== round) {
+    job.code = from.code;
+    log.info('the last rewrite made things worse; going on from the best round', { best: from.iteration });
+  }
+  const targets = refactorTargets({
+    task: input.task,
+    present: job.code.files.map((f) => f.path),
+    blocking: from.blocking.filter((f) => f.source !== 'tests'),
+    wrong: from.verdict,
+    mayFixOwnTests: mayFixOwnTests(input.task, job.userHasTests),
+    realLoop,
+  });
+  const before = job.code;
+  const refactored = await job.act.refactor.refactorCode.executeWithOptions(
+    { summary: `refactor ${targets.length} file(s) (iteration ${iteration + 1})` },
+    [
+      {
+        description: input.description,
+        language: job.language,
+        files: job.code,
+        targets,
+        failures: from.failures,
+        findings: from.blocking
+          .map((f) => `- ${f.file}:${f.line} [${f.source}] ${f.message}`)
+          .join('\n')
+          .slice(0, 6_000),
+        feedback,
+        memoryContext: job.memoryContext,
+        error: input.task === 'debug' ? input.error : undefined,
+        ...(realLoop ? { attempt: iteration + 1 } : {}),
+        budget: { tokens: limits.maxTokens - usage.totalTokens, costUsd: limits.maxCostUsd - usage.costUsd },
+      },
+    ],
+  );
+  job.code = refactored.files;
+  if (!args.testsGreen) job.lastFix = { from: before, explanation: refactored.explanation };
+  job.iterations.push({
+    iteration: iteration + 1,
+    step: 'refactor',
+    files: job.code,
+    explanation:
+      from === round
+        ? refactored.explanation
+        : `(From round ${from.iteration}, the best so far: the rewrite after it made things worse.)\n${refactored.explanation}`,
+    usage: job.count(refactored.usage),
+    feedback,
+  });
+  return { budgetStopped: !!refactored.budgetStopped };
+}
