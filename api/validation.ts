@@ -30,6 +30,7 @@ export const jobOptionsSchema = z
     singleShot: z.boolean().optional(),
     push: z.boolean().optional(),
     pullRequest: z.boolean().optional(),
+    commentOn: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -76,8 +77,8 @@ export const startJobSchema = z
   .superRefine((body, ctx) => {
     if (body.repository && body.files)
       ctx.addIssue({ code: 'custom', path: ['files'], message: 'give either files or a repository, not both' });
-    if ((body.options?.push || body.options?.pullRequest) && !body.repository)
-      ctx.addIssue({ code: 'custom', path: ['options'], message: 'push and pullRequest need a repository' });
+    if ((body.options?.push || body.options?.pullRequest || body.options?.commentOn) && !body.repository)
+      ctx.addIssue({ code: 'custom', path: ['options'], message: 'push, pullRequest and commentOn need a repository' });
   });
 export type StartJobBody = z.infer<typeof startJobSchema>;
 

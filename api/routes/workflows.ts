@@ -103,7 +103,8 @@ export async function startJob(
   quotas?: Quotas,
 ): Promise<{ workflowId: string; runId: string; existing: boolean }> {
   const { tenant } = caller;
-  if (body.repository) checkRepository(body.repository, cfg, body.options?.pullRequest === true);
+  if (body.repository)
+    checkRepository(body.repository, cfg, body.options?.pullRequest === true || body.options?.commentOn !== undefined);
   const workflowId = jobWorkflowId(body.requestId ?? `${body.task}-${randomUUID()}`, tenant);
   // The id is the tenant's; the digest binds it to what it was first sent with.
   const { requestId: _requestId, ...request } = body;

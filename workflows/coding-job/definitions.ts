@@ -72,6 +72,8 @@ export interface JobOptions {
   push?: boolean;
   /** With a GitHub `repository`: push, then open a pull request whose body is the job's summary. */
   pullRequest?: boolean;
+  /** With a GitHub `repository`: post the job's summary as a comment on this pull request or issue (a webhook's `@sophia review`). */
+  commentOn?: number;
 }
 
 /** What the API hands to a new job. Files are inline here once; the first step stores them as artifacts. */
@@ -118,6 +120,14 @@ export interface LifecycleCheckpoint {
   lastFix?: { from: FileSetRef; explanation: string };
   /** Runs before this one. */
   runs: number;
+  /** A job on a repository: its base commit, branch and commits so far. */
+  git?: {
+    base: string;
+    branch: string;
+    head: string;
+    commits: string[];
+    baseFiles: FileSetRef;
+  };
 }
 
 export interface TokenUsage {

@@ -19,4 +19,9 @@ export const PATCHES = {
    * them all), and a loop whose last rewrites did no better than its best round stops there.
    */
   taskExamples: 'task-examples',
+  /**
+   * A job on a git repository: checked out at one commit first, a commit per accepted round on
+   * `sophia/<job-id>`, and the patch, push and pull request at the end (workflows/coding-job/git.ts).
+   */
+  gitRepository: 'git-repository',
 } as const;
