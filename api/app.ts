@@ -7,6 +7,7 @@ import { guardBody } from './input-guard';
 import { apiMetrics } from './metrics';
 import { Quotas } from './quotas';
 import { assistRouter } from './routes/assist';
+import { githubHooksRouter } from './routes/github-hooks';
 import { healthRouter } from './routes/health';
 import { jobEventsHandler } from './routes/job-events';
 import { indexRouter, memoryRouter } from './routes/memory';
@@ -49,6 +50,8 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(healthRouter(routeDeps));
+  // GitHub sends no key: its webhook proves itself by the body's signature, over the raw bytes.
+  app.use('/api/hooks/github', githubHooksRouter(routeDeps));
   // Who calls comes first: nobody without a key gets a body parsed.
   app.use('/api', auth.middleware());
   app.use(express.json({ limit: cfg.API_BODY_LIMIT }));
