@@ -102,6 +102,38 @@ describe('jobs and reviews on git repositories', () => {
     expect(other.status).toBe(404);
   });
 
+  it('reviews a pull request head and posts the review back once, as the webhook asks', async () => {
+    server.createRepository('reviews/acme/widgets', { 'calc.py': CALC.FIXED, 'test_calc.py': CALC.TESTS });
+    // GitHub serves a pull request's head as refs/pull/<n>/head; here the branch stands in for it.
+    server.pushCommit('reviews/acme/widgets', { 'calc.py': `import os\n${CALC.FIXED}` }, 'PR change', 'main');
+    stack.model.reset();
+    stack.model.setScript(calcScript());
+    const before = github.comments.length;
+    const started = await request(stack.app)
+      .post('/api/workflows')
+      .send({
+        task: 'review',
+        language: 'python',
+        description: 'Review pull request #7',
+        repository: { url: server.url('reviews/acme/widgets'), ref: 'main', forge: 'github' },
+        options: { commentOn: 7 },
+      })
+      .expect(202);
+    const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=100000`);
+    expect(res.status).toBe(200);
+    const result = res.body.result as CodingJobResult;
+    expect(result.outcome).toBe('succeeded');
+    // A review changes nothing: no commit, an empty patch, nothing pushed.
+    expect(result.git!.commits).toEqual([]);
+    expect(result.git!.pushed).toBeUndefined();
+    expect(result.git!.head).toBe(result.git!.base);
+    const posted = github.comments.slice(before);
+    expect(posted).toHaveLength(1);
+    expect(posted[0]).toMatchObject({ issue: 7 });
+    expect(posted[0]!.body).toContain('**review**');
+    expect(posted[0]!.body).toContain(`<!-- sophia-code:${started.body.workflowId} -->`);
+  });
+
   it('refuses a repository with credentials in its URL, and a file:// one outside SOPHIA_REPO_ROOTS', async () => {
     const bad = await request(stack.app)
       .post('/api/workflows')
