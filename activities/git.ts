@@ -407,6 +407,8 @@ export interface OpenPullRequestInput {
   /** The job's summary; the activity adds the Web UI link and the marker that finds it again. */
   body: string;
   workflowId: string;
+  /** Open it as a draft: the job did not end green. */
+  draft?: boolean;
 }
 
 export interface OpenPullRequestResult {
@@ -436,7 +438,13 @@ export async function openPullRequest(input: OpenPullRequestInput): Promise<Open
       : await forge.defaultBranch();
   const body = `${input.body}\n\n${webUiLine(input.workflowId)}\n${marker(input.workflowId)}`;
   try {
-    const pr = await forge.createPullRequest({ head: input.branch, base, title: input.title, body });
+    const pr = await forge.createPullRequest({
+      head: input.branch,
+      base,
+      title: input.title,
+      body,
+      ...(input.draft ? { draft: true } : {}),
+    });
     return { number: pr.number, url: pr.url, created: true, summary: `opened pull request #${pr.number}` };
   } catch (err) {
     const raced = await forge.findPullRequest(input.branch).catch(() => undefined);

@@ -29,7 +29,13 @@ export interface Forge {
   defaultBranch(): Promise<string>;
   /** The open pull request from `head` (a branch of the same repository), if any. */
   findPullRequest(head: string): Promise<PullRequestRef | undefined>;
-  createPullRequest(input: { head: string; base: string; title: string; body: string }): Promise<PullRequestRef>;
+  createPullRequest(input: {
+    head: string;
+    base: string;
+    title: string;
+    body: string;
+    draft?: boolean;
+  }): Promise<PullRequestRef>;
   /** Comments of an issue or pull request, newest pages last (bounded). */
   listComments(issue: number): Promise<{ id: number; url: string; body: string }[]>;
   createComment(issue: number, body: string): Promise<CommentRef>;

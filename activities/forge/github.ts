@@ -82,7 +82,13 @@ export class GithubForge implements Forge {
     return pr && toPullRequest(pr);
   }
 
-  async createPullRequest(input: { head: string; base: string; title: string; body: string }): Promise<PullRequestRef> {
+  async createPullRequest(input: {
+    head: string;
+    base: string;
+    title: string;
+    body: string;
+    draft?: boolean;
+  }): Promise<PullRequestRef> {
     const { data } = await this.call(() =>
       this.octokit.rest.pulls.create({ owner: this.owner, repo: this.repo, ...input }),
     );

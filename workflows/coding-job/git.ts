@@ -108,6 +108,8 @@ export async function deliver(job: CodingJob, result: CodingJobResult): Promise<
         title: `Sophia: ${oneLine(input.description, 90)}`,
         body: summaryOf(job, result),
         workflowId: workflowInfo().workflowId,
+        // A job that did not end green still shows its work, as a draft for a human to finish.
+        ...(result.outcome === 'succeeded' ? {} : { draft: true }),
       },
     ]);
     out.pullRequest = { number: pr.number, url: pr.url };
