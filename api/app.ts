@@ -11,6 +11,7 @@ import { Quotas } from './quotas';
 import { assistRouter } from './routes/assist';
 import { assistStreamUpgrade } from './routes/assist-stream';
 import { docsRouter } from './routes/docs';
+import { githubHooksRouter } from './routes/github-hooks';
 import { healthRouter } from './routes/health';
 import { jobEventsHandler } from './routes/job-events';
 import { indexRouter, memoryRouter } from './routes/memory';
@@ -56,6 +57,8 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(healthRouter(routeDeps));
   app.use(docsRouter());
+  // GitHub sends no key: its webhook proves itself by the body's signature, over the raw bytes.
+  app.use('/api/hooks/github', githubHooksRouter(routeDeps));
   // Who calls comes first: nobody without a key gets a body parsed.
   app.use('/api', auth.middleware());
   app.use(express.json({ limit: cfg.API_BODY_LIMIT }));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pathProblem } from '../common/path-policy';
+import { FORGES, refProblem, repositoryUrlProblem, subPathProblem } from '../common/repository-spec';
 import { LANGUAGES, TASK_KINDS } from '../workflows/coding-job/definitions';
 
 /** A file name from a client: the one path policy (common/path-policy.ts). */
@@ -44,6 +45,25 @@ export const jobOptionsSchema = z
     approvalDefault: z.enum(['approve', 'reject']).optional(),
     continueAsNewAfter: z.number().int().min(1).max(100).optional(),
     singleShot: z.boolean().optional(),
+    push: z.boolean().optional(),
+    pullRequest: z.boolean().optional(),
+    commentOn: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const checked = (problem: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const why = problem(v);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  });
+
+/** `repository: { url, ref?, path?, forge? }` in jobs and schedules. */
+export const repositorySchema = z
+  .object({
+    url: checked(repositoryUrlProblem),
+    ref: checked(refProblem).optional(),
+    path: checked(subPathProblem).optional(),
+    forge: z.enum(FORGES).optional(),
   })
   .strict();
 
@@ -76,11 +96,18 @@ export const startJobSchema = z
       })
       .strict()
       .optional(),
+    repository: repositorySchema.optional(),
   })
   .strict()
   .refine((b) => b.codacy === undefined || b.task === 'review', {
     message: 'codacy is for a review of committed code (task review): code a job writes was never analysed by Codacy',
     path: ['codacy'],
+  })
+  .superRefine((body, ctx) => {
+    if (body.repository && body.files)
+      ctx.addIssue({ code: 'custom', path: ['files'], message: 'give either files or a repository, not both' });
+    if ((body.options?.push || body.options?.pullRequest || body.options?.commentOn) && !body.repository)
+      ctx.addIssue({ code: 'custom', path: ['options'], message: 'push, pullRequest and commentOn need a repository' });
   });
 export type StartJobBody = z.infer<typeof startJobSchema>;
 

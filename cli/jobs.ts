@@ -100,7 +100,8 @@ export interface RunRequest {
   project?: string;
   error?: string;
   requestId?: string;
-  options?: { requireApproval?: boolean; maxIterations?: number };
+  options?: { requireApproval?: boolean; maxIterations?: number; push?: boolean; pullRequest?: boolean };
+  repository?: { url: string; ref?: string; path?: string };
 }
 
 export const assist = async (api: ApiClient, body: AssistRequest) =>
@@ -117,6 +118,23 @@ export const jobResult = async (api: ApiClient, id: string, waitMs = 0) =>
 
 export const jobFiles = async (api: ApiClient, id: string) =>
   (await api.get<{ workflowId: string; files: Record<string, string> }>(`/api/workflows/${seg(id)}/files`)).body;
+
+/** The git facts and unified patch of a finished job on a repository. */
+export interface JobPatch {
+  workflowId: string;
+  url: string;
+  base: string;
+  branch: string;
+  head: string;
+  commits: string[];
+  patchSummary?: string;
+  pushed?: boolean;
+  pullRequest?: { number: number; url: string };
+  patch: string;
+}
+
+export const jobPatch = async (api: ApiClient, id: string) =>
+  (await api.get<JobPatch>(`/api/workflows/${seg(id)}/patch`)).body;
 
 export const cancelJob = async (api: ApiClient, id: string) =>
   (await api.post<{ workflowId: string; status: string }>(`/api/workflows/${seg(id)}/cancel`)).body;

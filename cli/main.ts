@@ -23,6 +23,7 @@ import {
   assist,
   cancelJob,
   jobFiles,
+  jobPatch,
   jobResult,
   jobStatus,
   requestChanges,
@@ -131,7 +132,7 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     usage:
-      'run <task> --description text [--file path]... [--error text] [--language l] [--project name] [--approval] [--request-id id]',
+      'run <task> --description text [--file path]... | [--repo url [--ref ref] [--path dir] [--push] [--pull-request]] [--error text] [--language l] [--project name] [--approval] [--request-id id]',
     summary: 'starts a job of a given kind (generate, test, review, refactor, debug, document, deploy)',
     options: {
       description: { type: 'string', short: 'd' },
@@ -141,11 +142,23 @@ const COMMANDS: Record<string, Command> = {
       project: { type: 'string', short: 'p' },
       approval: { type: 'boolean' },
       'request-id': { type: 'string' },
+      repo: { type: 'string' },
+      ref: { type: 'string' },
+      path: { type: 'string' },
+      push: { type: 'boolean' },
+      'pull-request': { type: 'boolean' },
     },
     arity: [1, 1],
     async run(ctx) {
       const { values: v } = ctx;
+      const repo = str(v, 'repo');
+      const options = {
+        ...(v.approval === true ? { requireApproval: true } : {}),
+        ...(v.push === true ? { push: true } : {}),
+        ...(v['pull-request'] === true ? { pullRequest: true } : {}),
+      };
       const started = await startJob(ctx.api, {
+        ...(repo ? { repository: { url: repo, ref: str(v, 'ref'), path: str(v, 'path') } } : {}),
         task: ctx.args[0]!,
         description: required(v, 'description', 'run'),
         files: await readInputFiles(list(v, 'file')),
@@ -153,7 +166,7 @@ const COMMANDS: Record<string, Command> = {
         language: str(v, 'language'),
         project: str(v, 'project'),
         requestId: str(v, 'request-id'),
-        options: v.approval === true ? { requireApproval: true } : undefined,
+        options: Object.keys(options).length ? options : undefined,
       });
       print(ctx, started, () =>
         [
@@ -196,13 +209,24 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   result: {
-    usage: `result ${ID} [--wait ms] [--out dir]`,
-    summary: "a finished job's result (exit code: its outcome, or its failure type's)",
-    options: { wait: { type: 'string', short: 'w' }, out: { type: 'string', short: 'o' } },
+    usage: `result ${ID} [--wait ms] [--out dir] [--patch]`,
+    summary:
+      "a finished job's result (exit code: its outcome, or its failure type's); --patch prints the unified diff of a job on a repository (pipe it to git apply)",
+    options: {
+      wait: { type: 'string', short: 'w' },
+      out: { type: 'string', short: 'o' },
+      patch: { type: 'boolean' },
+    },
     arity: [1, 1],
     async run(ctx) {
       const id = ctx.args[0]!;
       const result = await jobResult(ctx.api, id, milliseconds(ctx.values, 'wait', 'result'));
+      if (ctx.values.patch === true) {
+        const patch = await jobPatch(ctx.api, id);
+        // The bare diff, so `sophia result <id> --patch | git apply` works; --json gives the git facts too.
+        ctx.out(ctx.json ? JSON.stringify(patch, null, 2) : patch.patch.replace(/\n$/, ''));
+        return exitCodeForOutcome(result.result.outcome);
+      }
       const outDir = str(ctx.values, 'out');
       const files = result.result.files ? (await jobFiles(ctx.api, id)).files : undefined;
       const written = outDir && files ? await writeOutputFiles(outDir, files) : undefined;

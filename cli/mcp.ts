@@ -14,7 +14,17 @@ import { z } from 'zod';
 import { projectRoot } from '../common/config';
 import { ApiClient, ApiError, DEFAULT_API_URL } from './api-client';
 import { errorJson, formatError } from './format';
-import { approveJob, assist, cancelJob, jobFiles, jobResult, jobStatus, requestChanges, retryJob } from './jobs';
+import {
+  approveJob,
+  assist,
+  cancelJob,
+  jobFiles,
+  jobPatch,
+  jobResult,
+  jobStatus,
+  requestChanges,
+  retryJob,
+} from './jobs';
 
 /** How often a long `coding_assist` reports progress, so a client that resets its timeout on progress keeps waiting. */
 const PROGRESS_EVERY_MS = 10_000;
@@ -137,6 +147,20 @@ export function createMcpServer(api: ApiClient): McpServer {
         const files = result.result.files ? (await jobFiles(api, id)).files : undefined;
         return { ...result, files };
       }),
+  );
+
+  server.registerTool(
+    'job_patch',
+    {
+      title: 'Patch of a finished job on a repository',
+      description:
+        'The unified diff from the commit a repository job checked out to its branch sophia/<job-id> (applies with git apply ' +
+        'at that commit), with the branch, its commits, whether it was pushed and the pull request. A job without a ' +
+        'repository is an error NoPatch.',
+      inputSchema: { workflowId },
+      annotations: { readOnlyHint: true },
+    },
+    ({ workflowId: id }) => guarded(() => jobPatch(api, id)),
   );
 
   server.registerTool(

@@ -147,6 +147,13 @@ export const envSchema = z.object({
   SANDBOX_TOOLS_DIR: optionalString,
   SANDBOX_STAGING_DIR: optionalString,
 
+  // --- git repositories and forges
+  SOPHIA_GIT_CACHE_DIR: optionalString,
+  SOPHIA_GIT_CREDENTIALS_FILE: optionalString,
+  SOPHIA_GIT_AUTHOR: z.string().default('Sophia Code <sophia-code@users.noreply.github.com>'),
+  GITHUB_API_URL: z.string().default('https://api.github.com'),
+  GITHUB_HOST: z.string().default('github.com'),
+
   // --- analysis
   ANALYSIS_KUBERNETES_VERSION: z
     .string()

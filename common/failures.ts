@@ -104,6 +104,18 @@ export const FAILURES = {
     exitCode: 2,
     hint: 'The repository path does not exist or is not readable by the worker.',
   },
+  RepositoryAuth: {
+    retryable: false,
+    httpStatus: 424,
+    exitCode: 3,
+    hint: "The git host or forge refused the tenant's credentials: check its entry in SOPHIA_GIT_CREDENTIALS_FILE.",
+  },
+  PushRejected: {
+    retryable: false,
+    httpStatus: 409,
+    exitCode: 13,
+    hint: "The remote refused the push: the job's branch there holds commits the job did not make; delete that branch or retry under a new requestId.",
+  },
   IdempotencyConflict: {
     retryable: false,
     httpStatus: 409,

@@ -21,6 +21,7 @@ const ACTIVITIES: Record<Exclude<PoolName, 'workflows'>, () => object> = {
     ...(require('../activities/sandbox') as object),
     ...(require('../activities/analysis') as object),
     ...(require('../activities/review') as object),
+    ...(require('../activities/git') as object),
   }),
   memory: () => ({
     ...(require('../activities/files') as object),

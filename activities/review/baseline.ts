@@ -21,6 +21,8 @@ export interface ReviewBaseline {
   runId: string;
   /** Workflow time of the run that saved it; an older run never overwrites a newer baseline. */
   reviewedAt: string;
+  /** The commit reviewed, for a review of a git repository. */
+  commit?: string;
 }
 
 /**

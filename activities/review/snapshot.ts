@@ -49,6 +49,14 @@ export async function readRepository(given: string, language: SnapshotLanguage):
       message: `Repository path ${root} is not an absolute path to a directory on the sandbox worker.`,
     });
   }
+  return readTree(root, language);
+}
+
+/**
+ * Reads the reviewed files under a directory the caller has already checked (a git worktree of the
+ * repository cache, or a path that passed `allowedRepositoryPath`).
+ */
+export async function readTree(root: string, language: SnapshotLanguage): Promise<RepositorySnapshot> {
   const candidates = (await listRepositoryFiles(root)).filter((p) => isReviewedPath(p, language)).sort();
   if (candidates.length > SNAPSHOT_LIMITS.maxFiles) {
     throw tooLarge(root, `${candidates.length} files (at most ${SNAPSHOT_LIMITS.maxFiles})`);

@@ -27,8 +27,9 @@ import {
 import { callerOf } from '../auth';
 import { HttpError, jobFailureToHttp } from '../errors';
 import type { TemporalGateway } from '../temporal-gateway';
-import { codacyRepositorySchema } from '../validation';
+import { codacyRepositorySchema, repositorySchema } from '../validation';
 import { checkRepositoryPath } from './memory';
+import { checkRepository } from './workflows';
 
 /** Reviews run daily unless the request says otherwise. */
 export const DEFAULT_REVIEW_INTERVAL_SECONDS = 24 * 3600;
@@ -91,7 +92,15 @@ export const createScheduleSchema = z
       .string()
       .min(1)
       .max(4096)
-      .refine((p) => path.posix.isAbsolute(p) && !p.includes('\0'), 'an absolute path on the sandbox worker'),
+      .refine((p) => path.posix.isAbsolute(p) && !p.includes('\0'), 'an absolute path on the sandbox worker')
+      .optional(),
+    /** A git repository instead of a path: each tick fetches `ref` and reviews its new head. */
+    repository: repositorySchema.optional(),
+    /** Post each review through the forge: a comment on `issue`, or a new issue without one. */
+    post: z
+      .object({ issue: z.number().int().min(1).optional() })
+      .strict()
+      .optional(),
     language: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(REVIEW_LANGUAGES)),
     project: z
       .string()
@@ -113,6 +122,14 @@ export const createScheduleSchema = z
   .refine((b) => b.cron === undefined || b.intervalSeconds === undefined, {
     message: 'give either cron or intervalSeconds, not both',
     path: ['cron'],
+  })
+  .refine((b) => (b.repositoryPath === undefined) !== (b.repository === undefined), {
+    message: 'give either repositoryPath or repository, exactly one',
+    path: ['repositoryPath'],
+  })
+  .refine((b) => b.post === undefined || b.repository !== undefined, {
+    message: 'posting a review needs a repository on a forge',
+    path: ['post'],
   });
 export type CreateScheduleBody = z.infer<typeof createScheduleSchema>;
 
@@ -257,13 +274,17 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
 
   router.post('/', async (req, res) => {
     const body = createScheduleSchema.parse(req.body ?? {});
-    await checkRepositoryPath(body.repositoryPath, cfg, 'repositoryPath');
+    if (body.repositoryPath) await checkRepositoryPath(body.repositoryPath, cfg, 'repositoryPath');
+    if (body.repository) checkRepository(body.repository, cfg, body.post !== undefined);
+    const reviewed = body.repositoryPath ?? body.repository!.url;
     const tenant = callerOf(res).tenant;
-    const scheduleId = body.scheduleId ?? defaultScheduleId(body.repositoryPath);
+    const scheduleId = body.scheduleId ?? defaultScheduleId(reviewed.replace(/\.git$/, ''));
     const internalId = internalScheduleId(tenant, scheduleId);
     const project = body.project ?? 'default';
     const input: ScheduledReviewInput = {
-      repositoryPath: body.repositoryPath,
+      repositoryPath: reviewed,
+      ...(body.repository ? { repository: body.repository } : {}),
+      ...(body.post ? { post: body.post } : {}),
       language: body.language,
       project,
       runTests: body.runTests ?? false,
@@ -276,7 +297,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
       : { intervals: [{ every: `${body.intervalSeconds ?? DEFAULT_REVIEW_INTERVAL_SECONDS}s` }] };
     const memo: ReviewScheduleMemo = {
       tenant,
-      repositoryPath: body.repositoryPath,
+      repositoryPath: reviewed,
       language: body.language,
       project,
       runTests: input.runTests ?? false,
@@ -297,7 +318,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
           taskQueue: workflowQueue,
           args: [input],
           workflowRunTimeout: REVIEW_RUN_TIMEOUT,
-          staticSummary: `Scheduled review of ${body.repositoryPath} (${body.language})`,
+          staticSummary: `Scheduled review of ${reviewed} (${body.language})`,
           typedSearchAttributes: [
             { key: SEARCH_ATTRIBUTES.taskKind, value: REVIEW_TASK_KIND },
             { key: SEARCH_ATTRIBUTES.project, value: project },

@@ -12,6 +12,8 @@ import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueues } from '../../temporal/task-queues';
 import { artifactStore } from '../../common/artifacts';
 import { FAILURES } from '../../common/failures';
+import { lexicalRefusal, parseRepoRoots } from '../../common/repo-roots';
+import { FORGES, forgeOf, localPathOf, type RepositorySpec } from '../../common/repository-spec';
 import type { codingLifecycleWorkflow } from '../../workflows/coding-job/workflow';
 import {
   approveUpdate,
@@ -61,6 +63,7 @@ export function jobInput(body: StartJobBody, cfg: Config, tenant = 'local'): Cod
     description: body.description,
     language: body.language,
     files: body.files,
+    ...(body.repository ? { repository: body.repository } : {}),
     context: body.context,
     requirements: body.requirements,
     project: body.project,
@@ -88,6 +91,10 @@ function detailsOf(body: StartJobBody): string {
   if (body.project) parts.push(`**Project:** ${body.project}`);
   if (body.requirements?.length) parts.push('**Requirements:**\n' + body.requirements.map((r) => `- ${r}`).join('\n'));
   if (body.files) parts.push(`**Files:** ${Object.keys(body.files).join(', ')}`);
+  if (body.repository)
+    parts.push(
+      `**Repository:** ${body.repository.url} ${body.repository.ref ?? ''} ${body.repository.path ?? ''}`.trim(),
+    );
   return parts.join('\n\n');
 }
 
@@ -103,6 +110,8 @@ export async function startJob(
   quotas?: Quotas,
 ): Promise<{ workflowId: string; runId: string; existing: boolean }> {
   const { tenant } = caller;
+  if (body.repository)
+    checkRepository(body.repository, cfg, body.options?.pullRequest === true || body.options?.commentOn !== undefined);
   const workflowId = jobWorkflowId(body.requestId ?? `${body.task}-${randomUUID()}`, tenant);
   // The id is the tenant's; the digest binds it to what it was first sent with.
   const { requestId: _requestId, ...request } = body;
@@ -156,6 +165,30 @@ export async function startJob(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return existing();
     throw err;
   }
+}
+
+/**
+ * What the schema cannot check without the config: a `file://` repository lies under
+ * SOPHIA_REPO_ROOTS (the worker checks its realpath again), and a pull request needs a forge.
+ */
+export function checkRepository(repository: RepositorySpec, cfg: Config, pullRequest: boolean): void {
+  const local = localPathOf(repository.url);
+  if (local !== undefined) {
+    const refusal = lexicalRefusal(local.replace(/(.)\/$/, '$1'), parseRepoRoots(cfg.SOPHIA_REPO_ROOTS));
+    if (refusal)
+      throw new HttpError(FAILURES[refusal.type].httpStatus, refusal.type, refusal.message, {
+        fields: [{ path: 'repository.url', message: refusal.message }],
+      });
+  }
+  if (pullRequest && forgeOf(repository, cfg.GITHUB_HOST) === undefined)
+    throw new HttpError(400, 'InvalidInput', 'options.pullRequest needs a GitHub repository.', {
+      fields: [
+        {
+          path: 'options.pullRequest',
+          message: `pull requests are opened on ${FORGES.join(', ')} (github.com, GITHUB_HOST, or repository.forge); other hosts get a pushed branch and a patch`,
+        },
+      ],
+    });
 }
 
 function attr<T>(description: WorkflowExecutionDescription, key: { name: string }): T | undefined {
@@ -407,6 +440,25 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
     const { result } = await jobResult(gateway, cfg, workflowId, callerOf(res).tenant);
     if (!result.files) throw new HttpError(404, 'NoFiles', 'The job produced no files.', { workflowId });
     res.json({ workflowId, files: await artifactStore().getFiles(result.files) });
+  });
+
+  /**
+   * The unified patch of a finished job on a repository (its base to its branch head), applicable
+   * with `git apply` at the base. JSON with the git facts, or the bare diff for `Accept: text/x-diff`.
+   */
+  router.get('/:id/patch', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
+    const { result } = await jobResult(gateway, cfg, workflowId, callerOf(res).tenant);
+    const git = result.git;
+    if (!git?.patch)
+      throw new HttpError(404, 'NoPatch', 'The job worked on no repository, so it has no patch.', { workflowId });
+    const patch = await artifactStore().getText(git.patch);
+    if (req.accepts(['application/json', 'text/x-diff']) === 'text/x-diff') {
+      res.type('text/x-diff').send(patch);
+      return;
+    }
+    const { patch: _ref, ...facts } = git;
+    res.json({ workflowId, ...facts, patch });
   });
 
   return router;

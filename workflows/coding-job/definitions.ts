@@ -1,6 +1,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ArtifactRef, FileSetRef } from '../../activities/artifacts/store';
 import type { CodacyRepository } from '../../activities/codacy';
+import type { RepositorySpec } from '../../common/repository-spec';
+
+export type { RepositorySpec } from '../../common/repository-spec';
 
 /**
  * The contract of a coding job: input, status, result and messages. The API imports this file, so
@@ -66,6 +69,12 @@ export interface JobOptions {
    * baseline arm of the outcome benchmark (`npm run eval`), and a quick draft for a user who asks for one.
    */
   singleShot?: boolean;
+  /** With a `repository`: push the job's branch `sophia/<job-id>` to the remote when the job ends. */
+  push?: boolean;
+  /** With a GitHub `repository`: push, then open a pull request whose body is the job's summary. */
+  pullRequest?: boolean;
+  /** With a GitHub `repository`: post the job's summary as a comment on this pull request or issue (a webhook's `@sophia review`). */
+  commentOn?: number;
 }
 
 /** What the API hands to a new job. Files are inline here once; the first step stores them as artifacts. */
@@ -75,6 +84,11 @@ export interface CodingJobInput {
   language?: Language;
   /** The user's files, path → content. */
   files?: Record<string, string>;
+  /**
+   * A git repository to work on instead of `files`: it is checked out at one commit (recorded in
+   * history), each accepted round is a commit on `sophia/<job-id>`, and the result has the patch.
+   */
+  repository?: RepositorySpec;
   context?: string;
   requirements?: string[];
   /** Groups jobs in memory and search (`SophiaProject`). */
@@ -112,6 +126,14 @@ export interface LifecycleCheckpoint {
   lastFix?: { from: FileSetRef; explanation: string };
   /** Runs before this one. */
   runs: number;
+  /** A job on a repository: its base commit, branch and commits so far. */
+  git?: {
+    base: string;
+    branch: string;
+    head: string;
+    commits: string[];
+    baseFiles: FileSetRef;
+  };
 }
 
 export interface TokenUsage {
@@ -186,6 +208,26 @@ export interface CodingJobResult {
   memories?: RecalledMemory[];
   /** The functions and classes the task names, which the final files define (checked every round). */
   namedApi?: string[];
+  /** For a job on a repository: its branch, commits, patch, push and pull request. */
+  git?: JobGitResult;
+}
+
+/** What a job on a repository left in git. */
+export interface JobGitResult {
+  url: string;
+  /** The commit the job checked out. */
+  base: string;
+  /** `sophia/<job-id>`. */
+  branch: string;
+  /** The branch's last commit (the base when no round changed anything). */
+  head: string;
+  /** One commit per accepted round. */
+  commits: string[];
+  /** `git diff --binary base head`, applicable with `git apply` at `base`. */
+  patch?: ArtifactRef;
+  patchSummary?: string;
+  pushed?: boolean;
+  pullRequest?: { number: number; url: string };
 }
 
 /** One memory a job was shown, as reference. */

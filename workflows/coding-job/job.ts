@@ -29,6 +29,7 @@ import {
   type TokenUsage,
 } from './definitions';
 import { detailsFor } from './details';
+import type { GitState } from './git';
 import { PATCHES } from './patches';
 import { activitiesFor, type LifecycleActivities } from './proxies';
 import { countsAndSummary, limitsOf, overBudget, testsRequired, type JobLimits } from './policy';
@@ -83,6 +84,8 @@ export class CodingJob {
   best?: Round;
   failedType?: string;
   decision?: Decision;
+  /** The job's repository, branch and commits, for a job on a repository (git.ts). */
+  git?: GitState;
 
   constructor(readonly input: CodingJobInput) {
     const resume = input.resume;

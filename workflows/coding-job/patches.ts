@@ -21,4 +21,9 @@ export const PATCHES = {
   taskExamples: 'task-examples',
   /** A REVIEW job of a committed revision adds Codacy's findings, fetched on the llm pool. */
   codacyActivity: 'codacy-activity',
+  /**
+   * A job on a git repository: checked out at one commit first, a commit per accepted round on
+   * `sophia/<job-id>`, and the patch, push and pull request at the end (workflows/coding-job/git.ts).
+   */
+  gitRepository: 'git-repository',
 } as const;

@@ -28,10 +28,12 @@ import {
  */
 
 /** The first steps of a new job: store the input, recall memory, GENERATE, and WRITE_TESTS. */
-export async function prepare(job: CodingJob): Promise<void> {
+export async function prepare(job: CodingJob, checkedOut?: FileSetRef): Promise<void> {
   const { input, act } = job;
-  let code: FileSetRef | undefined =
-    input.files && Object.keys(input.files).length > 0
+  // A job on a repository starts from the files checked out (git.ts); others from the request's files.
+  let code: FileSetRef | undefined = checkedOut?.files.length
+    ? checkedOut
+    : input.files && Object.keys(input.files).length > 0
       ? (
           await act.files.storeFiles.executeWithOptions({ summary: 'store the job input files' }, [
             { files: input.files },

@@ -2,6 +2,7 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type * as analysisActivities from '../../activities/analysis';
 import type * as codacyActivities from '../../activities/codacy';
 import type * as fileActivities from '../../activities/files';
+import type * as gitActivities from '../../activities/git';
 import type * as jobMemoryActivities from '../../activities/job-memory';
 import type * as llmActivities from '../../activities/llm';
 import type * as sandboxActivities from '../../activities/sandbox';
@@ -67,6 +68,19 @@ export function activitiesFor(workflowTaskQueue: string) {
       ...sandboxOptions,
       // A cancelled job closes only once the sandbox has killed the code's process tree and removed its workspace.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
+    // The bare-clone cache lives with the sandbox pool; a fetch or checkout of a big repository takes minutes.
+    git: proxyActivities<typeof gitActivities>({
+      taskQueue: queues.sandbox,
+      startToCloseTimeout: '10m',
+      heartbeatTimeout: '1m',
+      retry: RETRY_POLICIES.sandbox,
+    }),
+    // Pushes and forge calls wait out a git host or GitHub that is down or rate limiting for minutes.
+    forge: proxyActivities<typeof gitActivities>({
+      taskQueue: queues.sandbox,
+      startToCloseTimeout: '10m',
+      retry: RETRY_POLICIES.remote,
     }),
     /** The sandbox as jobs started before PATCHES.sandboxCancelWaits call it: a cancel does not wait. */
     sandboxTryCancel: proxyActivities<typeof sandboxActivities & typeof analysisActivities>(sandboxOptions),

@@ -12,6 +12,7 @@ import {
 import { asTypedFailure } from '../shared/failures';
 import type { CodingJobInput, CodingJobResult, LifecycleCheckpoint } from './definitions';
 import { STEP_NAMES } from './details';
+import { checkout, commitRound, deliver, roundMessage } from './git';
 import { CodingJob, type Round } from './job';
 import { PATCHES } from './patches';
 import { awaitApproval, prepare, refactor, review, runTests, writeTestsFor } from './phases';
@@ -42,10 +43,28 @@ import { compareScores, otherThanMissingTests, scoreOf, stalled, STALLED_ROUNDS,
 export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<CodingJobResult> {
   const job = new CodingJob(input);
   job.setHandlers();
-  const { limits, usage } = job;
-  const resume = input.resume;
-
   try {
+    const result = await lifecycle(job);
+    // A job on a repository ends with its branch: the result's commit, the patch, the push and pull request.
+    return job.git ? await deliver(job, result) : result;
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => job.enter('CANCELLED', 'Cancelled by request', 'cancelled'));
+      throw err;
+    }
+    const failure = asTypedFailure(err, `${STEP_NAMES[job.status.phase]} failed`);
+    job.failedType = failure.type ?? undefined;
+    job.enter('FAILED', failure.message, 'failed');
+    throw failure;
+  }
+}
+
+/** The loop itself: prepare (or resume), then rounds until a result. */
+async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
+  const { input, limits, usage } = job;
+  const resume = input.resume;
+  {
     if (resume) {
       ({
         code: job.code,
@@ -53,8 +72,10 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         memoryContext: job.memoryContext,
         lastFix: job.lastFix,
       } = resume);
+      job.git = resume.git && { ...resume.git, commits: [...resume.git.commits] };
     } else {
-      await prepare(job);
+      const checkedOut = input.repository && patched(PATCHES.gitRepository) ? await checkout(job) : undefined;
+      await prepare(job, checkedOut);
     }
     if (job.singleShot) {
       return job.finish('unverified', 'Generated in one shot, as asked: not tested and not reviewed', job.code);
@@ -85,6 +106,7 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
           memories: job.memories,
           lastFix: job.lastFix,
           runs: job.status.run ?? 1,
+          ...(job.git ? { git: job.git } : {}),
         };
         log.info('continuing as new', { iteration, run: checkpoint.runs + 1 });
         // The input files are in the artifact store by now; the new run needs only the checkpoint.
@@ -121,6 +143,8 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         iteration,
       };
       if (job.realLoop && (!job.best || compareScores(round.score, job.best.score) >= 0)) job.best = round;
+      // An accepted round (the best so far) is a commit on the job's branch.
+      if (job.git && job.best === round) await commitRound(job, round.code, roundMessage(job, round));
 
       // --- AWAITING_APPROVAL, then DONE
       const green = testsPass && blocking.length === 0;
@@ -205,15 +229,5 @@ export async function codingLifecycleWorkflow(input: CodingJobInput): Promise<Co
         );
       }
     }
-  } catch (err) {
-    if (err instanceof ContinueAsNew) throw err;
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => job.enter('CANCELLED', 'Cancelled by request', 'cancelled'));
-      throw err;
-    }
-    const failure = asTypedFailure(err, `${STEP_NAMES[job.status.phase]} failed`);
-    job.failedType = failure.type ?? undefined;
-    job.enter('FAILED', failure.message, 'failed');
-    throw failure;
   }
 }

@@ -6,6 +6,7 @@ import type { ReviewComparison } from '../../activities/review/compare-findings'
 export type { CodacyRepository } from '../../activities/codacy';
 export type { ReviewBaseline, ReviewTestCounts } from '../../activities/review/baseline';
 export type { ReviewComparison } from '../../activities/review/compare-findings';
+import type { RepositorySpec } from '../../common/repository-spec';
 
 /**
  * The contract of a scheduled review: input, result and the names the API and the Web UI share.
@@ -27,11 +28,15 @@ export const REVIEW_PHASES = ['SNAPSHOT', 'RUN_TESTS', 'REVIEW', 'COMPARE', 'DON
 export type ReviewPhase = (typeof REVIEW_PHASES)[number];
 
 /** `SophiaOutcome` values of a review (the coding job's vocabulary). */
-export type ReviewOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type ReviewOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 
 export interface ScheduledReviewInput {
-  /** Absolute path of the repository on the sandbox worker's disk. */
+  /** Absolute path of the repository on the sandbox worker's disk; with `repository`, its URL (for display). */
   repositoryPath: string;
+  /** A git repository: each run fetches `ref`, skips an unmoved head, and reviews the new one. */
+  repository?: RepositorySpec;
+  /** Post the review through the forge: a comment on `issue`, or a new issue without one. */
+  post?: { issue?: number };
   language: ReviewLanguage;
   /** Groups reviews in search (`SophiaProject`); `default` when absent. */
   project?: string;
@@ -64,6 +69,13 @@ export interface ScheduledReviewResult {
   codacy?: { analysed: boolean; summary: string };
   /** One line for humans and the Web UI. */
   summary: string;
+  /** With a repository: the commit reviewed, and the one the previous review saw. */
+  commit?: string;
+  previousCommit?: string;
+  /** True when the head had not moved since the previous review: nothing was reviewed again. */
+  skipped?: boolean;
+  /** Where the review was posted (`post`). */
+  posted?: { url: string; created: boolean };
 }
 
 /**

@@ -11,16 +11,19 @@ import {
 import type * as analysisActivities from '../../activities/analysis';
 import type * as codacyActivities from '../../activities/codacy';
 import type { ArtifactRef } from '../../activities/artifacts/store';
+import type * as gitActivities from '../../activities/git';
 import type * as reviewActivities from '../../activities/review';
 import type * as sandboxActivities from '../../activities/sandbox';
 import { asTypedFailure } from '../shared/failures';
 import { RETRY_POLICIES } from '../../temporal/retry-policies';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueuesForWorkflowQueue } from '../../temporal/task-queues';
+import type { FileSetRef } from '../../activities/artifacts/store';
 import {
   REVIEW_LANGUAGES,
   REVIEW_TASK_KIND,
   reviewBaselineKey,
+  type ReviewBaseline,
   type ReviewOutcome,
   type ReviewPhase,
   type ReviewTestCounts,
@@ -30,6 +33,11 @@ import {
 
 /** Codacy's findings come from the llm pool's `fetchCodacyFindings`, for the analysed commit only. */
 const CODACY_ACTIVITY_PATCH = 'codacy-activity';
+/** Changes to the review that running reviews could replay (see the coding job's PATCHES). */
+const REVIEW_PATCHES = {
+  /** Reviews of a git repository: fetch each tick, skip an unmoved head, compare by commit. */
+  reviewOnGit: 'review-on-git',
+} as const;
 
 function activitiesFor(workflowTaskQueue: string) {
   const { sandbox, llm } = taskQueuesForWorkflowQueue(workflowTaskQueue);
@@ -54,6 +62,19 @@ function activitiesFor(workflowTaskQueue: string) {
       taskQueue: llm,
       startToCloseTimeout: '5 minutes',
       heartbeatTimeout: '30 seconds',
+      retry: RETRY_POLICIES.remote,
+    }),
+    // A fetch and checkout of a big repository takes minutes; the bare-clone cache is on the sandbox pool.
+    git: proxyActivities<typeof gitActivities>({
+      taskQueue: sandbox,
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: RETRY_POLICIES.sandbox,
+    }),
+    // Posting to the forge waits out a GitHub that is down or rate limiting for minutes.
+    forge: proxyActivities<typeof gitActivities>({
+      taskQueue: sandbox,
+      startToCloseTimeout: '2 minutes',
       retry: RETRY_POLICIES.remote,
     }),
     // A test suite runs for up to SANDBOX_TIMEOUT_MS (set on the worker); the heartbeat catches a dead worker.
@@ -83,7 +104,7 @@ function activitiesFor(workflowTaskQueue: string) {
  * `InvalidInput`, `ToolchainMissing`, `SandboxUnavailable`.
  */
 export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Promise<ScheduledReviewResult> {
-  const { review, analysis, tests, codacy } = activitiesFor(workflowInfo().taskQueue);
+  const { review, analysis, tests, codacy, git, forge } = activitiesFor(workflowInfo().taskQueue);
   const project = input.project ?? 'default';
   const enter = (phase: ReviewPhase, outcome: ReviewOutcome = 'running') => {
     upsertSearchAttributes([
@@ -100,7 +121,12 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
       { key: SEARCH_ATTRIBUTES.project, value: project },
       { key: SEARCH_ATTRIBUTES.language, value: String(input.language) },
     ]);
-    if (!(REVIEW_LANGUAGES as readonly string[]).includes(input.language) || !input.repositoryPath?.startsWith('/')) {
+    // A review of a git repository (new code only: no history from before it has a repository).
+    const onGit = !!input.repository && patched(REVIEW_PATCHES.reviewOnGit);
+    if (
+      !(REVIEW_LANGUAGES as readonly string[]).includes(input.language) ||
+      (!onGit && !input.repositoryPath?.startsWith('/'))
+    ) {
       throw ApplicationFailure.create({
         type: 'InvalidInput',
         nonRetryable: true,
@@ -111,10 +137,33 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     const key = reviewBaselineKey(input);
 
     enter('SNAPSHOT');
-    const snapshot = await review.snapshotRepository.executeWithOptions(
-      { summary: `snapshot ${input.repositoryPath}` },
-      [{ path: input.repositoryPath, language: input.language }],
-    );
+    let early: ReviewBaseline | undefined;
+    let commit: string | undefined;
+    // `revision`: the commit the files are exactly (a clean work tree's HEAD, a git checkout's commit).
+    let snapshot: { files: FileSetRef; fileCount: number; summary: string; revision?: string };
+    if (onGit) {
+      // Each tick fetches the branch; an unmoved head is recorded as skipped, not reviewed again.
+      const head = await git.resolveRepositoryHead.executeWithOptions(
+        { summary: `fetch ${input.repository!.ref ?? 'HEAD'}` },
+        [{ repository: input.repository!, tenant: input.tenant }],
+      );
+      commit = head.sha;
+      early = (await review.loadReviewBaseline({ key })).baseline;
+      if (early?.commit === commit) {
+        const result = skippedResult(input, key, reviewedAt, early, commit);
+        enter('DONE', 'skipped');
+        return result;
+      }
+      const checkout = await git.checkoutRepository.executeWithOptions(
+        { summary: `check out ${commit.slice(0, 12)}` },
+        [{ repository: input.repository!, tenant: input.tenant, language: input.language, pin: commit }],
+      );
+      snapshot = { ...checkout, revision: commit };
+    } else {
+      snapshot = await review.snapshotRepository.executeWithOptions({ summary: `snapshot ${input.repositoryPath}` }, [
+        { path: input.repositoryPath, language: input.language },
+      ]);
+    }
 
     let testRun: { counts: ReviewTestCounts; summary: string } | undefined;
     if (input.runTests) {
@@ -150,7 +199,7 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     ]);
 
     enter('COMPARE');
-    const { baseline: previous } = await review.loadReviewBaseline({ key });
+    const previous = onGit ? early : (await review.loadReviewBaseline({ key })).baseline;
     const comparison = await review.compareReviewFindings.executeWithOptions(
       { summary: previous ? `compare with ${previous.workflowId}` : 'first review: no baseline' },
       [{ current: findings.report, previous }],
@@ -165,6 +214,7 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
         workflowId,
         runId,
         reviewedAt,
+        ...(commit ? { commit } : {}),
       },
     });
 
@@ -185,8 +235,22 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
       comparison,
       tests: testRun && { ...testRun.counts, summary: testRun.summary, previous: previous?.tests },
       ...(fromCodacy ? { codacy: { analysed: fromCodacy.analysed, summary: fromCodacy.summary } } : {}),
-      summary: `${snapshot.fileCount} file(s), ${findings.totalFindings} finding(s): ${comparison.summary}${testLine}`,
+      summary: `${commit ? `${commit.slice(0, 12)}: ` : ''}${snapshot.fileCount} file(s), ${findings.totalFindings} finding(s): ${comparison.summary}${testLine}`,
+      ...(commit ? { commit, ...(previous?.commit ? { previousCommit: previous.commit } : {}) } : {}),
     };
+    if (onGit && input.post) {
+      const posted = await forge.postReview.executeWithOptions({ summary: 'post the review' }, [
+        {
+          repository: input.repository!,
+          tenant: input.tenant,
+          ...(input.post.issue !== undefined ? { issue: input.post.issue } : {}),
+          title: `Sophia Code review of ${commit!.slice(0, 12)}: ${comparison.summary}`,
+          body: reviewBody(result),
+          key: workflowId,
+        },
+      ]);
+      result.posted = { url: posted.url, created: posted.created };
+    }
     enter('DONE', 'succeeded');
     return result;
   } catch (err) {
@@ -197,4 +261,48 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     enter('FAILED', 'failed');
     throw asTypedFailure(err);
   }
+}
+
+/** A tick whose head has not moved: the previous review stands; nothing is fetched, analysed or saved. */
+function skippedResult(
+  input: ScheduledReviewInput,
+  key: string,
+  reviewedAt: string,
+  previous: ReviewBaseline,
+  commit: string,
+): ScheduledReviewResult {
+  const summary = `head unmoved at ${commit.slice(0, 12)}: skipped (reviewed by ${previous.workflowId})`;
+  return {
+    repositoryPath: input.repositoryPath,
+    language: input.language,
+    project: input.project ?? 'default',
+    baselineKey: key,
+    reviewedAt,
+    fileCount: 0,
+    findings: { total: previous.totalFindings, tools: [], report: previous.findings, summary },
+    comparison: {
+      firstRun: false,
+      counts: { new: 0, fixed: 0, stillOpen: previous.totalFindings },
+      new: [],
+      fixed: [],
+      stillOpen: [],
+      report: previous.findings,
+      previous: { workflowId: previous.workflowId, runId: previous.runId, reviewedAt: previous.reviewedAt },
+      summary,
+    },
+    summary,
+    commit,
+    previousCommit: commit,
+    skipped: true,
+  };
+}
+
+/** The review as a forge comment: the comparison and the new findings. */
+function reviewBody(result: ScheduledReviewResult): string {
+  const lines = [`**${result.summary}**`, ''];
+  for (const f of result.comparison.new.slice(0, 20))
+    lines.push(`- new: \`${f.file}:${f.line}\` ${f.tool} ${f.rule}: ${f.message.slice(0, 160)}`);
+  for (const f of result.comparison.fixed.slice(0, 10)) lines.push(`- fixed: \`${f.file}\` ${f.tool} ${f.rule}`);
+  if (result.tests) lines.push('', `Tests: ${result.tests.summary}`);
+  return lines.join('\n');
 }
