@@ -418,11 +418,15 @@ function prunedTestFile(
   if (input.language !== 'python' || isExamplesPath(target) || !Object.keys(files).some(isExamplesPath))
     return undefined;
   const failing = failingTestNames(input.failures);
-  if (failing.length === 0 || failing.some(isExampleFailure)) return undefined;
+  // A job-written test file that does not even load is no evidence either way: the examples test the task.
   const stem = target.replace(/^.*\//, '').replace(/\.py$/, '');
   if (failing.some((n) => n === stem || n.endsWith(`.${stem}`))) {
-    return { content: '', explanation: `${target} did not load; the task's examples pass, so it is dropped.` };
+    return {
+      content: '',
+      explanation: `${target} did not load; the task's own examples test the code, so it is dropped.`,
+    };
   }
+  if (failing.length === 0 || failing.some(isExampleFailure)) return undefined;
   const pruned = withoutFailingTests(target, files[target] ?? '', failing);
   if (pruned === undefined || pruned === files[target]) return undefined;
   return {

@@ -2,12 +2,17 @@ import { REPORT_PLACEHOLDER } from '../sandbox/run-in-sandbox';
 import { requirePytest, toolchainMissing } from '../sandbox/toolchains';
 import type { RunnerPlan } from './runner-plan';
 
-/** pytest, quiet, without its cache (the workspace is thrown away) and with JUnit XML for the report. */
+/**
+ * pytest, quiet, without its cache (the workspace is thrown away) and with JUnit XML for the report.
+ * A test file that does not load fails as itself while the other files' tests still run: one broken
+ * file must not hide what the rest show.
+ */
 export const PYTEST_COMMAND = [
   'python',
   '-m',
   'pytest',
   '-q',
+  '--continue-on-collection-errors',
   '-p',
   'no:cacheprovider',
   '--color=no',

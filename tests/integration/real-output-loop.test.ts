@@ -242,14 +242,22 @@ describe('the loop on real model output', () => {
     expect(result.iterations.filter((i) => i.tests).pop()!.tests).toMatchObject({ passed: 3, failed: 0, errors: 0 });
   });
 
-  it("fixes the code when one of the task's examples fails, whoever the review blames, and keeps the examples", async () => {
+  it("fixes the code when one of the task's examples fails, whoever the review blames, beside a test file that does not load", async () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
         {
           match: 'test engineer',
           in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+          // Cut off inside a string: the file does not load, which must not hide the examples' results.
+          reply: {
+            content: {
+              files: [
+                { path: 'test_calc.py', content: `${CALC.TESTS}\n\ndef test_more():\n    assert add(1, 1) == "2` },
+              ],
+              explanation: 'tests',
+            },
+          },
         },
         {
           match: '/code reviewer[\\s\\S]*Failing tests:/',
@@ -277,5 +285,7 @@ describe('the loop on real model output', () => {
     const files = await filesOf(result);
     expect(files['calc.py']).toBe(CALC.FIXED);
     expect(files['test_calc_examples.py']).toContain('expected = 5');
+    // The broken test file was dropped, not sent to the model to rewrite.
+    expect(files['test_calc.py']).toBeUndefined();
   });
 });
