@@ -14,7 +14,17 @@ import { z } from 'zod';
 import { projectRoot } from '../common/config';
 import { ApiClient, ApiError, DEFAULT_API_URL } from './api-client';
 import { errorJson, formatError } from './format';
-import { approveJob, assist, cancelJob, jobFiles, jobResult, jobStatus, requestChanges, retryJob } from './jobs';
+import {
+  approveJob,
+  assist,
+  cancelJob,
+  jobFiles,
+  jobResult,
+  jobStatus,
+  rejectJob,
+  requestChanges,
+  retryJob,
+} from './jobs';
 
 /** How often a long `coding_assist` reports progress, so a client that resets its timeout on progress keeps waiting. */
 const PROGRESS_EVERY_MS = 10_000;
@@ -158,6 +168,16 @@ export function createMcpServer(api: ApiClient): McpServer {
       inputSchema: { workflowId, comment: z.string().optional(), reviewer: z.string().optional() },
     },
     ({ workflowId: id, comment, reviewer }) => guarded(() => approveJob(api, id, { comment, reviewer })),
+  );
+
+  server.registerTool(
+    'job_reject',
+    {
+      title: 'Reject a job at its approval gate',
+      description: 'Rejects a job that waits for approval: it finishes as rejected.',
+      inputSchema: { workflowId, comment: z.string().optional(), reviewer: z.string().optional() },
+    },
+    ({ workflowId: id, comment, reviewer }) => guarded(() => rejectJob(api, id, { comment, reviewer })),
   );
 
   server.registerTool(
