@@ -368,7 +368,8 @@ export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResu
     maxTokens: STEP_MAX_TOKENS.review,
     messages: reviewPrompt({
       ...input,
-      files,
+      // The service wrote the examples file from the task, which the review reads already.
+      files: Object.fromEntries(Object.entries(files).filter(([p]) => !isExamplesPath(p))),
       names: namedApis(input.description),
       budgetTokens: promptBudget(STEP_MAX_TOKENS.review),
     }),
@@ -517,6 +518,10 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
       output: 'text',
       maxTokens: STEP_MAX_TOKENS.rewrite,
       messages,
+      // A later attempt samples wider: a real model otherwise gives the same failed rewrite again.
+      ...(input.attempt && input.attempt > 1
+        ? { temperature: Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt - 1)) }
+        : {}),
       heartbeatDetails: { ...progress },
     });
     let content = cleanFileContent(result.value.content);

@@ -3,6 +3,7 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import { describeCage, publishCage } from '../activities/sandbox/cage';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { jobMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './job-metrics';
 import { usageInterceptor } from './usage-interceptor';
 import { taskQueues, type PoolName } from '../temporal/task-queues';
 
@@ -81,7 +82,14 @@ export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePr
   };
   const worker =
     pool === 'workflows'
-      ? await Worker.create({ ...base, ...workflowSource(cfg), maxConcurrentWorkflowTaskExecutions: limit })
+      ? await Worker.create({
+          ...base,
+          ...workflowSource(cfg),
+          // How each job ends, for sophia_jobs_finished_total (a prebuilt bundle has the module built in).
+          interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+          sinks: jobMetricsSinks(),
+          maxConcurrentWorkflowTaskExecutions: limit,
+        })
       : await Worker.create({
           ...base,
           activities: ACTIVITIES[pool](),

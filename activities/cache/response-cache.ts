@@ -18,6 +18,11 @@ export class ResponseCache {
     private readonly options: { keyPrefix: string; defaultTtlSeconds: number; maxLocalEntries?: number },
   ) {
     this.local = new LruCache(options.maxLocalEntries ?? 1_000);
+    // Both series exist from the start, so a cache that never hits reads as a 0% hit rate, not as no data.
+    for (const backend of link ? ['redis', 'in-process'] : ['in-process']) {
+      cacheHits.inc({ backend }, 0);
+      cacheMisses.inc({ backend }, 0);
+    }
   }
 
   async get<T = CacheValue>(key: string): Promise<T | undefined> {

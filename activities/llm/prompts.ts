@@ -170,7 +170,7 @@ export function writeTestsPrompt(input: WriteTestsPromptInput): ChatMessage[] {
     : 'Write unit tests for the code: the main behaviour the task describes, and its edge cases. ' +
       'Check only what the task states, and work out each expected value by hand from the task, step by step, before you write it. ' +
       (input.examplesPath
-        ? `The task's own examples are already tested in \`${input.examplesPath}\`: test other cases the task states (edge cases, other inputs). Keep it short: at most 5 test functions, no repeated assertions.`
+        ? `The task's own examples are already tested in \`${input.examplesPath}\`: test other cases the task states (edge cases, other inputs). Keep it short: at most 3 test functions of one or two assertions each.`
         : 'Keep it short: at most 8 test functions, no repeated assertions.');
   const where =
     ` Write the tests in \`${input.layout.testPath}\`` +

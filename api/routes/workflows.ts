@@ -276,7 +276,8 @@ export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowI
         throw new HttpError(409, 'JobNotFinished', `The job did not finish within ${waitMs} ms.`, { workflowId });
       }
     }
-    throw http;
+    // The original error, not its mapping: the error middleware maps it again and logs what happened.
+    throw err;
   }
 }
 
