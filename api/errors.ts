@@ -9,7 +9,7 @@ import {
 } from '@temporalio/common';
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { FAILURES, isFailureType } from '../common/failures';
+import { FAILURES, isFailureType, type FailureType } from '../common/failures';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { configuredSecrets, redactDetails, redactText } from './redact';
@@ -39,19 +39,34 @@ export class TemporalUnavailableError extends HttpError {
 
 const GRPC_UNAVAILABLE = [4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */];
 
-/** Maps a failed job (its failure chain) to an HTTP error, by the catalogue type of its cause. */
-export function jobFailureToHttp(err: WorkflowFailedError, workflowId: string): HttpError {
+/** The HTTP error of a catalogue failure type: the type's status and hint, as every route answers it. */
+export function catalogueHttpError(
+  type: FailureType,
+  message: string,
+  details: Record<string, unknown> = {},
+): HttpError {
+  return new HttpError(FAILURES[type].httpStatus, type, message, { ...details, hint: FAILURES[type].hint });
+}
+
+/**
+ * Maps a failed workflow (a job, a review, a memory run) to an HTTP error: by the catalogue type of
+ * the first ApplicationFailure in its failure chain; cancelled, terminated and timed-out runs by what
+ * happened to them. The one failure-to-HTTP mapping of the API.
+ */
+export function jobFailureToHttp(err: WorkflowFailedError, workflowId?: string): HttpError {
   const cause = err.cause;
-  if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
-    const spec = FAILURES[cause.type];
-    return new HttpError(spec.httpStatus, cause.type, cause.message, { workflowId, hint: spec.hint, retryable: false });
+  let failure: unknown = cause;
+  while (failure instanceof Error && !(failure instanceof ApplicationFailure)) failure = failure.cause;
+  const ids = workflowId ? { workflowId } : {};
+  if (failure instanceof ApplicationFailure && isFailureType(failure.type)) {
+    return catalogueHttpError(failure.type, failure.message, { ...ids, retryable: false });
   }
   if (cause instanceof CancelledFailure)
     return new HttpError(409, 'JobCancelled', 'The job was cancelled.', { workflowId });
   if (cause instanceof TerminatedFailure)
     return new HttpError(409, 'JobTerminated', 'The job was terminated.', { workflowId });
   if (cause instanceof TimeoutFailure) return new HttpError(504, 'JobTimedOut', 'The job timed out.', { workflowId });
-  return new HttpError(500, 'JobFailed', cause?.message ?? err.message, { workflowId });
+  return new HttpError(500, 'JobFailed', cause?.message ?? err.message, ids);
 }
 
 /**

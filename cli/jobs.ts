@@ -157,6 +157,14 @@ export const approveJob = async (api: ApiClient, id: string, body: { comment?: s
     )
   ).body;
 
+export const rejectJob = async (api: ApiClient, id: string, body: { comment?: string; reviewer?: string }) =>
+  (
+    await api.post<{ workflowId: string; decision: string; status: JobStatus }>(
+      `/api/workflows/${seg(id)}/reject`,
+      body,
+    )
+  ).body;
+
 export const requestChanges = async (api: ApiClient, id: string, body: { feedback: string; reviewer?: string }) =>
   (
     await api.post<{ workflowId: string; decision: string; status: JobStatus }>(

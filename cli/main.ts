@@ -20,6 +20,7 @@ import {
 } from './format';
 import {
   approveJob,
+  rejectJob,
   assist,
   cancelJob,
   jobFiles,
@@ -285,6 +286,20 @@ const COMMANDS: Record<string, Command> = {
     arity: [1, 1],
     async run(ctx) {
       const body = await approveJob(ctx.api, ctx.args[0]!, {
+        comment: str(ctx.values, 'comment'),
+        reviewer: str(ctx.values, 'reviewer'),
+      });
+      print(ctx, body, () => `${body.workflowId}  ${body.decision}`);
+      return EXIT.ok;
+    },
+  },
+  reject: {
+    usage: `reject ${ID} [--comment text] [--reviewer name]`,
+    summary: 'rejects a job waiting at its approval gate: it finishes as rejected',
+    options: { comment: { type: 'string' }, reviewer: { type: 'string' } },
+    arity: [1, 1],
+    async run(ctx) {
+      const body = await rejectJob(ctx.api, ctx.args[0]!, {
         comment: str(ctx.values, 'comment'),
         reviewer: str(ctx.values, 'reviewer'),
       });

@@ -22,6 +22,7 @@ import {
   jobPatch,
   jobResult,
   jobStatus,
+  rejectJob,
   requestChanges,
   retryJob,
 } from './jobs';
@@ -182,6 +183,16 @@ export function createMcpServer(api: ApiClient): McpServer {
       inputSchema: { workflowId, comment: z.string().optional(), reviewer: z.string().optional() },
     },
     ({ workflowId: id, comment, reviewer }) => guarded(() => approveJob(api, id, { comment, reviewer })),
+  );
+
+  server.registerTool(
+    'job_reject',
+    {
+      title: 'Reject a job at its approval gate',
+      description: 'Rejects a job that waits for approval: it finishes as rejected.',
+      inputSchema: { workflowId, comment: z.string().optional(), reviewer: z.string().optional() },
+    },
+    ({ workflowId: id, comment, reviewer }) => guarded(() => rejectJob(api, id, { comment, reviewer })),
   );
 
   server.registerTool(

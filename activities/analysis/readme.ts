@@ -1,10 +1,10 @@
 import path from 'node:path';
+import { isTestPath } from '../../common/test-files';
 import type { FileMap } from '../artifacts';
 import type { Finding } from './finding';
 
 const README = /^readme(\.(md|markdown|rst|txt))?$/i;
 const CODE = /\.(py|[cm]?[jt]sx?)$/;
-const TEST = /(^|\/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|[^/]*\.(test|spec)\.[cm]?[jt]sx?)$/;
 
 /**
  * The README part of the docs ruleset: a DOCUMENT job must leave a top-level README with a heading
@@ -17,7 +17,7 @@ const TEST = /(^|\/)(test_[^/]*\.py|[^/]*_test\.py|conftest\.py|[^/]*\.(test|spe
  *   functions or classes — a README that could belong to any project.
  */
 export function checkReadme(files: FileMap): Finding[] {
-  const code = Object.keys(files).filter((p) => CODE.test(p) && !TEST.test(p));
+  const code = Object.keys(files).filter((p) => CODE.test(p) && !isTestPath(p));
   if (code.length === 0) return [];
   const readmePath = Object.keys(files).find((p) => README.test(p));
   const finding = (rule: string, message: string, file = readmePath ?? 'README.md'): Finding => ({

@@ -33,7 +33,7 @@ export interface HnswParams {
 export interface EmbeddedStoreOptions {
   /** Directory of the store: one sub-directory per collection. */
   dir: string;
-  /** Defaults measured in /work/shared/facts/vector-search-100k.md: recall@10 1.0 at 100k × 768. */
+  /** Defaults measured by bench/memory.ts: recall@10 1.0 at 100k × 768. */
   hnsw?: Partial<HnswParams>;
   /** Save the HNSW graph after this many inserts, so a reopen replays a short tail, not the whole log. */
   snapshotEvery?: number;

@@ -1,14 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../common/config';
-import { FAILURES, isFailureType } from '../../common/failures';
 import { parseRepoRoots, resolveRepoPath } from '../../common/repo-roots';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { callerOf } from '../auth';
-import { HttpError, toHttpError } from '../errors';
+import { catalogueHttpError, HttpError, jobFailureToHttp, toHttpError } from '../errors';
 import { tenantOf } from '../tenancy';
 import { taskQueues } from '../../temporal/task-queues';
 import type { indexRepositoryWorkflow } from '../../workflows/index-repository/workflow';
@@ -78,10 +76,7 @@ export async function checkRepositoryPath(given: string, cfg: Config, field: str
   const resolved = await resolveRepoPath(given, parseRepoRoots(cfg.SOPHIA_REPO_ROOTS));
   if (!('refusal' in resolved)) return;
   const { type, message } = resolved.refusal;
-  throw new HttpError(FAILURES[type].httpStatus, type, message, {
-    fields: [{ path: field, message }],
-    hint: FAILURES[type].hint,
-  });
+  throw catalogueHttpError(type, message, { fields: [{ path: field, message }] });
 }
 
 const indexIdSchema = z.string().regex(/^[\w.:@/-]{1,250}$/, 'a project name or an indexing workflow id');
@@ -105,15 +100,7 @@ function route(handler: Handler) {
 }
 
 function catalogueError(err: unknown): unknown {
-  if (!(err instanceof WorkflowFailedError)) return err;
-  let cause: unknown = err.cause;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
-  if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
-    return new HttpError(FAILURES[cause.type].httpStatus, cause.type, cause.message, {
-      hint: FAILURES[cause.type].hint,
-    });
-  }
-  return err;
+  return err instanceof WorkflowFailedError ? jobFailureToHttp(err) : err;
 }
 
 /**

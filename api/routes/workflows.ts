@@ -5,7 +5,7 @@ import {
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Router } from 'express';
 import type { Config } from '../../common/config';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
@@ -17,6 +17,7 @@ import { FORGES, forgeOf, localPathOf, type RepositorySpec } from '../../common/
 import type { codingLifecycleWorkflow } from '../../workflows/coding-job/workflow';
 import {
   approveUpdate,
+  rejectUpdate,
   CODING_LIFECYCLE_WORKFLOW,
   jobWorkflowId,
   requestChangesUpdate,
@@ -26,7 +27,7 @@ import {
   type CodingJobStatus,
 } from '../../workflows/coding-job/definitions';
 import { callerOf, type Caller } from '../auth';
-import { HttpError, jobFailureToHttp, toHttpError } from '../errors';
+import { catalogueHttpError, HttpError, jobFailureToHttp, toHttpError } from '../errors';
 import { RETRYABLE_STATUSES, retryJob } from '../job-retry';
 import { apiMetrics, taskLabel } from '../metrics';
 import type { Quotas } from '../quotas';
@@ -410,8 +411,14 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
     try {
       return await gateway.call(() => send(handle), 30_000);
     } catch (err) {
-      // The update validator rejects it before it enters history when the job is not at the gate.
-      if (err instanceof WorkflowUpdateFailedError) throw notWaiting();
+      // The update validator rejects it before it enters history: not at the gate, or no round left.
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause;
+        if (cause instanceof ApplicationFailure && cause.type === 'BudgetExhausted') {
+          throw catalogueHttpError('BudgetExhausted', cause.message, { workflowId });
+        }
+        throw notWaiting();
+      }
       throw err;
     }
   }
@@ -423,6 +430,13 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
       h.executeUpdate(approveUpdate, { args: [body] }),
     );
     res.json({ workflowId, decision: 'approved', status });
+  });
+
+  router.post('/:id/reject', async (req, res) => {
+    const workflowId = workflowIdSchema.parse(req.params.id);
+    const body = approveSchema.parse(req.body ?? {});
+    const status = await gate(callerOf(res).tenant, workflowId, (h) => h.executeUpdate(rejectUpdate, { args: [body] }));
+    res.json({ workflowId, decision: 'rejected', status });
   });
 
   router.post('/:id/request-changes', async (req, res) => {

@@ -167,6 +167,11 @@ const CASES: Record<string, () => Promise<void>> = {
     await sameAsMissing((x) => request(stack.app).post(`/api/workflows/${x}/approve`).send({}), id);
     expect(await updatesOf(id)).toBe(0);
   },
+  'POST /api/workflows/:id/reject': async () => {
+    const id = await alphaJob();
+    await sameAsMissing((x) => request(stack.app).post(`/api/workflows/${x}/reject`).send({}), id);
+    expect(await updatesOf(id)).toBe(0);
+  },
   'POST /api/workflows/:id/request-changes': async () => {
     const id = await alphaJob();
     const body = { feedback: 'rename it' };

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { killNow, untilServing } from './server-process';
 import { projectRoot } from '../../common/config';
 import { freePort } from './redis-server';
 
@@ -92,22 +92,17 @@ export class TestQdrant {
     });
     fs.closeSync(log);
     this.child = child;
-    for (let i = 0; i < 600; i++) {
-      if (child.exitCode !== null) throw new Error(`qdrant exited with ${child.exitCode}: ${this.logTail()}`);
-      if (await this.ready()) return;
-      await sleep(50);
-    }
-    throw new Error(`qdrant did not become ready on ${this.url}: ${this.logTail()}`);
+    await untilServing(child, `qdrant on ${this.url}`, () => this.ready(), {
+      timeoutMs: 30_000,
+      detail: () => this.logTail(),
+    });
   }
 
   /** Kills the server at once, like a crash. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await killNow(child);
   }
 
   /** Stops the server and removes its directory when it made it. */

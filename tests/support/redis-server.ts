@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { killNow, untilServing } from './server-process';
 
 /** A free TCP port on 127.0.0.1, as the OS hands it out. */
 export async function freePort(): Promise<number> {
@@ -42,21 +42,13 @@ export class TestRedis {
       { stdio: 'ignore' },
     );
     this.child = child;
-    for (let i = 0; i < 100; i++) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      if (await canConnect(this.port)) return;
-      await sleep(50);
-    }
-    throw new Error(`redis-server did not listen on ${this.port}`);
+    await untilServing(child, `redis-server on ${this.port}`, () => canConnect(this.port), { timeoutMs: 5_000 });
   }
 
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await killNow(child);
   }
 }
 

@@ -259,6 +259,8 @@ export const approveUpdate = defineUpdate<CodingJobStatus, [ApproveInput]>('appr
 export const requestChangesUpdate = defineUpdate<CodingJobStatus, [RequestChangesInput]>('requestChanges');
 /** Reject at the approval gate. */
 export const rejectSignal = defineSignal<[ApproveInput]>('reject');
+/** Reject at the approval gate, answered: the API's reject route uses it (the signal stays for older clients). */
+export const rejectUpdate = defineUpdate<CodingJobStatus, [ApproveInput]>('rejectJob');
 
 export const EMPTY_USAGE: TokenUsage = {
   promptTokens: 0,

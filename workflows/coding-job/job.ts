@@ -15,6 +15,7 @@ import {
   approveUpdate,
   EMPTY_USAGE,
   rejectSignal,
+  rejectUpdate,
   requestChangesUpdate,
   statusQuery,
   type CodingJobInput,
@@ -144,10 +145,30 @@ export class CodingJob {
           'Request changes at the approval gate: { feedback } drives another refactor round, then the gate again.',
         validator: (changes) => {
           this.assertAwaitingApproval();
+          // Changes need a refactor round; with none left, saying yes would end the job as out of budget.
+          if (this.status.iteration >= this.limits.maxIterations || this.overBudget()) {
+            throw ApplicationFailure.create({
+              type: 'BudgetExhausted',
+              message:
+                `No refactor round is left for changes (iteration ${this.status.iteration} of at most ` +
+                `${this.limits.maxIterations}, ${this.usage.totalTokens} tokens, $${this.usage.costUsd.toFixed(4)}): approve or reject the job.`,
+            });
+          }
           if (!changes || typeof changes.feedback !== 'string' || changes.feedback.trim() === '') {
             throw ApplicationFailure.create({ type: 'InvalidInput', message: 'feedback must be a non-empty string' });
           }
         },
+      },
+    );
+    setHandler(
+      rejectUpdate,
+      (rejection) => {
+        this.decision = { kind: 'reject', text: rejection.comment };
+        return this.status;
+      },
+      {
+        validator: (_rejection) => this.assertAwaitingApproval(),
+        description: 'Reject the job at its approval gate: it finishes as rejected.',
       },
     );
     setHandler(
