@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../common/config';
 import { tokenBus, type TokenPiece } from '../common/job-tokens';
 import { toHttpError } from './errors';
@@ -54,6 +55,8 @@ export async function followJob(deps: { gateway: TemporalGateway; cfg: Config },
       ? new PhaseWatcher(deps.gateway, deps.cfg.TEMPORAL_NAMESPACE, o.workflowId, o.first.historyLength, () => wake?.())
       : undefined;
   const watching = new AbortController();
+  // Each long poll of the history listens on it until the follow ends: many pages, one follower.
+  setMaxListeners(0, watching.signal);
   const stopWatching = () => watching.abort();
   o.signal.addEventListener('abort', stopWatching);
   void phases?.run(watching.signal);

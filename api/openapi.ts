@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { assistSchema } from './routes/assist';
+import { eventsQuerySchema } from './routes/job-events';
 import { searchMemorySchema, startIndexSchema, storeMemorySchema } from './routes/memory';
 import { createScheduleSchema, noteBodySchema } from './routes/schedules';
 import * as r from './responses';
@@ -104,13 +105,12 @@ function routes(): (RouteConfig & { public?: boolean })[] {
       summary: 'The job’s progress as Server-Sent Events.',
       description:
         '`status` events (the shape of GET /api/workflows/{id}) at each change, `chunk` events with the ' +
-        "model's tokens when `tokens=true`, then one `done` event. `error` (StreamExpired) after " +
+        "model's tokens when `tokens=true` (`after` resumes after a piece), then one `done` event. " +
+        '`error` (StreamExpired) after ' +
         'API_SSE_MAX_LIFETIME_MS.',
       request: {
         params: jobId,
-        query: z.object({
-          tokens: z.enum(['true', 'false']).optional().meta({ description: 'Also stream the model tokens.' }),
-        }),
+        query: eventsQuerySchema,
       },
       responses: {
         200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } },

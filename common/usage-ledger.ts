@@ -106,6 +106,13 @@ export function usageLedger(redisUrl: string | undefined): UsageLedger {
   return ledger;
 }
 
+/** Closes every ledger of the process (their Redis connections reconnect for ever otherwise). */
+export async function closeUsageLedgers(): Promise<void> {
+  const open = [...ledgers.values()];
+  ledgers.clear();
+  await Promise.all(open.map((l) => l.close()));
+}
+
 /**
  * The tenant of a workflow id the API made: `job-<tenant>.…`, `review-<tenant>:…`,
  * `index-repository:<tenant>:…`, `memory-…:<tenant>:…`. Undefined for any other id.

@@ -10,11 +10,12 @@ import { jobStatus } from './workflows';
 
 /** The stream's query: `tokens=true` relays the model's tokens, `after` resumes after a piece. */
 export const eventsQuerySchema = z.object({
-  tokens: z.enum(['true', 'false']).optional(),
+  tokens: z.enum(['true', 'false']).optional().meta({ description: "Also stream the model's tokens." }),
   after: z
     .string()
     .regex(/^\d{1,20}-\d{1,20}$/, 'a token piece id such as 1733011200000-0')
-    .optional(),
+    .optional()
+    .meta({ description: 'The id of the last token piece already seen.' }),
 });
 
 /**

@@ -114,6 +114,15 @@ const CASES: Record<string, () => Promise<void>> = {
     const res = await request(stack.app).get('/metrics').expect(200);
     expect(res.text).not.toMatch(/alpha|beta/);
   },
+  // The API's description is the same for everyone, public like /health, and names no tenant.
+  'GET /openapi.json': async () => {
+    const res = await request(stack.app).get('/openapi.json').expect(200);
+    expect(res.text).not.toMatch(/alpha|beta/);
+  },
+  'GET /docs': async () => {
+    const res = await request(stack.app).get('/docs').expect(200);
+    expect(res.text).not.toMatch(/alpha|beta/);
+  },
   'POST /api/workflows': async () => {
     const requestId = unique('shared');
     const body = { task: 'generate', description: 'add two numbers', requestId };

@@ -2,10 +2,12 @@ import type http from 'node:http';
 import WebSocket from 'ws';
 import { closeSharedState } from '../../activities/cache';
 import { resetTokenBus } from '../../common/job-tokens';
+import { closeUsageLedgers } from '../../common/usage-ledger';
 import { testApp } from '../support/api';
 import { calcScript, CALC } from '../support/calc-script';
 import { listen, runSophia } from '../support/cli';
 import { useJobStack } from '../support/job-stack';
+import { expectSchema } from '../support/openapi-contract';
 import { TestRedis } from '../support/redis-server';
 
 /**
@@ -23,6 +25,7 @@ const stack = useJobStack({ env, listen: true });
 afterAll(async () => {
   // The llm pool's Redis links reconnect for ever: close them before the server goes.
   await closeSharedState();
+  await closeUsageLedgers();
   await resetTokenBus();
   await redis?.stop();
 });
@@ -121,6 +124,11 @@ describe('WebSocket /api/coding/assist/stream', () => {
     expect(at((m) => m === generated[0])).toBeGreaterThan(at((m) => m.phase === 'GENERATE'));
     expect(at((m) => m === generated[generated.length - 1])).toBeLessThan(at((m) => m.phase === 'WRITE_TESTS'));
     expect(at((m) => m.type === 'complete')).toBe(client.messages.length - 1);
+    // The messages have the shapes the OpenAPI description gives the REST answers.
+    const { type: _complete, ...answer } = complete;
+    expectSchema(answer, 'AssistAnswer');
+    for (const { type: _status, ...status } of client.messages.filter((m) => m.type === 'status'))
+      expectSchema(status, 'JobStatus');
   });
 
   it('a dropped socket leaves the job running; reconnecting with the job id gets the state and the rest', async () => {

@@ -44,3 +44,19 @@ export function expectDocumented(res: Response, method: string, pathTemplate: st
     );
   }
 }
+
+/** Checks a body against a named schema of the description (`JobStatus`, `AssistAnswer`…). */
+export function expectSchema(body: unknown, name: string): void {
+  const doc = openApiDocument() as unknown as { components: { schemas: Record<string, unknown> } };
+  if (!doc.components.schemas[name]) throw new Error(`no schema ${name} in the description`);
+  const key = `schema ${name}`;
+  let validate = compiled.get(key);
+  if (!validate) {
+    validate = ajv.compile({ $ref: `#/components/schemas/${name}`, components: doc.components });
+    compiled.set(key, validate);
+  }
+  if (!validate(body)) {
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}`);
+    throw new Error(`not a ${name}:\n  ${problems.join('\n  ')}\nbody: ${JSON.stringify(body).slice(0, 1_000)}`);
+  }
+}
