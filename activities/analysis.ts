@@ -6,22 +6,18 @@ import { analyzeCodeFiles, type AnalyzeCodeInput, type AnalyzeCodeResult } from 
 
 export type { AnalyzeCodeInput, AnalyzeCodeResult } from './analysis/analyze-code';
 export type { Finding, Ruleset, Severity } from './analysis/finding';
-export type { CodacyQuery } from './analysis/codacy';
 
 /**
  * Analyses a job's files: ruff (pinned, run in the bwrap sandbox) over Python files, ESLint (our own
  * config, in memory, inline `eslint-disable` ignored) over JS/TS files, hadolint (pinned) over
  * Dockerfiles, the Kubernetes JSON schemas of ANALYSIS_KUBERNETES_VERSION (strict, in process) over
- * Kubernetes manifests, and Codacy's issues for the job's files when CODACY_API_TOKEN,
- * CODACY_PROVIDER, CODACY_ORGANIZATION and CODACY_REPOSITORY are set. Findings come back in one
- * normalised, sorted shape, with the full report in the artifact store.
+ * Kubernetes manifests, plus the Codacy findings `fetchCodacyFindings` stored (`codacyFindings`).
+ * Findings come back in one normalised, sorted shape, with the full report in the artifact store.
+ * This pool never calls Codacy: it runs generated code and holds no Codacy token.
  *
- * Idempotent: the same files and ruleset give the same findings (Codacy's answer can change as
- * Codacy re-analyses). Timeouts: local analysis takes well under a few seconds; Codacy requests time
- * out after 30 s each with up to 4 attempts, so allow a `startToCloseTimeout` of 3 min and a
- * `heartbeatTimeout` ≥ 60 s. Failures: `ToolchainMissing` (no ruff, hadolint or Kubernetes schemas), `SandboxUnavailable`,
- * `CodacyConfig` (token or coordinates rejected, not retried), `DependencyUnavailable` (Codacy down
- * after retries, retryable), `InvalidInput`.
+ * Idempotent: the same files, ruleset and Codacy findings give the same findings. Timeouts: local
+ * analysis takes well under a few seconds; it heartbeats between analyzers. Failures:
+ * `ToolchainMissing` (no ruff, hadolint or Kubernetes schemas), `SandboxUnavailable`, `InvalidInput`.
  */
 export async function analyzeCode(input: AnalyzeCodeInput): Promise<AnalyzeCodeResult> {
   return analyzeCodeFiles(input);

@@ -31,6 +31,8 @@ export interface SnapshotRepositoryResult {
   /** Candidates left out: binary, over 512 KB, unreadable or symlinks. */
   skipped: number;
   bytes: number;
+  /** The commit the files are at, when the work tree under the path has no change from it. */
+  revision?: string;
   summary: string;
 }
 
@@ -53,6 +55,7 @@ export async function snapshotRepository(input: SnapshotRepositoryInput): Promis
     fileCount,
     skipped: snapshot.skipped,
     bytes: snapshot.bytes,
+    ...(snapshot.revision ? { revision: snapshot.revision } : {}),
     summary: `${fileCount} ${input.language} file(s), ${snapshot.bytes} bytes${snapshot.skipped ? `, ${snapshot.skipped} skipped` : ''}`,
   };
 }

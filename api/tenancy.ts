@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../common/canonical-json';
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { LOCAL_TENANT } from './auth';
@@ -44,15 +45,4 @@ export async function describeOwned(
 /** A stable digest of a request body, to bind an idempotency key to what it was first sent with. */
 export function requestDigest(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

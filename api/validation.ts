@@ -18,6 +18,21 @@ const boundedRecord = (max: number, what: string) =>
 
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30m, 24h or 7d');
 
+const codacyName = z.string().regex(/^[\w.-]{1,100}$/, 'letters, digits, dot, dash and underscore');
+
+/** The Codacy repository of a schedule's or a review job's code. */
+export const codacyRepositorySchema = z
+  .object({
+    provider: z.enum(['gh', 'ghe', 'gl', 'gle', 'bb', 'bbe']),
+    organization: codacyName,
+    repository: codacyName,
+    branch: z
+      .string()
+      .regex(/^[\w./-]{1,200}$/, 'a branch name')
+      .optional(),
+  })
+  .strict();
+
 export const jobOptionsSchema = z
   .object({
     maxIterations: z.number().int().min(1).max(20).optional(),
@@ -71,9 +86,21 @@ export const startJobSchema = z
       .regex(/^[\w.:-]{1,128}$/, 'letters, digits and . _ : - (at most 128)')
       .optional(),
     options: jobOptionsSchema.optional(),
+    // A REVIEW of committed code: Codacy's findings join it only where Codacy analysed this very commit.
+    codacy: z
+      .object({
+        repository: codacyRepositorySchema,
+        revision: z.string().regex(/^[0-9a-f]{40,64}$/, 'a full commit sha'),
+      })
+      .strict()
+      .optional(),
     repository: repositorySchema.optional(),
   })
   .strict()
+  .refine((b) => b.codacy === undefined || b.task === 'review', {
+    message: 'codacy is for a review of committed code (task review): code a job writes was never analysed by Codacy',
+    path: ['codacy'],
+  })
   .superRefine((body, ctx) => {
     if (body.repository && body.files)
       ctx.addIssue({ code: 'custom', path: ['files'], message: 'give either files or a repository, not both' });

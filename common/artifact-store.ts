@@ -20,8 +20,11 @@ export interface FileSetRef {
 export type FileMap = Record<string, string>;
 
 /**
- * Content-addressed store on a local directory. Writes are atomic (temp file + rename), and
- * writing the same content twice is a no-op, so every activity that stores output is idempotent.
+ * Content-addressed store on a local directory. Writes are durable and atomic (temp file, fsync,
+ * rename, fsync of the directory), and writing the same content twice is a no-op, so every activity
+ * that stores output is idempotent. Reads check the content against its hash: a torn file (a crash
+ * before the data reached the disk) is removed and fails typed as `ArtifactMissing`, never served.
+ * A write that fails (a full disk) leaves no temp file behind.
  */
 export class ArtifactStore {
   constructor(readonly root: string) {}
@@ -38,21 +41,24 @@ export class ArtifactStore {
     const buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     const id = `sha256:${createHash('sha256').update(buffer).digest('hex')}`;
     const file = this.pathFor(id);
-    try {
-      await fs.access(file);
-    } catch {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      await fs.writeFile(tmp, buffer);
-      await fs.rename(tmp, file);
-    }
+    // An artifact already there is kept only when it is whole: a torn one is written again.
+    const existing = await fs.readFile(file).catch(() => undefined);
+    if (!existing || !matches(existing, id)) await writeDurably(file, buffer);
     return { id, bytes: buffer.length, mediaType };
   }
 
   async get(ref: ArtifactRef | string): Promise<Buffer> {
     const id = typeof ref === 'string' ? ref : ref.id;
+    const file = this.pathFor(id);
     try {
-      return await fs.readFile(this.pathFor(id));
+      const content = await fs.readFile(file);
+      if (matches(content, id)) return content;
+      await fs.rm(file, { force: true });
+      throw ApplicationFailure.create({
+        type: 'ArtifactMissing',
+        nonRetryable: true,
+        message: `Artifact ${id} was torn (its content does not match its hash) and is removed; run the step that made it again`,
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw ApplicationFailure.create({
@@ -99,6 +105,37 @@ export class ArtifactStore {
     const out: FileMap = {};
     entries.forEach((entry, i) => (out[entry.path] = texts[i]!));
     return out;
+  }
+}
+
+function matches(content: Buffer, id: string): boolean {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}` === id;
+}
+
+/** Temp file, fsync, rename, fsync of the directory: after a crash the file is whole or absent. */
+async function writeDurably(file: string, content: Buffer): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    // A full disk must not fill up further with half-written temp files.
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

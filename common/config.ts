@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { loadClientConfigProfile, type ClientConfigProfile } from '@temporalio/envconfig';
 import { z } from 'zod';
 
 /**
@@ -32,8 +34,12 @@ export const envSchema = z.object({
   SOPHIA_DATA_DIR: z.string().default('.data'),
 
   // --- Temporal
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // Connection settings are read through Temporal's envconfig (see temporalProfile): these variables
+  // override the TOML profile; unset everywhere, the address is 127.0.0.1:7233 and the namespace default.
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: optionalString,
+  TEMPORAL_PROFILE: optionalString,
+  TEMPORAL_CONFIG_FILE: optionalString,
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: bool(false),
   TEMPORAL_TLS_CERT_PATH: optionalString,
@@ -154,14 +160,17 @@ export const envSchema = z.object({
   // --- Codacy
   CODACY_API_TOKEN: optionalString,
   CODACY_BASE_URL: z.string().default('https://app.codacy.com/api/v3'),
-  CODACY_PROVIDER: optionalString,
-  CODACY_ORGANIZATION: optionalString,
-  CODACY_REPOSITORY: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> {
+  /** The frontend: TEMPORAL_ADDRESS, else the profile's address, else 127.0.0.1:7233. */
+  TEMPORAL_ADDRESS: string;
+  /** TEMPORAL_NAMESPACE, else the profile's namespace, else `default`. */
+  TEMPORAL_NAMESPACE: string;
+  /** The Temporal connection profile (TOML file and TEMPORAL_* variables) that temporal/connection.ts connects with. */
+  temporal: ClientConfigProfile;
   /** Absolute data directory. */
   dataDir: string;
   /** Absolute project root. */
@@ -190,11 +199,54 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const parsed = result.data;
+  let temporal: ClientConfigProfile;
+  try {
+    temporal = temporalProfile(env);
+  } catch (err) {
+    const message = (err as Error).message;
+    const variable =
+      /^Profile .* not found/.test(message) || !env.TEMPORAL_CONFIG_FILE?.trim()
+        ? 'TEMPORAL_PROFILE'
+        : 'TEMPORAL_CONFIG_FILE';
+    throw new ConfigError([{ variable, message: `the Temporal client config could not be read: ${message}` }]);
+  }
   return {
     ...parsed,
+    TEMPORAL_ADDRESS: temporal.address ?? '127.0.0.1:7233',
+    TEMPORAL_NAMESPACE: temporal.namespace ?? 'default',
+    TEMPORAL_API_KEY: temporal.apiKey,
+    temporal,
     dataDir: path.resolve(projectRoot, parsed.SOPHIA_DATA_DIR),
     projectRoot,
   };
+}
+
+/** Our older names of the mTLS paths, read as envconfig's standard ones when those are unset. */
+const LEGACY_TLS_VARIABLES: Record<string, string> = {
+  TEMPORAL_TLS_CERT_PATH: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  TEMPORAL_TLS_KEY_PATH: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  TEMPORAL_TLS_CA_PATH: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+};
+
+/**
+ * The Temporal connection profile, as Temporal's own envconfig reads it: the profile TEMPORAL_PROFILE
+ * (else `default`) of the TOML file TEMPORAL_CONFIG_FILE (else ~/.config/temporalio/temporal.toml, when
+ * it exists), overridden by the standard variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_GRPC_META_*). An empty variable counts as unset. Throws on
+ * an unreadable file or a profile that it does not have.
+ */
+export function temporalProfile(env: NodeJS.ProcessEnv = process.env): ClientConfigProfile {
+  const vars: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value?.trim() && (key.startsWith('TEMPORAL_') || ['HOME', 'XDG_CONFIG_HOME', 'APPDATA'].includes(key)))
+      vars[key] = value.trim();
+  }
+  for (const [legacy, standard] of Object.entries(LEGACY_TLS_VARIABLES))
+    if (vars[legacy] && !vars[standard]) vars[standard] = vars[legacy];
+  // envconfig takes a missing file for no file; one named on purpose must be there.
+  const named = vars.TEMPORAL_CONFIG_FILE;
+  if (named && !fs.existsSync(named)) throw new Error(`${named} does not exist`);
+  return loadClientConfigProfile({ overrideEnvVars: vars });
 }
 
 let cached: Config | undefined;

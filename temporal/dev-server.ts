@@ -118,3 +118,67 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       }),
   };
 }
+
+export interface SupervisedDevServer {
+  address: string;
+  uiUrl: string;
+  /** The server process running now (a new one after each restart). */
+  current(): DevServer;
+  /** How many times the server was brought back. */
+  restarts(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A dev server that is brought back when it dies, like a worker pool: on the same port and the same
+ * database file, so running jobs carry on by themselves once workers and clients reconnect. Restarts
+ * back off from 1 s to 30 s; a start that fails is tried again the same way.
+ */
+export async function superviseDevServer(
+  opts: DevServerOptions,
+  events: {
+    onExit?: (code: number | null, signal: NodeJS.Signals | null, delayMs: number) => void;
+    onRestart?: () => void;
+    onError?: (err: unknown) => void;
+  } = {},
+): Promise<SupervisedDevServer> {
+  let server = await startDevServer(opts);
+  let stopping = false;
+  let restarts = 0;
+  const delayOf = (attempt: number) => Math.min(30_000, 1_000 * 2 ** Math.min(attempt - 1, 5));
+  const watch = (child: ChildProcess) =>
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      restarts += 1;
+      const delay = delayOf(restarts);
+      events.onExit?.(code, signal, delay);
+      const attempt = (wait: number): void => {
+        setTimeout(() => {
+          if (stopping) return;
+          startDevServer(opts).then(
+            (next) => {
+              server = next;
+              watch(next.process);
+              events.onRestart?.();
+            },
+            (err: unknown) => {
+              events.onError?.(err);
+              attempt(Math.min(30_000, wait * 2));
+            },
+          );
+        }, wait);
+      };
+      attempt(delay);
+    });
+  watch(server.process);
+  return {
+    address: server.address,
+    uiUrl: server.uiUrl,
+    current: () => server,
+    restarts: () => restarts,
+    stop: async () => {
+      stopping = true;
+      await server.stop();
+    },
+  };
+}

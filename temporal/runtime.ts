@@ -58,7 +58,12 @@ export function installSdkRuntime(cfg: Config): void {
       telemetryOptions: {
         logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
         ...(cfg.WORKER_SDK_METRICS_PORT
-          ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${cfg.WORKER_SDK_METRICS_PORT}` } } }
+          ? {
+              metrics: {
+                // Seconds, as Prometheus names durations (the dashboard's queue-wait and phase panels read them).
+                prometheus: { bindAddress: `0.0.0.0:${cfg.WORKER_SDK_METRICS_PORT}`, useSecondsForDurations: true },
+              },
+            }
           : {}),
       },
     });

@@ -3,6 +3,7 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import { describeCage, publishCage } from '../activities/sandbox/cage';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
+import { jobMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './job-metrics';
 import { usageInterceptor } from './usage-interceptor';
 import { taskQueues, type PoolName } from '../temporal/task-queues';
 
@@ -12,7 +13,8 @@ import { taskQueues, type PoolName } from '../temporal/task-queues';
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const ACTIVITIES: Record<Exclude<PoolName, 'workflows'>, () => object> = {
-  llm: () => ({ ...(require('../activities/llm') as object) }),
+  // Codacy is a remote API like the model: its token lives here, not on the sandbox pool.
+  llm: () => ({ ...(require('../activities/llm') as object), ...(require('../activities/codacy') as object) }),
   sandbox: () => ({
     ...(require('../activities/sandbox') as object),
     ...(require('../activities/analysis') as object),
@@ -81,7 +83,14 @@ export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePr
   };
   const worker =
     pool === 'workflows'
-      ? await Worker.create({ ...base, ...workflowSource(cfg), maxConcurrentWorkflowTaskExecutions: limit })
+      ? await Worker.create({
+          ...base,
+          ...workflowSource(cfg),
+          // How each job ends, for sophia_jobs_finished_total (a prebuilt bundle has the module built in).
+          interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+          sinks: jobMetricsSinks(),
+          maxConcurrentWorkflowTaskExecutions: limit,
+        })
       : await Worker.create({
           ...base,
           activities: ACTIVITIES[pool](),

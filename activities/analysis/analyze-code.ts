@@ -2,10 +2,9 @@ import { config } from '../../common/config';
 import { missingNames, suggestedModulePath } from '../../common/task-names';
 import { isTestPath } from '../../common/test-files';
 import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from '../artifacts';
-import { activityCancellationSignal, heartbeat } from '../sandbox/activity-context';
+import { heartbeat } from '../sandbox/activity-context';
 import { toolchains } from '../sandbox/toolchains';
 import { loadFiles } from '../sandbox/workspace';
-import { codacyFindings, codacyOptionsFromConfig, type CodacyQuery } from './codacy';
 import { checkDockerfiles, dockerfiles } from './dockerfile';
 import { hasLintableFiles, runEslint } from './eslint';
 import { normaliseFindings, summarizeFindings, type Finding, type Ruleset } from './finding';
@@ -23,8 +22,11 @@ export interface AnalyzeCodeInput {
    * manifests are checked under every ruleset.
    */
   ruleset?: Ruleset;
-  /** Which Codacy results to add when Codacy is configured; repository issues on the job's files by default. */
-  codacy?: CodacyQuery;
+  /**
+   * Codacy's findings on these files at this revision (`fetchCodacyFindings` on the llm pool: the
+   * sandbox pool holds no Codacy token), merged into the report as tool `codacy`.
+   */
+  codacyFindings?: ArtifactRef;
   /**
    * The functions and classes the task names: each one that no non-test file defines is an error
    * (rule `task/named-api`), so a job cannot end green without the API that was asked for.
@@ -66,7 +68,7 @@ export function namedApiFindings(files: FileMap, names: string[], language: stri
   }));
 }
 
-/** Runs the local analyzers by file type, plus Codacy when configured, and normalises everything. */
+/** Runs the local analyzers by file type, adds Codacy's findings when given, and normalises everything. */
 export async function analyzeCodeFiles(input: AnalyzeCodeInput): Promise<AnalyzeCodeResult> {
   const ruleset = input.ruleset ?? 'default';
   const files: FileMap = await loadFiles(input.files);
@@ -105,10 +107,8 @@ export async function analyzeCodeFiles(input: AnalyzeCodeInput): Promise<Analyze
     findings.push(...namedApiFindings(files, input.expectedNames, input.language));
     tools.push('task');
   }
-  const codacy = codacyOptionsFromConfig(activityCancellationSignal());
-  if (codacy) {
-    heartbeat({ phase: 'codacy' });
-    findings.push(...(await codacyFindings(codacy, input.codacy ?? {}, input.language, Object.keys(files))));
+  if (input.codacyFindings) {
+    findings.push(...(JSON.parse(await artifactStore().getText(input.codacyFindings)) as Finding[]));
     tools.push('codacy');
   }
   const all = normaliseFindings(findings);

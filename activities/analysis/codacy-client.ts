@@ -11,16 +11,12 @@ export interface CodacyOptions {
   provider: string;
   organization: string;
   repository: string;
-  /** Attempts per request on 429, 5xx and network errors (default 4). */
-  maxAttempts?: number;
-  /** First backoff delay; doubles per attempt (default 500 ms). */
-  retryBaseMs?: number;
-  /** Upper bound on any wait, including a server's Retry-After (default 30 s). */
-  maxRetryDelayMs?: number;
   /** Pages followed per query before stopping (default 20 × 100 issues). */
   maxPages?: number;
-  /** Per-request timeout (default 30 s). */
+  /** Per-request timeout (default 20 s, under the activity's heartbeat timeout). */
   requestTimeoutMs?: number;
+  /** Called before every request, so the activity heartbeats while it pages. */
+  onRequest?: (progress: { request: number; path: string }) => void;
   signal?: AbortSignal;
 }
 
@@ -42,9 +38,10 @@ interface Page<T> {
   analyzed?: boolean;
 }
 
-interface DeltaIssue {
-  commitIssue: CodacyIssue;
-  deltaType: 'Added' | 'Fixed' | string;
+/** What Codacy says of a repository's analysis (the fields we use). */
+export interface RepositoryAnalysis {
+  /** The last commit Codacy finished analysing on the branch asked for (the default branch otherwise). */
+  lastAnalysedCommit?: { sha: string; endedAnalysis?: string };
 }
 
 /** Filters of the repository issues search (the request body). */
@@ -84,24 +81,19 @@ export function codacyIssueToFinding(issue: CodacyIssue): Finding {
 }
 
 /**
- * A small client for the Codacy REST API v3: repository issues, commit delta issues and
- * pull-request issues. Follows cursor pagination and retries 429/5xx/network errors with
- * exponential backoff (honouring Retry-After). 401/403/404 are configuration problems
- * (CodacyConfig, not retried); exhausted retries are DependencyUnavailable (retryable).
+ * A small client for the Codacy REST API v3: a repository's last analysed commit, and its issues.
+ * Follows cursor pagination. One attempt per request: the activity's retry policy retries, so a
+ * 429, a 5xx or a network error is a retryable DependencyUnavailable (with a Retry-After as the next
+ * retry's delay), and 401/403/404 are configuration problems (CodacyConfig, not retried).
  */
 export class CodacyClient {
-  private readonly maxAttempts: number;
-  private readonly retryBaseMs: number;
-  private readonly maxRetryDelayMs: number;
   private readonly maxPages: number;
   private readonly requestTimeoutMs: number;
+  private requests = 0;
 
   constructor(private readonly options: CodacyOptions) {
-    this.maxAttempts = options.maxAttempts ?? 4;
-    this.retryBaseMs = options.retryBaseMs ?? 500;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.maxPages = options.maxPages ?? 20;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 20_000;
   }
 
   private repoPath(): string {
@@ -109,44 +101,24 @@ export class CodacyClient {
     return `/analysis/organizations/${encodeURIComponent(provider)}/${encodeURIComponent(organization)}/repositories/${encodeURIComponent(repository)}`;
   }
 
+  /** The repository's analysis on `branch` (its default branch when absent): `GET …/repositories/{name}`. */
+  async repositoryAnalysis(branch?: string): Promise<RepositoryAnalysis> {
+    const query = branch ? `?${new URLSearchParams({ branch }).toString()}` : '';
+    const result = await this.request<{ data?: RepositoryAnalysis }>('GET', `${this.repoPath()}${query}`);
+    return result.data ?? {};
+  }
+
   /** Current issues of the repository: `POST …/issues/search`. */
   async searchRepositoryIssues(filter: IssueSearchFilter = {}): Promise<CodacyIssue[]> {
     return this.paginate<CodacyIssue>('POST', `${this.repoPath()}/issues/search`, filter);
   }
 
-  /** Issues a commit added (not the ones it fixed): `GET …/commits/{sha}/deltaIssues`. */
-  async commitDeltaIssues(commitSha: string): Promise<CodacyIssue[]> {
-    const items = await this.paginate<DeltaIssue>(
-      'GET',
-      `${this.repoPath()}/commits/${encodeURIComponent(commitSha)}/deltaIssues`,
-    );
-    return items.filter((d) => d.deltaType === 'Added').map((d) => d.commitIssue);
-  }
-
-  /** New issues of a pull request: `GET …/pull-requests/{n}/issues?status=new`. */
-  async pullRequestIssues(pullRequest: number): Promise<CodacyIssue[]> {
-    const items = await this.paginate<DeltaIssue>(
-      'GET',
-      `${this.repoPath()}/pull-requests/${pullRequest}/issues`,
-      undefined,
-      {
-        status: 'new',
-      },
-    );
-    return items.filter((d) => d.deltaType === 'Added').map((d) => d.commitIssue);
-  }
-
-  private async paginate<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-    query: Record<string, string> = {},
-  ): Promise<T[]> {
+  private async paginate<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
     let cursor: string | undefined;
     for (let page = 0; page < this.maxPages; page++) {
-      const params = new URLSearchParams({ ...query, limit: String(PAGE_SIZE), ...(cursor ? { cursor } : {}) });
+      const params = new URLSearchParams({ limit: String(PAGE_SIZE), ...(cursor ? { cursor } : {}) });
       const result = await this.request<Page<T>>(method, `${path}?${params.toString()}`, body);
       out.push(...(result.data ?? []));
       cursor = result.pagination?.cursor;
@@ -159,64 +131,58 @@ export class CodacyClient {
 
   private async request<T>(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<T> {
     const url = `${this.options.baseUrl.replace(/\/+$/, '')}${pathAndQuery}`;
-    let lastProblem = '';
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      let response: Response;
-      try {
-        const signals = [
-          AbortSignal.timeout(this.requestTimeoutMs),
-          ...(this.options.signal ? [this.options.signal] : []),
-        ];
-        response = await fetch(url, {
-          method,
-          headers: {
-            'api-token': this.options.token,
-            accept: 'application/json',
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.any(signals),
-        });
-      } catch (err) {
-        if (this.options.signal?.aborted) throw err;
-        lastProblem = `network error: ${(err as Error).message}`;
-        await this.backoff(attempt, null);
-        continue;
-      }
-      if (response.ok) return (await response.json()) as T;
-      const detail = (await response.text().catch(() => '')).slice(0, 300);
-      if (response.status === 429 || response.status >= 500) {
-        lastProblem = `HTTP ${response.status}${detail ? `: ${detail}` : ''}`;
-        if (attempt < this.maxAttempts) await this.backoff(attempt, response.headers.get('retry-after'));
-        continue;
-      }
-      if (response.status === 401 || response.status === 403) {
-        throw codacyConfig(`Codacy rejected the API token (HTTP ${response.status}); check CODACY_API_TOKEN.`);
-      }
-      if (response.status === 404) {
-        const { provider, organization, repository } = this.options;
-        throw codacyConfig(
-          `Codacy does not know ${provider}/${organization}/${repository} or this resource (HTTP 404 on ${method} ${pathAndQuery.split('?')[0] ?? ''}); check CODACY_PROVIDER, CODACY_ORGANIZATION and CODACY_REPOSITORY.`,
-        );
-      }
-      throw codacyConfig(
-        `Codacy refused ${method} ${pathAndQuery.split('?')[0] ?? ''} with HTTP ${response.status}: ${detail}`,
+    const path = pathAndQuery.split('?')[0] ?? '';
+    this.options.onRequest?.({ request: ++this.requests, path });
+    let response: Response;
+    try {
+      const signals = [
+        AbortSignal.timeout(this.requestTimeoutMs),
+        ...(this.options.signal ? [this.options.signal] : []),
+      ];
+      response = await fetch(url, {
+        method,
+        headers: {
+          'api-token': this.options.token,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.any(signals),
+      });
+    } catch (err) {
+      if (this.options.signal?.aborted) throw err;
+      throw unavailable(`Codacy did not answer ${method} ${path}: ${(err as Error).message}`);
+    }
+    if (response.ok) return (await response.json()) as T;
+    const detail = (await response.text().catch(() => '')).slice(0, 300);
+    if (response.status === 429 || response.status >= 500) {
+      const seconds = Number(response.headers.get('retry-after') ?? NaN);
+      throw unavailable(
+        `Codacy answered ${method} ${path} with HTTP ${response.status}${detail ? `: ${detail}` : ''}`,
+        Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, MAX_RETRY_AFTER_S) : undefined,
       );
     }
-    throw ApplicationFailure.create({
-      type: 'DependencyUnavailable',
-      nonRetryable: false,
-      message: `Codacy did not answer after ${this.maxAttempts} attempts (${lastProblem}).`,
-    });
+    if (response.status === 401 || response.status === 403) {
+      throw codacyConfig(`Codacy rejected the API token (HTTP ${response.status}); check CODACY_API_TOKEN.`);
+    }
+    if (response.status === 404) {
+      const { provider, organization, repository } = this.options;
+      throw codacyConfig(
+        `Codacy does not know ${provider}/${organization}/${repository} or this resource (HTTP 404 on ${method} ${path}); check the repository the schedule or job names.`,
+      );
+    }
+    throw codacyConfig(`Codacy refused ${method} ${path} with HTTP ${response.status}: ${detail}`);
   }
+}
 
-  private async backoff(attempt: number, retryAfter: string | null): Promise<void> {
-    if (attempt >= this.maxAttempts) return;
-    const seconds = retryAfter !== null ? Number(retryAfter) : NaN;
-    const fromHeader = Number.isFinite(seconds) ? seconds * 1000 : undefined;
-    // Jitter spreads the retries of parallel activities so they do not hit the limit together.
-    const exponential = this.retryBaseMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
-    const delay = Math.min(fromHeader ?? exponential, this.maxRetryDelayMs);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
+/** The longest Retry-After honoured as the next retry's delay; the retry policy caps the rest. */
+const MAX_RETRY_AFTER_S = 120;
+
+function unavailable(message: string, retryAfterSeconds?: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'DependencyUnavailable',
+    nonRetryable: false,
+    message,
+    ...(retryAfterSeconds !== undefined ? { nextRetryDelay: `${retryAfterSeconds}s` } : {}),
+  });
 }

@@ -420,6 +420,13 @@ export interface KubernetesCheckOptions {
 }
 
 /**
+ * A Helm template's action where YAML expects a node: a line or a plain value that starts with `{{`.
+ * Braces inside a quoted or mid-string value (a PrometheusRule's `{{ $labels.pool }}`, a Grafana
+ * dashboard's `{{pool}}` legend) are a rendered manifest's data, not a template.
+ */
+const HELM_ACTION = /^\s*(?:-\s+)?(?:[^\s'"#][^:'"]*:\s+)?\{\{/m;
+
+/**
  * Validates every YAML document of the manifest files. Pure and in-process: the YAML is parsed, never
  * applied or executed. Throws ToolchainMissing when the schemas are not installed.
  */
@@ -432,7 +439,7 @@ export function checkKubernetesManifests(
   const findings: Finding[] = [];
   const parsed: Parsed[] = [];
   for (const [file, content] of Object.entries(files)) {
-    if (/\{\{.*\}\}/.test(content)) {
+    if (HELM_ACTION.test(content)) {
       findings.push({
         tool: TOOL,
         rule: 'helm-template',

@@ -7,7 +7,7 @@ import { ResponseCache } from './response-cache';
 
 export * from './circuit-breaker';
 export { RateLimiter, type RateLimiterOptions } from './rate-limiter';
-export { ResponseCache, responseCacheKey, type CacheValue } from './response-cache';
+export { ResponseCache, type CacheValue } from './response-cache';
 export { cacheHits, cacheMisses, circuitBreakerStatus, memoryOperationLatency, timeMemoryOperation } from './metrics';
 
 export interface SharedStateHealth {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { LruCache } from './lru';
 import { cacheHits, cacheMisses } from './metrics';
 import type { RedisLink } from './redis-link';
@@ -19,6 +18,11 @@ export class ResponseCache {
     private readonly options: { keyPrefix: string; defaultTtlSeconds: number; maxLocalEntries?: number },
   ) {
     this.local = new LruCache(options.maxLocalEntries ?? 1_000);
+    // Both series exist from the start, so a cache that never hits reads as a 0% hit rate, not as no data.
+    for (const backend of link ? ['redis', 'in-process'] : ['in-process']) {
+      cacheHits.inc({ backend }, 0);
+      cacheMisses.inc({ backend }, 0);
+    }
   }
 
   async get<T = CacheValue>(key: string): Promise<T | undefined> {
@@ -69,27 +73,4 @@ export class ResponseCache {
   private redisKey(key: string): string {
     return `${this.options.keyPrefix}cache:${key}`;
   }
-}
-
-/**
- * The cache key of an LLM request: sha256 over a canonical JSON of model, messages and parameters, so
- * key order in the objects does not change it.
- */
-export function responseCacheKey(request: {
-  model: string;
-  messages: unknown;
-  params?: Record<string, unknown>;
-}): string {
-  return createHash('sha256').update(canonicalJson(request)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

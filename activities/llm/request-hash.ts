@@ -1,25 +1,5 @@
 import { createHash } from 'node:crypto';
-
-/**
- * JSON with object keys sorted at every depth, so equal values always give equal text (and hash),
- * whatever order their keys were built in.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
-}
+import { canonicalJson } from '../../common/canonical-json';
 
 /** The fields that decide a model answer; two calls with equal fields may share one answer. */
 export interface HashedRequest {

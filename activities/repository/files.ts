@@ -52,6 +52,23 @@ export async function listRepositoryFiles(root: string): Promise<string[]> {
   return (await gitFiles(root)) ?? (await walk(root));
 }
 
+/**
+ * The commit a git work tree is at, when nothing under `root` differs from it (no change, nothing
+ * untracked and not ignored); undefined otherwise, or outside git. A review of that tree is a review
+ * of that commit, so an analysis of the commit describes it.
+ */
+export async function committedRevision(root: string): Promise<string | undefined> {
+  try {
+    const git = promisify(execFile);
+    const { stdout: changes } = await git('git', ['-C', root, 'status', '--porcelain', '--', '.']);
+    if (changes.trim() !== '') return undefined;
+    const { stdout: head } = await git('git', ['-C', root, 'rev-parse', '--verify', 'HEAD']);
+    return /^[0-9a-f]{40,64}$/.test(head.trim()) ? head.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function gitFiles(root: string): Promise<string[] | undefined> {
   try {
     const { stdout } = await promisify(execFile)(

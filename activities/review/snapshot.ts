@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FileMap } from '../artifacts';
-import { allowedRepositoryPath, inSkippedDir, listRepositoryFiles } from '../repository/files';
+import { allowedRepositoryPath, committedRevision, inSkippedDir, listRepositoryFiles } from '../repository/files';
 import { heartbeat } from '../sandbox/activity-context';
 
 export type SnapshotLanguage = 'python' | 'typescript' | 'javascript';
@@ -31,6 +31,8 @@ export interface RepositorySnapshot {
   /** Candidate files left out: binary, too large, unreadable, or a symlink. */
   skipped: number;
   bytes: number;
+  /** The commit the files are at, when the tree under the path has no change from it (see committedRevision). */
+  revision?: string;
 }
 
 /**
@@ -82,7 +84,8 @@ export async function readTree(root: string, language: SnapshotLanguage): Promis
     }
     files[relative] = content.toString('utf8');
   }
-  return { files, skipped, bytes };
+  const revision = await committedRevision(root);
+  return { files, skipped, bytes, ...(revision ? { revision } : {}) };
 }
 
 function tooLarge(root: string, what: string): ApplicationFailure {

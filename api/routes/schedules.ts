@@ -27,7 +27,7 @@ import {
 import { callerOf } from '../auth';
 import { HttpError, jobFailureToHttp } from '../errors';
 import type { TemporalGateway } from '../temporal-gateway';
-import { repositorySchema } from '../validation';
+import { codacyRepositorySchema, repositorySchema } from '../validation';
 import { checkRepositoryPath } from './memory';
 import { checkRepository } from './workflows';
 
@@ -114,6 +114,7 @@ export const createScheduleSchema = z
       .max(366 * 24 * 3600)
       .optional(),
     runTests: z.boolean().optional(),
+    codacy: codacyRepositorySchema.optional(),
     paused: z.boolean().optional(),
     note,
   })
@@ -289,6 +290,7 @@ export function schedulesRouter(deps: { gateway: TemporalGateway; cfg: Config })
       runTests: body.runTests ?? false,
       scheduleId: internalId,
       tenant,
+      ...(body.codacy ? { codacy: body.codacy } : {}),
     };
     const spec: ScheduleSpec = body.cron
       ? { cronExpressions: [body.cron] }

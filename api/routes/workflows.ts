@@ -63,6 +63,7 @@ export function jobInput(body: StartJobBody, cfg: Config, tenant = 'local'): Cod
     project: body.project,
     error: body.error,
     options: body.options,
+    ...(body.codacy ? { codacy: body.codacy } : {}),
     defaults: {
       maxIterations: cfg.JOB_MAX_ITERATIONS,
       maxTokens: cfg.JOB_MAX_TOKENS,
@@ -307,7 +308,8 @@ export async function jobResult(gateway: TemporalGateway, cfg: Config, workflowI
         throw new HttpError(409, 'JobNotFinished', `The job did not finish within ${waitMs} ms.`, { workflowId });
       }
     }
-    throw http;
+    // The original error, not its mapping: the error middleware maps it again and logs what happened.
+    throw err;
   }
 }
 

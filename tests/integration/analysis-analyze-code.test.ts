@@ -124,26 +124,23 @@ describe('analyzeCode', () => {
     );
   });
 
-  it("adds Codacy's issues on the job's files when Codacy is configured", async () => {
+  it('merges the Codacy findings it is given, and never calls Codacy itself, even where a token is set', async () => {
     const fake = await startFakeCodacy();
     const saved = { ...process.env };
-    Object.assign(process.env, {
-      CODACY_API_TOKEN: CODACY_TOKEN,
-      CODACY_BASE_URL: fake.baseUrl,
-      CODACY_PROVIDER: 'gh',
-      CODACY_ORGANIZATION: 'acme',
-      CODACY_REPOSITORY: 'widgets',
-    });
+    Object.assign(process.env, { CODACY_API_TOKEN: CODACY_TOKEN, CODACY_BASE_URL: fake.baseUrl });
     resetConfig();
     try {
       const files = await artifactStore().putFiles({ 'calc.py': PY });
-      const result = await analyzeCode({ files, language: 'python' });
+      const codacyFindings = await artifactStore().putJson([
+        { tool: 'codacy/Bandit', rule: 'Bandit_B307', severity: 'error', file: 'calc.py', line: 7, message: 'eval' },
+      ]);
+      const result = await analyzeCode({ files, language: 'python', codacyFindings });
       expect(result.tools).toEqual(['ruff', 'codacy']);
-      // other/legacy.py is not part of the job, so its Codacy issue is left out.
       expect(
         result.findings.filter((f) => f.tool.startsWith('codacy/')).map((f) => `${f.file}:${f.line}:${f.rule}`),
-      ).toEqual(['calc.py:1:PyLint_W0611', 'calc.py:7:Bandit_B307']);
-      expect(fake.requests[0]?.body).toEqual({ languages: ['Python'] });
+      ).toEqual(['calc.py:7:Bandit_B307']);
+      expect((await analyzeCode({ files, language: 'python' })).tools).toEqual(['ruff']);
+      expect(fake.requests).toEqual([]);
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
       Object.assign(process.env, saved);

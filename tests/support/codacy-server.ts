@@ -16,6 +16,8 @@ export interface FakeCodacy {
   /** Base URL to use as CODACY_BASE_URL, e.g. `http://127.0.0.1:1234/api/v3`. */
   baseUrl: string;
   requests: RecordedRequest[];
+  /** Which commit the repository's last analysis is of (the recorded CODACY_COMMIT until set). */
+  setLastAnalysed(sha: string): void;
   /** Statuses answered (in order) before the recorded response, e.g. `[429, 503]`. */
   failNext(statuses: number[], retryAfterSeconds?: number): void;
   close(): Promise<void>;
@@ -31,7 +33,15 @@ function recording(name: string): string {
 }
 
 /** The recorded response for a request, keyed by method, path and cursor; undefined means 404. */
-function route(method: string, pathname: string, query: Record<string, string>): string | undefined {
+function route(
+  method: string,
+  pathname: string,
+  query: Record<string, string>,
+  lastAnalysed: string,
+): string | undefined {
+  if (method === 'GET' && pathname === REPO) {
+    return recording('repository-with-analysis.json').replaceAll(CODACY_COMMIT, lastAnalysed);
+  }
   if (method === 'POST' && pathname === `${REPO}/issues/search`) {
     const firstCursor = (JSON.parse(recording('search-issues-page-1.json')) as { pagination: { cursor: string } })
       .pagination.cursor;
@@ -39,9 +49,6 @@ function route(method: string, pathname: string, query: Record<string, string>):
     if (query.cursor === firstCursor) return recording('search-issues-page-2.json');
     return undefined;
   }
-  if (method === 'GET' && pathname === `${REPO}/commits/${CODACY_COMMIT}/deltaIssues`)
-    return recording('commit-delta-issues.json');
-  if (method === 'GET' && pathname === `${REPO}/pull-requests/42/issues`) return recording('pull-request-issues.json');
   return undefined;
 }
 
@@ -50,6 +57,7 @@ export async function startFakeCodacy(): Promise<FakeCodacy> {
   const requests: RecordedRequest[] = [];
   let faults: number[] = [];
   let retryAfter: number | undefined;
+  let lastAnalysed = CODACY_COMMIT;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -77,7 +85,7 @@ export async function startFakeCodacy(): Promise<FakeCodacy> {
         );
       }
       if (req.headers['api-token'] !== CODACY_TOKEN) return send(401, recording('unauthorized.json'));
-      const body = route(req.method ?? '', url.pathname, query);
+      const body = route(req.method ?? '', url.pathname, query, lastAnalysed);
       return body === undefined ? send(404, JSON.stringify({ error: 'Not Found' })) : send(200, body);
     });
   });
@@ -86,6 +94,9 @@ export async function startFakeCodacy(): Promise<FakeCodacy> {
   return {
     baseUrl: `http://127.0.0.1:${port}/api/v3`,
     requests,
+    setLastAnalysed(sha) {
+      lastAnalysed = sha;
+    },
     failNext(statuses, seconds) {
       faults = [...statuses];
       retryAfter = seconds;

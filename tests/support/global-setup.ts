@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../workers/job-metrics';
 import { startLocalTemporal } from './local-temporal';
 import { TestQdrant } from './qdrant-server';
 
@@ -23,7 +24,11 @@ export default async function globalSetup(): Promise<void> {
   // What the tests index and review lives in temp dirs or is this repository itself.
   process.env.SOPHIA_REPO_ROOTS ??= [fs.realpathSync(os.tmpdir()), path.resolve(__dirname, '../..')].join(',');
   // Bundle the workflows once for the whole run; every test worker loads this bundle.
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: quietLogger,
+  });
   const bundle = path.join(dataDir, 'workflow-bundle.js');
   fs.writeFileSync(bundle, code);
   process.env.WORKER_WORKFLOW_BUNDLE = bundle;

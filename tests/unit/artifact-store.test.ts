@@ -8,6 +8,25 @@ beforeAll(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-artifacts-
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('the artifact store', () => {
+  it('never serves a torn artifact: it fails typed, is removed, and the next write makes it whole', async () => {
+    const store = new ArtifactStore(root);
+    const ref = await store.put('def add(a, b):\n    return a + b\n');
+    const file = path.join(root, ref.id.slice(7, 9), ref.id.slice(7));
+    // A crash before the data reached the disk: the file is there, its end is not.
+    fs.truncateSync(file, 10);
+    await expect(store.get(ref)).rejects.toMatchObject({
+      type: 'ArtifactMissing',
+      message: expect.stringContaining('torn'),
+    });
+    expect(fs.existsSync(file)).toBe(false);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, 'def add(a, b');
+    // Writing the same content again repairs a torn file instead of keeping it.
+    await store.put('def add(a, b):\n    return a + b\n');
+    expect(await store.getText(ref)).toBe('def add(a, b):\n    return a + b\n');
+    expect(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('gives a file set back in the same path order every time, however long each file takes to read', async () => {
     const store = new ArtifactStore(root);
     // Big files first in path order: read in parallel, they finish last.

@@ -17,14 +17,13 @@ afterAll(async () => {
 beforeEach(() => {
   fake.requests.length = 0;
   fake.failNext([]);
+  fake.setLastAnalysed(CODACY_COMMIT);
   options = {
     baseUrl: fake.baseUrl,
     token: CODACY_TOKEN,
     provider: 'gh',
     organization: 'acme',
     repository: 'widgets',
-    retryBaseMs: 5,
-    maxRetryDelayMs: 50,
   };
 });
 
@@ -46,54 +45,42 @@ describe('the Codacy client', () => {
     expect(second?.headers['api-token']).toBe(CODACY_TOKEN);
   });
 
-  it("gets a commit's delta issues and keeps only the ones the commit added", async () => {
-    const issues = await new CodacyClient(options).commitDeltaIssues(CODACY_COMMIT);
+  it("reads the commit of the repository's last analysis, on the branch asked for", async () => {
+    const analysis = await new CodacyClient(options).repositoryAnalysis('main');
+    expect(analysis.lastAnalysedCommit?.sha).toBe(CODACY_COMMIT);
     expect(fake.requests[0]).toMatchObject({
       method: 'GET',
-      path: `/api/v3/analysis/organizations/gh/acme/repositories/widgets/commits/${CODACY_COMMIT}/deltaIssues`,
+      path: '/api/v3/analysis/organizations/gh/acme/repositories/widgets',
+      query: { branch: 'main' },
     });
-    expect(issues.map((i) => i.patternInfo.id)).toEqual(['ESLint8_no-eval']);
   });
 
-  it("gets a pull request's new issues", async () => {
-    const issues = await new CodacyClient(options).pullRequestIssues(42);
-    expect(fake.requests[0]).toMatchObject({
-      method: 'GET',
-      path: '/api/v3/analysis/organizations/gh/acme/repositories/widgets/pull-requests/42/issues',
-      query: { status: 'new', limit: '100' },
-    });
-    expect(issues).toHaveLength(1);
+  it('tells the activity before every request, so it heartbeats while it pages', async () => {
+    const seen: number[] = [];
+    await new CodacyClient({ ...options, onRequest: (p) => seen.push(p.request) }).searchRepositoryIssues();
+    expect(seen).toEqual([1, 2]);
   });
 
-  it('retries 429 and 5xx answers and then succeeds', async () => {
-    fake.failNext([429, 503, 502], 0);
-    const issues = await new CodacyClient(options).pullRequestIssues(42);
-    expect(issues).toHaveLength(1);
-    expect(fake.requests).toHaveLength(4);
-    expect(fake.requests.every((r) => r.path.endsWith('/pull-requests/42/issues'))).toBe(true);
-  });
-
-  it('honours Retry-After, capped, between attempts', async () => {
-    fake.failNext([429], 1);
-    const started = Date.now();
-    await new CodacyClient({ ...options, maxRetryDelayMs: 300 }).pullRequestIssues(42);
-    const waited = Date.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(250);
-    expect(waited).toBeLessThan(1_000);
-  });
-
-  it('gives up after the last attempt with a retryable DependencyUnavailable', async () => {
-    fake.failNext([500, 500, 500, 500, 500]);
-    await expect(new CodacyClient(options).commitDeltaIssues(CODACY_COMMIT)).rejects.toMatchObject({
+  it('makes one attempt: a 429 or 5xx is a retryable DependencyUnavailable for the retry policy', async () => {
+    fake.failNext([503]);
+    await expect(new CodacyClient(options).repositoryAnalysis()).rejects.toMatchObject({
       type: 'DependencyUnavailable',
       nonRetryable: false,
-      message: expect.stringContaining('HTTP 500'),
+      message: expect.stringContaining('HTTP 503'),
     });
-    expect(fake.requests).toHaveLength(4);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it("passes Codacy's Retry-After on as the next retry's delay", async () => {
+    fake.failNext([429], 7);
+    await expect(new CodacyClient(options).repositoryAnalysis()).rejects.toMatchObject({
+      type: 'DependencyUnavailable',
+      nextRetryDelay: '7s',
+    });
   });
 
   it('fails a rejected token at once with a non-retryable CodacyConfig', async () => {
-    await expect(new CodacyClient({ ...options, token: 'wrong' }).pullRequestIssues(42)).rejects.toMatchObject({
+    await expect(new CodacyClient({ ...options, token: 'wrong' }).repositoryAnalysis()).rejects.toMatchObject({
       type: 'CodacyConfig',
       nonRetryable: true,
       message: expect.stringContaining('CODACY_API_TOKEN'),
@@ -102,7 +89,7 @@ describe('the Codacy client', () => {
   });
 
   it('fails an unknown repository with CodacyConfig naming the coordinates', async () => {
-    await expect(new CodacyClient({ ...options, repository: 'nope' }).pullRequestIssues(42)).rejects.toMatchObject({
+    await expect(new CodacyClient({ ...options, repository: 'nope' }).repositoryAnalysis()).rejects.toMatchObject({
       type: 'CodacyConfig',
       message: expect.stringContaining('gh/acme/nope'),
     });

@@ -59,14 +59,19 @@ describe('the secrets of each npm start process', () => {
     },
   );
 
-  it('the sandbox and memory pools never see the model or Temporal Cloud keys', async () => {
+  it('the sandbox and memory pools never see the model, Temporal Cloud or Codacy keys', async () => {
     for (const pool of ['sandbox', 'memory'] as const) {
       const env = await environOfProcess(componentEnv(pool, SUPERVISOR_ENV));
       const values = Object.values(env).join('\n');
-      for (const secret of ['sk-model-secret', 'temporal-cloud-secret', 'api-token-secret']) {
+      for (const secret of ['sk-model-secret', 'temporal-cloud-secret', 'api-token-secret', 'codacy-secret']) {
         expect(values).not.toContain(secret);
       }
     }
+  });
+
+  it('the sandbox pool, which runs generated code, holds no secret at all; Codacy is called from the llm pool', async () => {
+    expect(secretsIn(await environOfProcess(componentEnv('sandbox', SUPERVISOR_ENV)))).toEqual([]);
+    expect(secretsIn(await environOfProcess(componentEnv('llm', SUPERVISOR_ENV)))).toContain('CODACY_API_TOKEN');
   });
 
   it('a process of none of the pools (a local model server) gets no secret at all', async () => {

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ArtifactRef, FileSetRef } from '../../activities/artifacts/store';
+import type { CodacyRepository } from '../../activities/codacy';
 import type { RepositorySpec } from '../../common/repository-spec';
 
 export type { RepositorySpec } from '../../common/repository-spec';
@@ -97,6 +98,11 @@ export interface CodingJobInput {
   /** An error message or stack trace, for DEBUG. */
   error?: string;
   options?: JobOptions;
+  /**
+   * A REVIEW job of code committed in a Codacy repository: the repository and the commit the files
+   * are at. Codacy's findings join the review only when Codacy's last analysis is of that commit.
+   */
+  codacy?: { repository: CodacyRepository; revision: string };
   /** Config defaults resolved by the API, so the workflow never reads the environment. */
   defaults?: Omit<JobOptions, 'requireApproval'>;
   /** Set by the job itself when it continues as new: where the loop picks up. Clients never set it. */

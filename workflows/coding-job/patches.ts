@@ -19,6 +19,8 @@ export const PATCHES = {
    * them all), and a loop whose last rewrites did no better than its best round stops there.
    */
   taskExamples: 'task-examples',
+  /** A REVIEW job of a committed revision adds Codacy's findings, fetched on the llm pool. */
+  codacyActivity: 'codacy-activity',
   /**
    * A job on a git repository: checked out at one commit first, a commit per accepted round on
    * `sophia/<job-id>`, and the patch, push and pull request at the end (workflows/coding-job/git.ts).

@@ -1,4 +1,5 @@
-import { condition, log } from '@temporalio/workflow';
+import { condition, log, patched } from '@temporalio/workflow';
+import { PATCHES } from './patches';
 import type { FileSetRef } from '../../activities/artifacts/store';
 import { isExampleFailure } from '../../common/task-examples';
 import { isTestPath } from '../../common/test-files';
@@ -159,11 +160,24 @@ export async function review(
   const { input, realLoop } = job;
   const { tests, failures } = round;
   job.enter('REVIEW', tests ? `Reviewing (${tests.summary})` : 'Reviewing');
+  // Only a REVIEW job's files are the committed revision Codacy may have analysed; code the job wrote is not.
+  const codacy =
+    input.codacy && input.task === 'review' && patched(PATCHES.codacyActivity)
+      ? await job.act.codacy.fetchCodacyFindings.executeWithOptions({ summary: `Codacy at ${input.codacy.revision}` }, [
+          {
+            repository: input.codacy.repository,
+            revision: input.codacy.revision,
+            language: job.language,
+            files: job.code.files.map((f) => f.path),
+          },
+        ])
+      : undefined;
   const analysis = await job.sandbox().analyzeCode.executeWithOptions({ summary: 'static analysis' }, [
     {
       files: job.code,
       language: job.language,
       ruleset: rulesetOf(input.task),
+      ...(codacy?.report ? { codacyFindings: codacy.report } : {}),
       ...(job.names.length ? { expectedNames: job.names } : {}),
     },
   ]);
@@ -186,7 +200,7 @@ export async function review(
   record.findings = {
     blocking: blocking.length,
     total: findings.length,
-    summary: `${blocking.length} blocking of ${findings.length}. ${analysis.summary} ${oneLine(reviewed.summary, 200)}`,
+    summary: `${blocking.length} blocking of ${findings.length}. ${analysis.summary}${codacy && !codacy.analysed ? ` ${codacy.summary}` : ''} ${oneLine(reviewed.summary, 200)}`,
     report: analysis.report,
     items: findings.slice(0, 50),
   };

@@ -1,5 +1,6 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type * as analysisActivities from '../../activities/analysis';
+import type * as codacyActivities from '../../activities/codacy';
 import type * as fileActivities from '../../activities/files';
 import type * as gitActivities from '../../activities/git';
 import type * as jobMemoryActivities from '../../activities/job-memory';
@@ -17,7 +18,8 @@ export function activitiesFor(workflowTaskQueue: string) {
   const sandboxOptions = {
     taskQueue: queues.sandbox,
     startToCloseTimeout: '10m',
-    heartbeatTimeout: '1m',
+    // A run heartbeats every 5 s at most (run-in-sandbox.ts): 20 s of silence is a dead worker.
+    heartbeatTimeout: '20s',
     retry: RETRY_POLICIES.sandbox,
   } as const;
   return {
@@ -40,8 +42,10 @@ export function activitiesFor(workflowTaskQueue: string) {
     llm: proxyActivities<typeof llmActivities>({
       taskQueue: queues.llm,
       // Model calls stream for minutes on big tasks; the heartbeat catches a dead worker much sooner.
+      // The model client heartbeats every second while it waits or streams, so 20 s of silence is a dead
+      // worker: the call resumes on another within about 20 s plus the first retry's 2 s.
       startToCloseTimeout: '10m',
-      heartbeatTimeout: '1m',
+      heartbeatTimeout: '20s',
       retry: RETRY_POLICIES.llm,
     }),
     refactor: proxyActivities<typeof llmActivities>({
@@ -51,6 +55,14 @@ export function activitiesFor(workflowTaskQueue: string) {
       startToCloseTimeout: '30m',
       heartbeatTimeout: '20s',
       retry: RETRY_POLICIES.llm,
+    }),
+    codacy: proxyActivities<typeof codacyActivities>({
+      taskQueue: queues.llm,
+      // Codacy from the pool that holds its token: one attempt per try, a heartbeat per request (20 s
+      // each); Codacy may be down or rate-limited for minutes, which the remote preset waits out.
+      startToCloseTimeout: '5m',
+      heartbeatTimeout: '30s',
+      retry: RETRY_POLICIES.remote,
     }),
     sandbox: proxyActivities<typeof sandboxActivities & typeof analysisActivities>({
       ...sandboxOptions,

@@ -1,7 +1,9 @@
 import type { ArtifactRef } from '../../activities/artifacts/store';
+import type { CodacyRepository } from '../../activities/codacy';
 import type { ReviewTestCounts } from '../../activities/review/baseline';
 import type { ReviewComparison } from '../../activities/review/compare-findings';
 
+export type { CodacyRepository } from '../../activities/codacy';
 export type { ReviewBaseline, ReviewTestCounts } from '../../activities/review/baseline';
 export type { ReviewComparison } from '../../activities/review/compare-findings';
 import type { RepositorySpec } from '../../common/repository-spec';
@@ -44,6 +46,11 @@ export interface ScheduledReviewInput {
   scheduleId?: string;
   /** The tenant the schedule belongs to (`SophiaTenant`). Default `local`. */
   tenant?: string;
+  /**
+   * The Codacy repository of this code: its findings join the review when Codacy's last analysis is
+   * of the commit the reviewed tree is at (a clean git work tree), and never otherwise.
+   */
+  codacy?: CodacyRepository;
 }
 
 export interface ScheduledReviewResult {
@@ -58,6 +65,8 @@ export interface ScheduledReviewResult {
   findings: { total: number; tools: string[]; report: ArtifactRef; summary: string };
   comparison: ReviewComparison;
   tests?: ReviewTestCounts & { summary: string; previous?: ReviewTestCounts };
+  /** Whether Codacy's findings are in, and why not, when the schedule names a Codacy repository. */
+  codacy?: { analysed: boolean; summary: string };
   /** One line for humans and the Web UI. */
   summary: string;
   /** With a repository: the commit reviewed, and the one the previous review saw. */

@@ -10,6 +10,8 @@ import {
 } from '@temporalio/workflow';
 import type * as analysisActivities from '../../activities/analysis';
 import type * as gitActivities from '../../activities/git';
+import type * as codacyActivities from '../../activities/codacy';
+import type { ArtifactRef } from '../../activities/artifacts/store';
 import type * as reviewActivities from '../../activities/review';
 import type * as sandboxActivities from '../../activities/sandbox';
 import { asTypedFailure } from '../shared/failures';
@@ -34,9 +36,11 @@ const REVIEW_PATCHES = {
   /** Reviews of a git repository: fetch each tick, skip an unmoved head, compare by commit. */
   reviewOnGit: 'review-on-git',
 } as const;
+/** Codacy's findings come from the llm pool's `fetchCodacyFindings`, for the analysed commit only. */
+const CODACY_ACTIVITY_PATCH = 'codacy-activity';
 
 function activitiesFor(workflowTaskQueue: string) {
-  const { sandbox } = taskQueuesForWorkflowQueue(workflowTaskQueue);
+  const { sandbox, llm } = taskQueuesForWorkflowQueue(workflowTaskQueue);
   return {
     // Reading the repository, the baseline and two reports: seconds, local I/O, cheap to retry.
     review: proxyActivities<typeof reviewActivities>({
@@ -45,7 +49,7 @@ function activitiesFor(workflowTaskQueue: string) {
       heartbeatTimeout: '30 seconds',
       retry: RETRY_POLICIES.local,
     }),
-    // Analysis may wait on Codacy (30 s per request, retried inside the activity), hence 3 min.
+    // Local analyzers over a whole repository: well under a minute, heartbeating between analyzers.
     analysis: proxyActivities<typeof analysisActivities>({
       taskQueue: sandbox,
       startToCloseTimeout: '3 minutes',
@@ -65,6 +69,14 @@ function activitiesFor(workflowTaskQueue: string) {
       startToCloseTimeout: '2 minutes',
       retry: RETRY_POLICIES.remote,
     }),
+    // Codacy from the pool that holds its token: one attempt per try, a heartbeat per request (20 s
+    // each); Codacy may be down or rate-limited for minutes, which the remote preset waits out.
+    codacy: proxyActivities<typeof codacyActivities>({
+      taskQueue: llm,
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '30 seconds',
+      retry: RETRY_POLICIES.remote,
+    }),
     // A test suite runs for up to SANDBOX_TIMEOUT_MS (set on the worker); the heartbeat catches a dead worker.
     tests: proxyActivities<typeof sandboxActivities>({
       taskQueue: sandbox,
@@ -77,12 +89,14 @@ function activitiesFor(workflowTaskQueue: string) {
 
 /**
  * A review of a local repository, started by a Temporal Schedule (or directly): snapshot the
- * repository's files, run the tests if asked, analyse the code (ruff / ESLint, Codacy when set up),
+ * repository's files, run the tests if asked, analyse the code (ruff / ESLint, plus Codacy's findings
+ * when the schedule names a Codacy repository and Codacy analysed the very commit under review),
  * then compare the findings with the previous review under the same schedule and make this review
  * the next one's baseline. The result has new, fixed and still-open findings (capped lists, counts,
  * and the full comparison as an artifact) and the test counts against the previous run's.
  *
- * Deterministic; every step is an activity on the sandbox pool, which reads the repository. Each
+ * Deterministic; every step is an activity on the sandbox pool, which reads the repository, but
+ * Codacy's, on the llm pool that holds its token. Each
  * run is a new execution, so the baseline lives in a small state file via `loadReviewBaseline` /
  * `saveReviewBaseline`; re-running a review is idempotent. Search attributes: SophiaTaskKind=review,
  * SophiaProject, SophiaLanguage, SophiaPhase per step, SophiaOutcome. Fails with the catalogue type
@@ -90,7 +104,7 @@ function activitiesFor(workflowTaskQueue: string) {
  * `InvalidInput`, `ToolchainMissing`, `SandboxUnavailable`.
  */
 export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Promise<ScheduledReviewResult> {
-  const { review, analysis, tests, git, forge } = activitiesFor(workflowInfo().taskQueue);
+  const { review, analysis, tests, codacy, git, forge } = activitiesFor(workflowInfo().taskQueue);
   const project = input.project ?? 'default';
   const enter = (phase: ReviewPhase, outcome: ReviewOutcome = 'running') => {
     upsertSearchAttributes([
@@ -125,7 +139,7 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     enter('SNAPSHOT');
     let early: ReviewBaseline | undefined;
     let commit: string | undefined;
-    let snapshot: { files: FileSetRef; fileCount: number; summary: string };
+    let snapshot: { files: FileSetRef; fileCount: number; summary: string; revision?: string };
     if (onGit) {
       // Each tick fetches the branch; an unmoved head is recorded as skipped, not reviewed again.
       const head = await git.resolveRepositoryHead.executeWithOptions(
@@ -139,9 +153,12 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
         enter('DONE', 'skipped');
         return result;
       }
-      snapshot = await git.checkoutRepository.executeWithOptions({ summary: `check out ${commit.slice(0, 12)}` }, [
-        { repository: input.repository!, tenant: input.tenant, language: input.language, pin: commit },
-      ]);
+      const checkedOut = await git.checkoutRepository.executeWithOptions(
+        { summary: `check out ${commit.slice(0, 12)}` },
+        [{ repository: input.repository!, tenant: input.tenant, language: input.language, pin: commit }],
+      );
+      // A commit checked out is a clean revision: Codacy's findings for it apply as they are.
+      snapshot = { ...checkedOut, revision: checkedOut.sha };
     } else {
       snapshot = await review.snapshotRepository.executeWithOptions({ summary: `snapshot ${input.repositoryPath}` }, [
         { path: input.repositoryPath, language: input.language },
@@ -159,8 +176,26 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     }
 
     enter('REVIEW');
+    // Codacy's findings count only for the commit it analysed, so only a clean work tree asks for them.
+    let fromCodacy: { analysed: boolean; summary: string; report?: ArtifactRef } | undefined;
+    if (input.codacy && patched(CODACY_ACTIVITY_PATCH)) {
+      fromCodacy = snapshot.revision
+        ? await codacy.fetchCodacyFindings.executeWithOptions({ summary: `Codacy at ${snapshot.revision}` }, [
+            {
+              repository: input.codacy,
+              revision: snapshot.revision,
+              language: input.language,
+              files: snapshot.files.files.map((f) => f.path),
+            },
+          ])
+        : { analysed: false, summary: 'The work tree differs from its last commit: no Codacy findings.' };
+    }
     const findings = await analysis.analyzeCode.executeWithOptions({ summary: `analyse ${snapshot.summary}` }, [
-      { files: snapshot.files, language: input.language },
+      {
+        files: snapshot.files,
+        language: input.language,
+        ...(fromCodacy?.report ? { codacyFindings: fromCodacy.report } : {}),
+      },
     ]);
 
     enter('COMPARE');
@@ -199,6 +234,7 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
       },
       comparison,
       tests: testRun && { ...testRun.counts, summary: testRun.summary, previous: previous?.tests },
+      ...(fromCodacy ? { codacy: { analysed: fromCodacy.analysed, summary: fromCodacy.summary } } : {}),
       summary: `${commit ? `${commit.slice(0, 12)}: ` : ''}${snapshot.fileCount} file(s), ${findings.totalFindings} finding(s): ${comparison.summary}${testLine}`,
       ...(commit ? { commit, ...(previous?.commit ? { previousCommit: previous.commit } : {}) } : {}),
     };

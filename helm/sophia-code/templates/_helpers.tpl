@@ -213,3 +213,14 @@ would deploy something broken.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The labels the alerts and the dashboard select targets by: sophia_component, and sophia_pool for a pool. */}}
+{{- define "sophia-code.targetLabels" -}}
+relabelings:
+  - targetLabel: sophia_component
+    replacement: {{ .component }}
+{{- if .pool }}
+  - targetLabel: sophia_pool
+    replacement: {{ .pool }}
+{{- end }}
+{{- end }}
