@@ -1,3 +1,5 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express, { type Express } from 'express';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
@@ -7,11 +9,14 @@ import { guardBody } from './input-guard';
 import { apiMetrics } from './metrics';
 import { Quotas } from './quotas';
 import { assistRouter } from './routes/assist';
+import { assistStreamUpgrade } from './routes/assist-stream';
+import { docsRouter } from './routes/docs';
 import { githubHooksRouter } from './routes/github-hooks';
 import { healthRouter } from './routes/health';
 import { jobEventsHandler } from './routes/job-events';
 import { indexRouter, memoryRouter } from './routes/memory';
 import { schedulesRouter } from './routes/schedules';
+import { traceRequests } from './tracing';
 import { workflowsRouter } from './routes/workflows';
 import type { TemporalGateway } from './temporal-gateway';
 
@@ -34,6 +39,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(traceRequests());
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () =>
@@ -50,6 +56,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(healthRouter(routeDeps));
+  app.use(docsRouter());
   // GitHub sends no key: its webhook proves itself by the body's signature, over the raw bytes.
   app.use('/api/hooks/github', githubHooksRouter(routeDeps));
   // Who calls comes first: nobody without a key gets a body parsed.
@@ -66,5 +73,15 @@ export function createApp(deps: AppDeps): Express {
     next(new HttpError(404, 'NotFound', `No route for ${req.method} ${req.path.slice(0, 100)}.`)),
   );
   app.use(errorMiddleware(log, cfg));
+  upgrades.set(app, assistStreamUpgrade(routeDeps));
   return app;
+}
+
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+const upgrades = new WeakMap<Express, UpgradeHandler>();
+
+/** Serves the app's WebSocket routes (`/api/coding/assist/stream`) on the server that serves the app. */
+export function serveUpgrades(server: Server, app: Express): void {
+  const handler = upgrades.get(app);
+  if (handler) server.on('upgrade', handler);
 }

@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
+import { installTracing, shutdownTracing } from '../common/tracing';
 import { ensureSearchAttributes } from '../temporal/connection';
-import { createApp } from './app';
+import { createApp, serveUpgrades } from './app';
 import { assertSafeBind } from './auth';
 import { TemporalGateway } from './temporal-gateway';
 
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   assertSafeBind(cfg);
   if (cfg.API_TOKEN)
     log.warn('API_TOKEN is deprecated: it is one admin key of tenant local; use API_KEYS or API_KEYS_FILE');
+  if (installTracing('sophia-api')) log.info(`traces go to ${cfg.OTEL_EXPORTER_OTLP_ENDPOINT} over OTLP`);
   const gateway = new TemporalGateway(cfg, logger('api:temporal'));
   gateway
     .get()
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(cfg.API_PORT, cfg.API_HOST, () => resolve(s));
   });
+  serveUpgrades(server, app);
   log.info(`listening on http://${cfg.API_HOST}:${cfg.API_PORT}`);
 
   await new Promise<void>((resolve) => {
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   await gateway.close();
+  await shutdownTracing();
 }
 
 main()

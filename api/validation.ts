@@ -11,10 +11,12 @@ const relativePath = z.string().superRefine((p, ctx) => {
 
 /** At most `max` entries, counted before any key or value is validated. */
 const boundedRecord = (max: number, what: string) =>
-  z.custom<Record<string, unknown>>(
-    (v) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length <= max,
-    `an object of at most ${max} ${what}`,
-  );
+  z
+    .custom<Record<string, unknown>>(
+      (v) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length <= max,
+      `an object of at most ${max} ${what}`,
+    )
+    .meta({ type: 'object', maxProperties: max, description: `At most ${max} ${what}.` });
 
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30m, 24h or 7d');
 
@@ -110,3 +112,25 @@ export const startJobSchema = z
 export type StartJobBody = z.infer<typeof startJobSchema>;
 
 export const workflowIdSchema = z.string().regex(/^[\w.:-]{1,200}$/, 'a workflow id');
+
+/** `POST /api/workflows/:id/retry`. */
+export const retrySchema = z
+  .object({
+    requestId: z
+      .string()
+      .trim()
+      .regex(/^[\w.:-]{1,128}$/, 'letters, digits and . _ : - (at most 128)')
+      .optional(),
+    reason: z.string().max(2_000).optional(),
+  })
+  .strict();
+
+/** `POST /api/workflows/:id/approve`. */
+export const approveSchema = z
+  .object({ reviewer: z.string().max(200).optional(), comment: z.string().max(10_000).optional() })
+  .strict();
+
+/** `POST /api/workflows/:id/request-changes`. */
+export const changesSchema = z
+  .object({ reviewer: z.string().max(200).optional(), feedback: z.string().trim().min(1).max(20_000) })
+  .strict();

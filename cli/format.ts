@@ -122,3 +122,39 @@ export function errorJson(err: unknown): {
   }
   return { error: { code: 'CliError', message: err instanceof Error ? err.message : String(err), details: {} } };
 }
+
+/** One piece of a model answer, as the events stream sends it. */
+export interface TokenChunk {
+  id: string;
+  purpose: string;
+  call: string;
+  content: string;
+}
+
+/**
+ * Prints a job's model tokens under its status lines as they arrive: a `┌ purpose` line when a model
+ * call starts, then each finished line of the answer as `│ line`. `flush` ends a line left open (before
+ * a status line, at the end).
+ */
+export class TokenLines {
+  private call?: string;
+  private open = '';
+
+  constructor(private readonly out: (text: string) => void) {}
+
+  push(chunk: TokenChunk): void {
+    if (chunk.call !== this.call) {
+      this.flush();
+      this.call = chunk.call;
+      this.out(`          ┌ ${chunk.purpose}`);
+    }
+    const lines = (this.open + chunk.content).split('\n');
+    this.open = lines.pop() ?? '';
+    for (const line of lines) this.out(`          │ ${line}`);
+  }
+
+  flush(): void {
+    if (this.open) this.out(`          │ ${this.open}`);
+    this.open = '';
+  }
+}

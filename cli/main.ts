@@ -8,7 +8,16 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, DEFAULT_API_URL, seg } from './api-client';
 import { EXIT, exitCodeFor, exitCodeForOutcome } from './exit-codes';
 import { LocalFileError, readInputFiles, writeOutputFiles } from './files';
-import { errorJson, formatAssist, formatError, formatProgress, formatResult, formatStatus } from './format';
+import {
+  errorJson,
+  formatAssist,
+  formatError,
+  formatProgress,
+  formatResult,
+  formatStatus,
+  TokenLines,
+  type TokenChunk,
+} from './format';
 import {
   approveJob,
   assist,
@@ -181,15 +190,20 @@ const COMMANDS: Record<string, Command> = {
   },
   follow: {
     usage: `follow ${ID} [--out dir]`,
-    summary: 'prints each phase change of a job as it happens, then its result (exit code as result)',
+    summary:
+      "prints each phase change of a job as it happens, and the model's tokens as they are generated, then its result (exit code as result)",
     options: { out: { type: 'string', short: 'o' } },
     arity: [1, 1],
     async run(ctx) {
       const id = ctx.args[0]!;
-      await ctx.api.stream(`/api/workflows/${seg(id)}/events`, ({ event, data }) => {
+      const tokens = new TokenLines(ctx.out);
+      await ctx.api.stream(`/api/workflows/${seg(id)}/events?tokens=true`, ({ event, data }) => {
+        if (event === 'chunk' && !ctx.json) return tokens.push(data as TokenChunk);
+        tokens.flush();
         if (event === 'status') print(ctx, { event, ...(data as object) }, () => formatProgress(data as JobStatus));
         else if (ctx.json) ctx.out(JSON.stringify({ event, ...(data as object) }));
       });
+      tokens.flush();
       // The job has closed: show its result the way `result` does, with the same exit code.
       return COMMANDS.result!.run({ ...ctx, values: { out: ctx.values.out } });
     },

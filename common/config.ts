@@ -122,6 +122,10 @@ export const envSchema = z.object({
   // --- Redis
   REDIS_URL: optionalString,
 
+  // --- traces (common/tracing.ts); the OTLP exporter reads the OTEL_EXPORTER_OTLP_* variables itself
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_SERVICE_NAME: optionalString,
+
   // --- memory
   MEMORY_STORE: z.enum(['embedded', 'qdrant']).default('embedded'),
   QDRANT_URL: optionalUrl,

@@ -48,7 +48,8 @@ export const ACTIONLINT_MODULE = 'github.com/rhysd/actionlint/cmd/actionlint@v1.
  * bubblewrap for the sandbox, python3-seccomp (libseccomp's bindings for Debian's python3) to compile
  * the sandbox's seccomp policy, prometheus (prometheus and promtool) for the alert rules and the
  * real-Prometheus test (never started as a service), shellcheck for actionlint to check the workflows'
- * scripts with; these two without their recommends (node-exporter and the like).
+ * scripts with; these two without their recommends (node-exporter and the like);
+ * chromium (headless) for the /docs page test.
  */
 const APT_PACKAGES = [
   { pkg: 'redis-server', present: () => onPath('redis-server') },
@@ -56,6 +57,8 @@ const APT_PACKAGES = [
   { pkg: 'python3-seccomp', present: () => hasSeccompBindings() },
   { pkg: 'prometheus', present: () => onPath('prometheus') && onPath('promtool'), noRecommends: true },
   { pkg: 'shellcheck', present: () => onPath('shellcheck'), noRecommends: true },
+  // The /docs page test loads the API's reference page in a headless browser.
+  { pkg: 'chromium', present: () => onPath('chromium') || Boolean(process.env.CHROMIUM_PATH), testsOnly: true },
 ];
 
 const say = (msg) => process.stderr.write(`[bootstrap] ${msg}\n`);
@@ -103,8 +106,8 @@ function hasSeccompBindings() {
   return SYSTEM_PYTHONS.some((python) => run(python, ['-c', 'import seccomp'], { quiet: true }).status === 0);
 }
 
-function ensureSystemPackages({ required }) {
-  const missing = APT_PACKAGES.filter((p) => !p.present());
+function ensureSystemPackages({ required, forTests = false }) {
+  const missing = APT_PACKAGES.filter((p) => (forTests || !p.testsOnly) && !p.present());
   const pkgs = missing.map((p) => p.pkg);
   if (pkgs.length === 0) return;
   const lean = missing.filter((p) => p.noRecommends).map((p) => p.pkg);
@@ -435,7 +438,7 @@ switch (mode) {
     ensureLocalModel(process.argv[3] ?? localModelWanted() ?? '1.5b', { required: true });
     break;
   case 'test':
-    ensureSystemPackages({ required: true });
+    ensureSystemPackages({ required: true, forTests: true });
     ensurePipTools({ required: true });
     ensureSeccompFilter({ required: true });
     ensureHelm({ required: true });

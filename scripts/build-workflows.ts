@@ -4,11 +4,13 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { projectRoot } from '../common/config';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../workers/job-metrics';
+import { WORKFLOW_TRACING_INTERCEPTORS } from '../common/tracing';
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    // Workflow spans when the worker traces (OTEL_EXPORTER_OTLP_ENDPOINT); workers/pools.ts gives them a sink.
+    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_TRACING_INTERCEPTORS],
   });
   const out = path.join(projectRoot, 'dist', 'workflow-bundle.js');
   fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -1,5 +1,6 @@
 import { Client, Connection, type ConnectionLike, type ConnectionOptions } from '@temporalio/client';
 import { toClientOptions } from '@temporalio/envconfig';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../common/config';
@@ -29,7 +30,12 @@ export function connectionOptions(cfg: TemporalConfig): ConnectionOptions & Nati
 /** A client connection (API, CLI, tests). Fails fast when Temporal is unreachable. */
 export async function connectClient(cfg: TemporalConfig, connectTimeoutMs = 5_000): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: connectTimeoutMs });
-  return new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE });
+  // Starts, signals and queries carry the caller's trace context into the workflow (a no-op without tracing).
+  return new Client({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+  });
 }
 
 /** A worker connection. */

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { describeCage, publishCage } from '../activities/sandbox/cage';
 import type { Config } from '../common/config';
+import { tracing } from '../common/tracing';
 import type { Logger } from '../common/logger';
 import { jobMetricsSinks, WORKFLOW_INTERCEPTOR_MODULES } from './job-metrics';
 import { usageInterceptor } from './usage-interceptor';
@@ -75,11 +77,19 @@ export interface PoolWorkerOptions {
 export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePrefix }: PoolWorkerOptions) {
   const taskQueue = taskQueues(taskQueuePrefix ?? cfg.TEMPORAL_TASK_QUEUE_PREFIX)[pool];
   const limit = concurrency(pool, cfg);
+  const traces = tracing();
   const base = {
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     shutdownGraceTime: cfg.WORKER_SHUTDOWN_GRACE_MS,
+    // Workflow, activity and (from the workflow) activity-start spans under the trace of the request
+    // that started the job; its span processor exports them (common/tracing.ts).
+    plugins: traces
+      ? [new OpenTelemetryPlugin({ resource: traces.resource, spanProcessor: traces.spanProcessor })]
+      : [],
+    // A prebuilt bundle has the workflow tracing interceptors in it: without tracing, their spans go nowhere.
+    ...(!traces && cfg.WORKER_WORKFLOW_BUNDLE ? { sinks: { exporter: { export: { fn: () => undefined } } } } : {}),
   };
   const worker =
     pool === 'workflows'
@@ -88,7 +98,8 @@ export async function createPoolWorker({ pool, connection, cfg, log, taskQueuePr
           ...workflowSource(cfg),
           // How each job ends, for sophia_jobs_finished_total (a prebuilt bundle has the module built in).
           interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
-          sinks: jobMetricsSinks(),
+          // With the tracing exporter's no-op sink of a prebuilt bundle, when there is one.
+          sinks: { ...(base as { sinks?: object }).sinks, ...jobMetricsSinks() },
           maxConcurrentWorkflowTaskExecutions: limit,
         })
       : await Worker.create({

@@ -3,6 +3,7 @@ import { type Worker } from '@temporalio/worker';
 import { register } from 'prom-client';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
+import { installTracing, shutdownTracing } from '../common/tracing';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connection';
 import { installSdkRuntime } from '../temporal/runtime';
 import { POOL_NAMES, type PoolName } from '../temporal/task-queues';
@@ -28,6 +29,7 @@ export async function runPools(pools: PoolName[]): Promise<void> {
   const cfg = config();
   const log = logger(`worker:${pools.join('+')}`);
   installSdkRuntime(cfg);
+  if (installTracing('sophia-worker')) log.info(`traces go to ${cfg.OTEL_EXPORTER_OTLP_ENDPOINT} over OTLP`);
   const connection = await connectWorker(cfg);
   const metrics = cfg.WORKER_METRICS_PORT ? serveMetrics(cfg.WORKER_METRICS_PORT) : undefined;
   try {
@@ -49,6 +51,7 @@ export async function runPools(pools: PoolName[]): Promise<void> {
   } finally {
     metrics?.close();
     await connection.close();
+    await shutdownTracing();
   }
 }
 

@@ -1,10 +1,13 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 import type { z } from 'zod';
 import { artifactStore, type ArtifactRef } from '../artifacts';
 import { config, type Config } from '../../common/config';
+import { TokenPublisher, tokenBus } from '../../common/job-tokens';
 import { logger } from '../../common/logger';
+import { tracer } from '../../common/tracing';
 import { llmCallDuration, llmCalls, llmCostUsd, llmTokens } from '../metrics';
 import { modelFailure, toModelFailure, type ModelErrorContext } from './model-errors';
 import { priceOf, type Price, type Pricing } from './pricing';
@@ -137,6 +140,39 @@ const jsonObjectEndpoints = new Set<string>();
  * connection errors, timeouts, stalls, unreadable responses) are retryable.
  */
 export async function callModel<T>(input: ModelCallInput<T>): Promise<ModelCallResult<T>> {
+  // A span per call, under the activity's: its token counts and cost, never the prompt or the answer.
+  return tracer().startActiveSpan(`llm ${input.purpose}`, { kind: SpanKind.CLIENT }, async (span) => {
+    span.setAttributes({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': config().OPENAI_MODEL,
+      'sophia.llm.purpose': input.purpose,
+      'sophia.llm.schema': input.schemaName,
+    });
+    try {
+      const result = await callModelCounted(input);
+      span.setAttributes({
+        'gen_ai.response.model': result.model,
+        'gen_ai.usage.input_tokens': result.usage.promptTokens,
+        'gen_ai.usage.output_tokens': result.usage.completionTokens,
+        'sophia.llm.total_tokens': result.usage.totalTokens,
+        'sophia.llm.cost_usd': result.costUsd,
+        'sophia.llm.cached': result.cached,
+        'sophia.llm.repaired': result.repaired,
+        'sophia.llm.truncated': result.truncated,
+      });
+      return result;
+    } catch (err) {
+      const type = err instanceof ApplicationFailure && err.type ? err.type : 'error';
+      span.setAttribute('error.type', type);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function callModelCounted<T>(input: ModelCallInput<T>): Promise<ModelCallResult<T>> {
   const end = llmCallDuration.startTimer({ purpose: input.purpose });
   try {
     const result = await callModelUncounted(input);
@@ -408,6 +444,7 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
   beat();
   await acquireRateLimit(activity, beat);
 
+  const tokens = tokenPublisher(activity, input.purpose);
   const controller = new AbortController();
   const onActivityCancel = () => controller.abort();
   activity?.cancellationSignal.addEventListener('abort', onActivityCancel);
@@ -431,6 +468,7 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
       if (!choice) throw new Error('the completion has no choices');
       checkRefusal(choice.message.refusal, choice.finish_reason, endpoint);
       const content = choice.message.content ?? '';
+      tokens?.push(content);
       progress.chars = content.length;
       return { content, usage: readUsage(completion.usage, messages, content), finishReason: choice.finish_reason };
     }
@@ -448,7 +486,10 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
     for await (const chunk of stream) {
       armStallTimer();
       const choice = chunk.choices?.[0];
-      if (choice?.delta?.content) content += choice.delta.content;
+      if (choice?.delta?.content) {
+        content += choice.delta.content;
+        tokens?.push(choice.delta.content);
+      }
       if (choice?.delta?.refusal) refusal = (refusal ?? '') + choice.delta.refusal;
       if (choice?.finish_reason) finishReason = choice.finish_reason;
       if (chunk.usage) usage = chunk.usage;
@@ -481,7 +522,21 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
     clearInterval(ticker);
     activity?.cancellationSignal.removeEventListener('abort', onActivityCancel);
     if (progress.chars > 0) beat();
+    // The last piece lands before the answer returns, so a follower sees it before the job moves on;
+    // a slow bus does not hold the call up for long.
+    if (tokens) await Promise.race([tokens.end(), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
   }
+}
+
+/**
+ * Where this call's tokens go as they arrive: the job's token stream (common/job-tokens.ts), which the
+ * API relays to WebSocket and SSE clients. Only for calls made by a job's activity.
+ */
+function tokenPublisher(activity: Context | undefined, purpose: string): TokenPublisher | undefined {
+  const workflowId = activity?.info.workflowExecution?.workflowId;
+  if (!activity || !workflowId) return undefined;
+  const call = `${activity.info.activityId}:${activity.info.attempt}`;
+  return new TokenPublisher({ bus: tokenBus(), workflowId, purpose, call });
 }
 
 function checkRefusal(refusal: string | null | undefined, finishReason: string | null | undefined, endpoint: Endpoint) {

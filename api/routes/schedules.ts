@@ -133,7 +133,7 @@ export const createScheduleSchema = z
   });
 export type CreateScheduleBody = z.infer<typeof createScheduleSchema>;
 
-const noteBodySchema = z.object({ note }).strict();
+export const noteBodySchema = z.object({ note }).strict();
 
 /** What the API keeps on the schedule (its memo), so a list needs no describe per schedule. */
 interface ReviewScheduleMemo {

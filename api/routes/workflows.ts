@@ -10,7 +10,6 @@ import { Router } from 'express';
 import type { Config } from '../../common/config';
 import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { taskQueues } from '../../temporal/task-queues';
-import { z } from 'zod';
 import { artifactStore } from '../../common/artifacts';
 import { FAILURES } from '../../common/failures';
 import { lexicalRefusal, parseRepoRoots } from '../../common/repo-roots';
@@ -34,7 +33,14 @@ import type { Quotas } from '../quotas';
 import { configuredSecrets, redactText } from '../redact';
 import { describeOwned, requestDigest } from '../tenancy';
 import type { TemporalGateway } from '../temporal-gateway';
-import { startJobSchema, workflowIdSchema, type StartJobBody } from '../validation';
+import {
+  approveSchema,
+  changesSchema,
+  retrySchema,
+  startJobSchema,
+  workflowIdSchema,
+  type StartJobBody,
+} from '../validation';
 import { WaitLimiter } from '../wait-limiter';
 
 export interface JobLinks {
@@ -214,6 +220,7 @@ export async function jobStatus(gateway: TemporalGateway, cfg: Config, workflowI
     status: description.status.name,
     task: attr<string>(description, SEARCH_ATTRIBUTES.taskKind),
     project: attr<string>(description, SEARCH_ATTRIBUTES.project),
+    language: attr<string>(description, SEARCH_ATTRIBUTES.language),
     phase: live?.phase ?? attr<string>(description, SEARCH_ATTRIBUTES.phase),
     iteration: live?.iteration ?? attr<number>(description, SEARCH_ATTRIBUTES.iteration) ?? 0,
     outcome: live?.outcome ?? attr<string>(description, SEARCH_ATTRIBUTES.outcome),
@@ -372,17 +379,6 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
     res.status(202).json({ workflowId, runId: description.runId, status: 'CANCEL_REQUESTED' });
   });
 
-  const retrySchema = z
-    .object({
-      requestId: z
-        .string()
-        .trim()
-        .regex(/^[\w.:-]{1,128}$/, 'letters, digits and . _ : - (at most 128)')
-        .optional(),
-      reason: z.string().max(2_000).optional(),
-    })
-    .strict();
-
   /** Re-runs a failed job from its last good step; finished steps keep their results. */
   router.post('/:id/retry', async (req, res) => {
     const workflowId = workflowIdSchema.parse(req.params.id);
@@ -397,13 +393,6 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
     metrics.retries.inc();
     res.status(202).json({ ...retried, links: jobLinks(cfg, workflowId, retried.runId) });
   });
-
-  const approveSchema = z
-    .object({ reviewer: z.string().max(200).optional(), comment: z.string().max(10_000).optional() })
-    .strict();
-  const changesSchema = z
-    .object({ reviewer: z.string().max(200).optional(), feedback: z.string().trim().min(1).max(20_000) })
-    .strict();
 
   /** Sends an update to the approval gate; 409 when the job is not waiting there. */
   async function gate(

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Express } from 'express';
+import { serveUpgrades } from '../../api/app';
 
 export const ROOT = path.resolve(__dirname, '../..');
 /** tsx, so the tests run the CLI from its sources exactly as `npx tsx cli/main.ts` does. */
@@ -48,6 +49,7 @@ export async function listen(app: Express): Promise<{ url: string; server: http.
   return new Promise((resolve, reject) => {
     const server = app.listen(0, '127.0.0.1', (err?: Error) => {
       if (err) return reject(err);
+      serveUpgrades(server, app);
       resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server });
     });
   });

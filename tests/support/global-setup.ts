@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../../workers/job-metrics';
+import { WORKFLOW_TRACING_INTERCEPTORS } from '../../common/tracing';
 import { startLocalTemporal } from './local-temporal';
 import { TestQdrant } from './qdrant-server';
 
@@ -26,7 +27,8 @@ export default async function globalSetup(): Promise<void> {
   // Bundle the workflows once for the whole run; every test worker loads this bundle.
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    // As scripts/build-workflows.ts builds it: with the workflow tracing interceptors.
+    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_TRACING_INTERCEPTORS],
     logger: quietLogger,
   });
   const bundle = path.join(dataDir, 'workflow-bundle.js');

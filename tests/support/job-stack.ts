@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { TemporalGateway } from '../../api/temporal-gateway';
+import { resetTokenBus } from '../../common/job-tokens';
 import { testApp } from './api';
 import { listen } from './cli';
 import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model-server';
@@ -47,6 +48,7 @@ export function useJobStack(options: { env?: Record<string, string>; listen?: bo
     await parts.workers?.stop();
     await parts.model?.close();
     await parts.client?.connection.close();
+    await resetTokenBus();
   });
   const get = <K extends keyof JobStack>(key: K): JobStack[K] => {
     const value = parts[key];
