@@ -42,6 +42,7 @@ describe('the sophia MCP server over stdio, against the real API, workers and Te
         'coding_assist',
         'job_approve',
         'job_cancel',
+        'job_patch',
         'job_request_changes',
         'job_result',
         'job_retry',
@@ -102,7 +103,7 @@ describe('the sophia MCP server over stdio, against the real API, workers and Te
     const cancel = await call(client, 'job_cancel', { workflowId: `job-nope-${Date.now()}` });
     expect(cancel.isError).toBe(true);
     expect(text(cancel)).toContain('JobNotFound');
-    expect((await client.listTools()).tools.length).toBe(7);
+    expect((await client.listTools()).tools.length).toBe(8);
   });
 
   it("answers a failed job as a tool error with its failure type's code and hint", async () => {
