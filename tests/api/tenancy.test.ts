@@ -100,6 +100,13 @@ async function scheduleSameAsMissing(send: (id: string) => request.Test, alphaId
 }
 
 const CASES: Record<string, () => Promise<void>> = {
+  'GET /openapi.json': async () => {
+    // The contract is public and the same for every tenant: it names no tenant's objects.
+    await request(stack.app).get('/openapi.json').expect(200);
+  },
+  'GET /docs': async () => {
+    await request(stack.app).get('/docs').expect(200);
+  },
   'GET /health': async () => {
     const res = await request(stack.app).get('/health').expect(200);
     expect(Object.keys(res.body).sort()).toEqual(['startedAt', 'status', 'uptimeSeconds']);
@@ -145,6 +152,19 @@ const CASES: Record<string, () => Promise<void>> = {
     const id = await alphaJob();
     await request(stack.app).get(`/api/workflows/${id}/files`).set(alpha).expect(409);
     await sameAsMissing((x) => request(stack.app).get(`/api/workflows/${x}/files`), id);
+  },
+  'GET /api/workflows/:id/patch': async () => {
+    const id = await alphaJob();
+    await request(stack.app).get(`/api/workflows/${id}/patch`).set(alpha).expect(409);
+    await sameAsMissing((x) => request(stack.app).get(`/api/workflows/${x}/patch`), id);
+  },
+  'POST /api/hooks/github': async () => {
+    // No API key and no tenant's signature: refused, whoever calls (the tenant is the secret's).
+    await request(stack.app)
+      .post('/api/hooks/github')
+      .set({ 'x-github-event': 'ping', 'x-github-delivery': 'd-1', 'content-type': 'application/json' })
+      .send('{"repository":{"full_name":"acme/widgets"}}')
+      .expect(401);
   },
   'GET /api/workflows/:id/events': async () => {
     const id = await alphaJob();
