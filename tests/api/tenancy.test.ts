@@ -155,6 +155,19 @@ const CASES: Record<string, () => Promise<void>> = {
     await request(stack.app).get(`/api/workflows/${id}/files`).set(alpha).expect(409);
     await sameAsMissing((x) => request(stack.app).get(`/api/workflows/${x}/files`), id);
   },
+  'GET /api/workflows/:id/patch': async () => {
+    const id = await alphaJob();
+    await request(stack.app).get(`/api/workflows/${id}/patch`).set(alpha).expect(409);
+    await sameAsMissing((x) => request(stack.app).get(`/api/workflows/${x}/patch`), id);
+  },
+  'POST /api/hooks/github': async () => {
+    // No API key and no tenant's signature: refused, whoever calls (the tenant is the secret's).
+    await request(stack.app)
+      .post('/api/hooks/github')
+      .set({ 'x-github-event': 'ping', 'x-github-delivery': 'd-1', 'content-type': 'application/json' })
+      .send('{"repository":{"full_name":"acme/widgets"}}')
+      .expect(401);
+  },
   'GET /api/workflows/:id/events': async () => {
     const id = await alphaJob();
     expect(await streamStatus(id, alpha)).toBe(200);

@@ -9,9 +9,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as analysisActivities from '../../activities/analysis';
+import type * as gitActivities from '../../activities/git';
 import type * as codacyActivities from '../../activities/codacy';
 import type { ArtifactRef } from '../../activities/artifacts/store';
-import type * as gitActivities from '../../activities/git';
 import type * as reviewActivities from '../../activities/review';
 import type * as sandboxActivities from '../../activities/sandbox';
 import { asTypedFailure } from '../shared/failures';
@@ -31,13 +31,13 @@ import {
   type ScheduledReviewResult,
 } from './definitions';
 
-/** Codacy's findings come from the llm pool's `fetchCodacyFindings`, for the analysed commit only. */
-const CODACY_ACTIVITY_PATCH = 'codacy-activity';
 /** Changes to the review that running reviews could replay (see the coding job's PATCHES). */
 const REVIEW_PATCHES = {
   /** Reviews of a git repository: fetch each tick, skip an unmoved head, compare by commit. */
   reviewOnGit: 'review-on-git',
 } as const;
+/** Codacy's findings come from the llm pool's `fetchCodacyFindings`, for the analysed commit only. */
+const CODACY_ACTIVITY_PATCH = 'codacy-activity';
 
 function activitiesFor(workflowTaskQueue: string) {
   const { sandbox, llm } = taskQueuesForWorkflowQueue(workflowTaskQueue);
@@ -56,14 +56,6 @@ function activitiesFor(workflowTaskQueue: string) {
       heartbeatTimeout: '1 minute',
       retry: RETRY_POLICIES.sandbox,
     }),
-    // Codacy from the pool that holds its token: one attempt per try, a heartbeat per request (20 s
-    // each); Codacy may be down or rate-limited for minutes, which the remote preset waits out.
-    codacy: proxyActivities<typeof codacyActivities>({
-      taskQueue: llm,
-      startToCloseTimeout: '5 minutes',
-      heartbeatTimeout: '30 seconds',
-      retry: RETRY_POLICIES.remote,
-    }),
     // A fetch and checkout of a big repository takes minutes; the bare-clone cache is on the sandbox pool.
     git: proxyActivities<typeof gitActivities>({
       taskQueue: sandbox,
@@ -75,6 +67,14 @@ function activitiesFor(workflowTaskQueue: string) {
     forge: proxyActivities<typeof gitActivities>({
       taskQueue: sandbox,
       startToCloseTimeout: '2 minutes',
+      retry: RETRY_POLICIES.remote,
+    }),
+    // Codacy from the pool that holds its token: one attempt per try, a heartbeat per request (20 s
+    // each); Codacy may be down or rate-limited for minutes, which the remote preset waits out.
+    codacy: proxyActivities<typeof codacyActivities>({
+      taskQueue: llm,
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '30 seconds',
       retry: RETRY_POLICIES.remote,
     }),
     // A test suite runs for up to SANDBOX_TIMEOUT_MS (set on the worker); the heartbeat catches a dead worker.
@@ -139,7 +139,6 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
     enter('SNAPSHOT');
     let early: ReviewBaseline | undefined;
     let commit: string | undefined;
-    // `revision`: the commit the files are exactly (a clean work tree's HEAD, a git checkout's commit).
     let snapshot: { files: FileSetRef; fileCount: number; summary: string; revision?: string };
     if (onGit) {
       // Each tick fetches the branch; an unmoved head is recorded as skipped, not reviewed again.
@@ -154,11 +153,12 @@ export async function scheduledReviewWorkflow(input: ScheduledReviewInput): Prom
         enter('DONE', 'skipped');
         return result;
       }
-      const checkout = await git.checkoutRepository.executeWithOptions(
+      const checkedOut = await git.checkoutRepository.executeWithOptions(
         { summary: `check out ${commit.slice(0, 12)}` },
         [{ repository: input.repository!, tenant: input.tenant, language: input.language, pin: commit }],
       );
-      snapshot = { ...checkout, revision: commit };
+      // A commit checked out is a clean revision: Codacy's findings for it apply as they are.
+      snapshot = { ...checkedOut, revision: checkedOut.sha };
     } else {
       snapshot = await review.snapshotRepository.executeWithOptions({ summary: `snapshot ${input.repositoryPath}` }, [
         { path: input.repositoryPath, language: input.language },
