@@ -16,8 +16,8 @@ import type { RecordedChatRequest, ScriptedReply } from '../support/scripted-mod
  * - HumanEval/0: the canonical solution; the job's own test passes. Both arms pass.
  * - HumanEval/2: a wrong body first; the job's test fails and the fix is the canonical body. Single-shot
  *   fails, the loop passes: fixed by the loop.
- * - HumanEval/4: the canonical solution, but the job's own test is wrong, and the "fix" bends the code
- *   to it. Single-shot passes; the loop's job succeeds by its own tests yet fails HumanEval's: broken
+ * - HumanEval/83: the canonical solution, but the job's own test is wrong, and the "fix" bends the code
+ *   to it (a prompt with no examples, so nothing the task states overrules the wrong test). Single-shot passes; the loop's job succeeds by its own tests yet fails HumanEval's: broken
  *   by the loop — the score never trusts the job's outcome.
  * - HumanEval/3: the job a run is interrupted in the middle of, and a rerun reattaches to.
  */
@@ -25,7 +25,7 @@ const stack = useJobStack({ listen: true, env: { OPENAI_MODEL: 'scripted-model' 
 const all = loadProblems();
 const problem = (n: number): HumanEvalProblem => selectProblems(all, { problems: [String(n)] })[0]!;
 const canonical = (p: HumanEvalProblem) => p.prompt + p.canonical_solution;
-const [A, B, C, D, E] = [problem(0), problem(2), problem(4), problem(3), problem(5)];
+const [A, B, C, D, E] = [problem(0), problem(2), problem(83), problem(3), problem(5)];
 
 /** What the scripted model answers for a problem, by step. */
 const answers: Record<string, { generate: string; tests: string; fix?: string }> = {
@@ -40,8 +40,8 @@ const answers: Record<string, { generate: string; tests: string; fix?: string }>
   },
   [C.entry_point]: {
     generate: canonical(C),
-    tests: `from ${C.entry_point} import ${C.entry_point}\n\n\ndef test_mad():\n    assert ${C.entry_point}([1.0, 2.0, 3.0, 4.0]) == 1.5\n`,
-    fix: C.prompt + '    return 1.5\n',
+    tests: `from ${C.entry_point} import ${C.entry_point}\n\n\ndef test_two_digits():\n    assert ${C.entry_point}(2) == 19\n`,
+    fix: C.prompt + '    return 19\n',
   },
   [D.entry_point]: {
     generate: canonical(D),
@@ -119,9 +119,9 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
     const records = readRecords(first.paths.results);
     const passed = (arm: string) =>
       Object.fromEntries(records.filter((r) => r.arm === arm).map((r) => [r.task_id, r.passed]));
-    expect(passed('single-shot')).toEqual({ 'HumanEval/0': true, 'HumanEval/2': false, 'HumanEval/4': true });
-    expect(passed('loop')).toEqual({ 'HumanEval/0': true, 'HumanEval/2': true, 'HumanEval/4': false });
-    const loopC = records.find((r) => r.arm === 'loop' && r.task_id === 'HumanEval/4')!;
+    expect(passed('single-shot')).toEqual({ 'HumanEval/0': true, 'HumanEval/2': false, 'HumanEval/83': true });
+    expect(passed('loop')).toEqual({ 'HumanEval/0': true, 'HumanEval/2': true, 'HumanEval/83': false });
+    const loopC = records.find((r) => r.arm === 'loop' && r.task_id === 'HumanEval/83')!;
     // The job believed it succeeded (its own wrong test passed); HumanEval's check says otherwise.
     expect(loopC).toMatchObject({ outcome: 'succeeded', refactorRounds: 1, solutionFile: `${C.entry_point}.py` });
     expect(loopC.score).toMatchObject({ timedOut: false, violations: [] });
@@ -137,7 +137,7 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
       model: 'scripted-model',
       paired: 3,
       fixedByLoop: ['HumanEval/2'],
-      brokenByLoop: ['HumanEval/4'],
+      brokenByLoop: ['HumanEval/83'],
       deltaPoints: 0,
       unscored: 0,
     });
