@@ -104,7 +104,7 @@ describe('the sophia MCP server over stdio, against the real API, workers and Te
     const cancel = await call(client, 'job_cancel', { workflowId: `job-nope-${Date.now()}` });
     expect(cancel.isError).toBe(true);
     expect(text(cancel)).toContain('JobNotFound');
-    expect((await client.listTools()).tools.length).toBe(8);
+    expect((await client.listTools()).tools.length).toBe(9);
   });
 
   it("answers a failed job as a tool error with its failure type's code and hint", async () => {
