@@ -94,9 +94,9 @@ export default tseslint.config(
                 '**/workers/**',
                 '**/common/config',
                 '**/common/logger',
-                '**/temporal/connection',
-                '**/temporal/dev-server',
-                '**/temporal/binaries',
+                // temporal/node/ holds what only Node can run (connection, dev server, binaries, SDK runtime);
+                // the rest of temporal/ (task queues, retry policies, search attributes) is workflow-safe data.
+                '**/temporal/node/**',
               ],
               message: 'Not deterministic or not workflow-safe.',
             },

@@ -28,7 +28,7 @@ import { GithubForge } from './forge/github';
 import { ANONYMOUS, git, gitAuthFor, parseIdentity, scratchName, type GitAuth } from './git/git-cli';
 import { RepoCache } from './git/repo-cache';
 import { readTree, type SnapshotLanguage } from './review/snapshot';
-import { heartbeat } from './sandbox/activity-context';
+import { heartbeat } from './context';
 
 export type { RepositorySpec } from '../common/repository-spec';
 

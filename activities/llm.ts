@@ -14,13 +14,13 @@ import {
 import { namedApis, suggestedModulePath } from '../common/task-names';
 import { isTestPath } from '../common/test-files';
 import { artifactStore, type FileSetRef } from './artifacts';
+import { activityContext, heartbeat } from './context';
 import { sharedState } from './cache';
 import { cleanFileContent, dropRepeatedAsserts, trimTruncatedFile } from './llm/answer-repair';
 import { callModel, type ModelCallResult } from './llm/model-client';
 import { priceOf, type Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
-import { Context } from '@temporalio/activity';
 import { generatePrompt, refactorFilePrompt, reviewPrompt, writeTestsPrompt, type Layout } from './llm/prompts';
 import {
   codeAnswerReader,
@@ -498,7 +498,7 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
       files[target] = pruned.content;
       progress.done[target] = (await store.put(pruned.content)).id;
       progress.explanations[target] = pruned.explanation;
-      heartbeatProgress(progress);
+      heartbeat(progress);
       continue;
     }
     const messages = refactorFilePrompt({
@@ -542,7 +542,7 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     progress.done[target] = ref.id;
     progress.explanations[target] = result.value.explanation;
     addUsage(progress.usage, result);
-    heartbeatProgress(progress);
+    heartbeat(progress);
   }
   // A test file emptied by pruning is gone, not an empty module.
   for (const target of input.targets) if (isTestPath(target) && files[target] === '') delete files[target];
@@ -559,18 +559,7 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
 }
 
 function lastHeartbeat<T>(): T | undefined {
-  try {
-    const details = Context.current().info.heartbeatDetails as T | undefined;
-    return details && typeof details === 'object' && 'done' in details ? details : undefined;
-  } catch {
-    return undefined; // outside an activity (unit tests, scripts)
-  }
-}
-
-function heartbeatProgress(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // outside an activity
-  }
+  // Outside an activity (unit tests, scripts) there is none.
+  const details = activityContext()?.info.heartbeatDetails as T | undefined;
+  return details && typeof details === 'object' && 'done' in details ? details : undefined;
 }

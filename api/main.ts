@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { installTracing, shutdownTracing } from '../common/tracing';
-import { ensureSearchAttributes } from '../temporal/connection';
+import { ensureSearchAttributes } from '../temporal/node/connection';
 import { createApp, serveUpgrades } from './app';
 import { assertSafeBind } from './auth';
 import { TemporalGateway } from './temporal-gateway';

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
-import { connectClient } from '../temporal/connection';
+import { connectClient } from '../temporal/node/connection';
 import { TemporalUnavailableError } from './errors';
 
 /**

@@ -36,7 +36,7 @@ import type * as jobMemory from '../activities/job-memory';
 import type * as llm from '../activities/llm';
 import type * as sandbox from '../activities/sandbox';
 import { config } from '../common/config';
-import { installSdkRuntime } from '../temporal/runtime';
+import { installSdkRuntime } from '../temporal/node/runtime';
 import { taskQueues, type PoolName } from '../temporal/task-queues';
 import {
   startScriptedModelServer,

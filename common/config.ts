@@ -173,7 +173,7 @@ export interface Config extends Omit<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPA
   TEMPORAL_ADDRESS: string;
   /** TEMPORAL_NAMESPACE, else the profile's namespace, else `default`. */
   TEMPORAL_NAMESPACE: string;
-  /** The Temporal connection profile (TOML file and TEMPORAL_* variables) that temporal/connection.ts connects with. */
+  /** The Temporal connection profile (TOML file and TEMPORAL_* variables) that temporal/node/connection.ts connects with. */
   temporal: ClientConfigProfile;
   /** Absolute data directory. */
   dataDir: string;

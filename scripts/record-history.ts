@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { config } from '../common/config';
-import { connectClient } from '../temporal/connection';
+import { connectClient } from '../temporal/node/connection';
 
 /** Fetches the history of a workflow run (the latest one unless `runId` is given) and writes it as JSON. */
 export async function recordHistory(

@@ -10,8 +10,8 @@ import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { localModelCommand, localModelPlan, type LocalModelPlan } from '../common/local-model';
 import { componentEnv, poolSecretsProblem, type ComponentName } from '../common/pool-secrets';
-import { findBinary } from '../temporal/binaries';
-import { superviseDevServer, type SupervisedDevServer } from '../temporal/dev-server';
+import { findBinary } from '../temporal/node/binaries';
+import { superviseDevServer, type SupervisedDevServer } from '../temporal/node/dev-server';
 import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes';
 
 interface Component {

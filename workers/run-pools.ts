@@ -4,8 +4,8 @@ import { register } from 'prom-client';
 import { config } from '../common/config';
 import { logger } from '../common/logger';
 import { installTracing, shutdownTracing } from '../common/tracing';
-import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connection';
-import { installSdkRuntime } from '../temporal/runtime';
+import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/node/connection';
+import { installSdkRuntime } from '../temporal/node/runtime';
 import { POOL_NAMES, type PoolName } from '../temporal/task-queues';
 import { createPoolWorker } from './pools';
 

@@ -2,7 +2,7 @@ import { config } from '../../common/config';
 import { missingNames, suggestedModulePath } from '../../common/task-names';
 import { isTestPath } from '../../common/test-files';
 import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from '../artifacts';
-import { heartbeat } from '../sandbox/activity-context';
+import { heartbeat } from '../context';
 import { toolchains } from '../sandbox/toolchains';
 import { loadFiles } from '../sandbox/workspace';
 import { checkDockerfiles, dockerfiles } from './dockerfile';

@@ -1,3 +1,4 @@
+import { PYTHON_TEST_GLOBS } from '../../common/test-files';
 import { executeSandboxed, REPORT_PLACEHOLDER } from '../sandbox/run-in-sandbox';
 import { SANDBOX_WORKDIR } from '../sandbox/bwrap-args';
 import type { FileMap } from '../artifacts';
@@ -16,8 +17,6 @@ export const RUFF_RULES: Record<Ruleset, string[]> = {
   docs: ['E4', 'E7', 'E9', 'F', 'W', 'B', 'S', 'UP', 'D', 'ANN0', 'ANN2'],
 };
 
-/** pytest's file names (as the lifecycle's test-file rule): test_*.py, *_test.py, conftest.py. */
-export const PYTHON_TEST_GLOBS = ['test_*.py', '*_test.py', 'conftest.py'];
 
 /**
  * Rules that do not apply to test files: pytest is built on `assert` (S101), and test functions need

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type { QdrantClient } from '@qdrant/js-client-rest' with { 'resolution-mode': 'import' };
 import type { CircuitBreaker } from '../cache/circuit-breaker';
@@ -26,9 +25,6 @@ export interface QdrantStoreOptions {
   collectionPrefix?: string;
   /** Points per upsert request. */
   batchSize?: number;
-  /** Attempts per request for transient errors (network, 429, 5xx) before failing as DependencyUnavailable. */
-  attempts?: number;
-  retryDelayMs?: number;
   breaker?: CircuitBreaker;
 }
 
@@ -73,22 +69,20 @@ export function qdrantFilter(
  * is recorded in a `<prefix>_meta` collection, since Qdrant collections carry no free-form metadata.
  * Tenants share each collection, partitioned by payload as Qdrant's multitenancy guide says: every
  * point carries its `tenant`, every search and delete is confined to one (see `qdrantFilter`).
- * Transient errors are retried a few times here, then surface as a retryable `DependencyUnavailable`.
+ * A transient error (network, 408, 429, 5xx) fails the request at once as a retryable
+ * `DependencyUnavailable`: the activity's retry policy retries it, with backoff and heartbeats, where
+ * Temporal shows each attempt. Nothing here sleeps and tries again.
  */
 export class QdrantMemoryStore implements MemoryStore {
   readonly kind = 'qdrant' as const;
   private clientPromise?: Promise<QdrantClient>;
   private readonly prefix: string;
   private readonly batchSize: number;
-  private readonly attempts: number;
-  private readonly retryDelayMs: number;
   private readonly known = new Map<MemoryCollection, EmbedderSignature>();
 
   constructor(private readonly options: QdrantStoreOptions) {
     this.prefix = options.collectionPrefix ?? 'sophia';
     this.batchSize = options.batchSize ?? 256;
-    this.attempts = options.attempts ?? 4;
-    this.retryDelayMs = options.retryDelayMs ?? 250;
   }
 
   /** The REST client, loaded on first use: the package is ESM-only, and this codebase compiles to CommonJS. */
@@ -244,36 +238,37 @@ export class QdrantMemoryStore implements MemoryStore {
     return embedder;
   }
 
-  /** One Qdrant request, retried with backoff when the error is transient. */
+  /** One Qdrant request: a rejection fails for good, anything transient fails to be retried by Temporal. */
   private async call<T>(operation: string, request: (client: QdrantClient) => Promise<T>): Promise<T> {
     const client = await this.client;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      if (this.options.breaker && !this.options.breaker.allowRequest()) break;
-      try {
-        const result = await request(client);
-        this.options.breaker?.recordSuccess();
-        return result;
-      } catch (err) {
-        const status = statusOf(err);
-        if (status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408) {
-          // The dependency answered: it is healthy, the request is wrong.
-          this.options.breaker?.recordSuccess();
-          throw ApplicationFailure.create({
-            type: 'InvalidInput',
-            nonRetryable: true,
-            message: `Qdrant rejected ${operation} (HTTP ${status}): ${messageOf(err)}`,
-          });
-        }
-        this.options.breaker?.recordFailure();
-        lastError = err;
-        if (attempt < this.attempts) await sleep(this.retryDelayMs * 2 ** (attempt - 1));
-      }
+    if (this.options.breaker && !this.options.breaker.allowRequest()) {
+      throw ApplicationFailure.create({
+        type: 'DependencyUnavailable',
+        message: `Qdrant at ${this.options.url} is failing (circuit breaker open): ${operation} not sent`,
+      });
     }
-    throw ApplicationFailure.create({
-      type: 'DependencyUnavailable',
-      message: `Qdrant at ${this.options.url} failed ${operation}: ${lastError ? messageOf(lastError) : 'circuit breaker open'}`,
-    });
+    try {
+      const result = await request(client);
+      this.options.breaker?.recordSuccess();
+      return result;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408) {
+        // The dependency answered: it is healthy, the request is wrong.
+        this.options.breaker?.recordSuccess();
+        throw ApplicationFailure.create({
+          type: 'InvalidInput',
+          nonRetryable: true,
+          message: `Qdrant rejected ${operation} (HTTP ${status}): ${messageOf(err)}`,
+        });
+      }
+      this.options.breaker?.recordFailure();
+      throw ApplicationFailure.create({
+        type: 'DependencyUnavailable',
+        message: `Qdrant at ${this.options.url} failed ${operation}: ${messageOf(err)}`,
+        cause: err instanceof Error ? err : undefined,
+      });
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FileMap } from '../artifacts';
 import { allowedRepositoryPath, committedRevision, inSkippedDir, listRepositoryFiles } from '../repository/files';
-import { heartbeat } from '../sandbox/activity-context';
+import { heartbeat } from '../context';
 
 export type SnapshotLanguage = 'python' | 'typescript' | 'javascript';
 

@@ -3,10 +3,9 @@ import { closeSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { logger } from '../../common/logger';
 import { sandboxRunDuration, sandboxRuns } from '../metrics';
 import type { FileMap, FileSetRef } from '../artifacts';
-import { activityCancellationSignal, activityLogBindings, heartbeat } from './activity-context';
+import { activityCancellationSignal, activityLog, heartbeat } from '../context';
 import { bwrapArgs, SANDBOX_REPORT_CHANNEL, SANDBOX_WORKDIR, type ToolchainNeeds } from './bwrap-args';
 import { createRunCgroup, type CgroupMode, type RunCgroup } from './cgroup';
 import { bwrapCage, chooseDriver, runningAsRoot, type DriverName } from './driver';
@@ -160,7 +159,7 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
   const tc = await toolchains();
   const limits = sandboxLimits(spec.timeoutMs);
   const files = await loadFiles(spec.files);
-  const log = logger('sandbox', activityLogBindings());
+  const log = activityLog('sandbox');
   // A fresh high uid per run: no account owns it, and its process count starts at zero.
   const sandboxUid = driver === 'bwrap' && runningAsRoot() ? randomInt(200_000, 1_000_000) : undefined;
   const staging = await createWorkspace(files, sandboxUid);
@@ -216,8 +215,8 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
       }
     } else {
       log.warn(
-        { command: spec.command[0] },
         '!!! SANDBOX_DRIVER=process: running generated code WITHOUT isolation (network, files and processes of this worker are reachable) !!!',
+        { command: spec.command[0] },
       );
       const reportPath = path.join(staging, '.sophia-report');
       const command = resolveCommand(spec.command, tc, driver, reportPath, staging);
@@ -266,7 +265,7 @@ export async function executeSandboxed(spec: SandboxSpec): Promise<SandboxExecut
       sandboxUid,
       cgroup: cgroup ? (await bwrapCage()).cgroup.mode : 'none',
     };
-    log.debug({ driver, exitCode: result.exitCode, violations, durationMs: result.durationMs }, 'sandbox run finished');
+    log.debug('sandbox run finished', { driver, exitCode: result.exitCode, violations, durationMs: result.durationMs });
     return result;
   } finally {
     await cgroup?.remove();

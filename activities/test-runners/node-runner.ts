@@ -1,18 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isTestPath } from '../../common/test-files';
 import type { FileMap } from '../artifacts';
 import { NODE_MODULES_PLACEHOLDER, REPORT_PLACEHOLDER, WORKDIR_PLACEHOLDER } from '../sandbox/run-in-sandbox';
 import { toolchainMissing, toolchains } from '../sandbox/toolchains';
 import type { RunnerPlan } from './runner-plan';
 
-const TEST_FILE =
-  /(^|\/)(__tests__|tests?)\/.+\.[cm]?[jt]sx?$|\.(test|spec)\.[cm]?[jt]sx?$|(^|\/)test[-_][^/]*\.[cm]?[jt]sx?$/;
 const TS_FILE = /\.[cm]?tsx?$/;
 
-/** Test files by the usual conventions, excluding declarations and anything under node_modules. */
+const SCRIPT_FILE = /\.[cm]?[jt]sx?$/;
+
+/** The job's JavaScript/TypeScript test files, by the lifecycle's one test-file rule (common/test-files.ts). */
 export function findNodeTestFiles(files: FileMap): string[] {
   return Object.keys(files)
-    .filter((f) => TEST_FILE.test(f) && !f.endsWith('.d.ts') && !f.split('/').includes('node_modules'))
+    .filter((f) => SCRIPT_FILE.test(f) && isTestPath(f))
     .sort();
 }
 

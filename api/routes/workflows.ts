@@ -395,7 +395,10 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
     res.status(202).json({ ...retried, links: jobLinks(cfg, workflowId, retried.runId) });
   });
 
-  /** Sends an update to the approval gate; 409 when the job is not waiting there. */
+  /**
+   * Sends an update to the approval gate; 409 when the job is not waiting there: `ReviewRejected` when
+   * a reviewer rejected it, `JobNotAwaitingApproval` otherwise.
+   */
   async function gate(
     tenant: string,
     workflowId: string,
@@ -407,6 +410,15 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
         workflowId,
         status: description.status.name,
       });
+    if (description.status.name === 'COMPLETED') {
+      // A reviewer's rejection ends the job: acting on it again is answered with that rejection.
+      const result = await gateway.call(() => handle.result() as Promise<CodingJobResult>).catch(() => undefined);
+      if (result?.outcome === 'rejected') {
+        throw catalogueHttpError('ReviewRejected', `The job was rejected at its approval gate. ${result.message}`, {
+          workflowId,
+        });
+      }
+    }
     if (description.status.name !== 'RUNNING') throw notWaiting();
     try {
       return await gateway.call(() => send(handle), 30_000);

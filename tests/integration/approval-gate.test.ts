@@ -35,7 +35,7 @@ async function startAtGate(options: Record<string, unknown>): Promise<string> {
 }
 
 describe('the approval gate', () => {
-  it('rejects a job through its own route: the job finishes as rejected, and a second reject is a conflict', async () => {
+  it('rejects a job through its own route: the job finishes as rejected, and acting on it again is ReviewRejected', async () => {
     const id = await startAtGate({});
     const res = await request(stack.app)
       .post(`/api/workflows/${id}/reject`)
@@ -47,8 +47,14 @@ describe('the approval gate', () => {
       outcome: 'rejected',
       message: 'Rejected by the reviewer: not this way',
     });
-    const again = await request(stack.app).post(`/api/workflows/${id}/reject`).send({}).expect(409);
-    expect(again.body.error.code).toBe('JobNotAwaitingApproval');
+    // Acting on a rejected job again is answered with the rejection itself.
+    for (const action of ['reject', 'approve']) {
+      const again = await request(stack.app).post(`/api/workflows/${id}/${action}`).send({}).expect(409);
+      expect(again.body.error).toMatchObject({
+        code: 'ReviewRejected',
+        message: 'The job was rejected at its approval gate. Rejected by the reviewer: not this way',
+      });
+    }
   });
 
   it('answers a request for changes with no refactor round left as BudgetExhausted, and keeps the job at the gate', async () => {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { projectRoot } from '../../common/config';
-import { requireBinary } from '../../temporal/binaries';
-import { superviseDevServer, type SupervisedDevServer } from '../../temporal/dev-server';
+import { requireBinary } from '../../temporal/node/binaries';
+import { superviseDevServer, type SupervisedDevServer } from '../../temporal/node/dev-server';
 import { freePort } from '../support/redis-server';
 import type { deployFixWorkflow } from '../workflows/fixtures/deploy-fix-fixed';
 

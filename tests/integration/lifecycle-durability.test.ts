@@ -106,11 +106,13 @@ describe('durability of the coding lifecycle', () => {
   });
 
   it('streams the progress of a job as server-sent events, phase by phase, and ends with the outcome', async () => {
-    // A model that takes its time, like a real one: each model phase outlasts the stream's poll.
-    script([{ content: { content: FIXED, explanation: 'add, not subtract' }, delayMs: 1_200 }]);
+    // The model answers a phase only once the stream has shown it: each slow phase is seen, whatever
+    // the stream's poll interval and the machine's speed.
+    const shown = { GENERATE: gate(), REFACTOR: gate() };
+    script([{ content: { content: FIXED, explanation: 'add, not subtract' }, hold: shown.REFACTOR.opened }]);
     stack.model.enqueue({
       content: { files: [{ path: 'calc.py', content: BUGGY }], explanation: 'first try' },
-      delayMs: 1_200,
+      hold: shown.GENERATE.opened,
     });
     const id = await start({ task: 'generate', language: 'python', description: `add, followed live ${Date.now()}` });
     const res = await request(stack.app)
@@ -118,7 +120,10 @@ describe('durability of the coding lifecycle', () => {
       .buffer(true)
       .parse((response, done) => {
         let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        response.on('data', (chunk: Buffer) => {
+          text += chunk.toString('utf8');
+          for (const [phase, g] of Object.entries(shown)) if (text.includes(`"phase":"${phase}"`)) g.open();
+        });
         response.on('end', () => done(null, text));
       })
       .expect(200)
@@ -270,4 +275,11 @@ function sandboxProcesses(): string[] {
       return [];
     }
   });
+}
+
+/** A promise the test opens when it has seen what it waits for. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CircuitBreaker } from '../../activities/cache/circuit-breaker';
 import { QdrantMemoryStore } from '../../activities/memory/qdrant-store';
 import { memoryId, type MemoryRecord } from '../../activities/memory/store';
 
@@ -92,12 +93,17 @@ const record: MemoryRecord = {
 };
 
 describe('Qdrant memory store under injected faults', () => {
-  test('retries transient 503s and succeeds, but fails fast and non-retryably on a 400', async () => {
-    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme', retryDelayMs: 5 });
+  test('a 503 fails the request at once, retryable for Temporal; the next attempt succeeds; a 400 fails for good', async () => {
+    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme' });
     await store.ensureCollection('code', EMBEDDER);
-    qdrant.failNext = [503, 503];
+    qdrant.failNext = [503];
+    const first = store.upsert('code', [record]);
+    await expect(first).rejects.toMatchObject({ type: 'DependencyUnavailable', nonRetryable: false });
+    // One request: no retry loop inside the activity, where no heartbeat or history would show it.
+    expect(qdrant.requests('PUT', /^\/collections\/acme_code\/points$/)).toBe(1);
+    // The activity's next attempt, as its retry policy makes it.
     await expect(store.upsert('code', [record])).resolves.toBeUndefined();
-    expect(qdrant.requests('PUT', /^\/collections\/acme_code\/points$/)).toBe(3);
+    expect(qdrant.requests('PUT', /^\/collections\/acme_code\/points$/)).toBe(2);
 
     qdrant.failNext = [400];
     await expect(store.delete('code', [record.id])).rejects.toMatchObject({
@@ -106,12 +112,20 @@ describe('Qdrant memory store under injected faults', () => {
     });
   });
 
-  test('gives up after its attempts with a retryable DependencyUnavailable when Qdrant keeps answering 502', async () => {
-    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme', retryDelayMs: 5, attempts: 3 });
-    qdrant.failNext = [502, 502, 502];
-    const failure = store.ensureCollection('code', EMBEDDER);
-    await expect(failure).rejects.toMatchObject({ type: 'DependencyUnavailable' });
-    await expect(failure).rejects.not.toMatchObject({ nonRetryable: true });
-    expect(qdrant.seen).toHaveLength(3);
+  test('once the breaker opens on repeated 502s, a request fails without reaching Qdrant', async () => {
+    const breaker = new CircuitBreaker('qdrant-injected', { failureThreshold: 2, resetTimeoutMs: 60_000 });
+    const store = new QdrantMemoryStore({ url, collectionPrefix: 'acme', breaker });
+    qdrant.failNext = [502, 502];
+    for (let i = 0; i < 2; i++) {
+      await expect(store.ensureCollection('code', EMBEDDER)).rejects.toMatchObject({ type: 'DependencyUnavailable' });
+    }
+    expect(qdrant.seen).toHaveLength(2);
+    const refused = store.ensureCollection('code', EMBEDDER);
+    await expect(refused).rejects.toMatchObject({
+      type: 'DependencyUnavailable',
+      message: expect.stringContaining('circuit breaker open'),
+    });
+    await expect(refused).rejects.not.toMatchObject({ nonRetryable: true });
+    expect(qdrant.seen).toHaveLength(2);
   });
 });

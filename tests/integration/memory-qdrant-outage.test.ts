@@ -24,7 +24,7 @@ describe('the Qdrant adapter when Qdrant is down', () => {
   });
 
   test('answers a retryable DependencyUnavailable while it is down, and finds every record once it is back', async () => {
-    const store = new QdrantMemoryStore({ url: qdrant.url, collectionPrefix: 'outage', retryDelayMs: 10 });
+    const store = new QdrantMemoryStore({ url: qdrant.url, collectionPrefix: 'outage' });
     const record: MemoryRecord = {
       id: memoryId('kept'),
       text: 'kept across the crash',

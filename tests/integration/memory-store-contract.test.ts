@@ -33,7 +33,7 @@ const qdrant = (): Adapter => {
   const url = process.env.QDRANT_URL!;
   return {
     name: 'qdrant',
-    open: () => new QdrantMemoryStore({ url, apiKey: process.env.QDRANT_API_KEY, collectionPrefix, retryDelayMs: 50 }),
+    open: () => new QdrantMemoryStore({ url, apiKey: process.env.QDRANT_API_KEY, collectionPrefix }),
     drop: () => dropQdrantCollections(url, collectionPrefix),
   };
 };

@@ -115,7 +115,10 @@ describe('the sandbox driver', () => {
       language: 'python' as const,
       timeoutMs: 20_000,
     });
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Cancel once the run is under way: it has heartbeated from inside its wait.
+    while (!beats.some((b) => (b as { phase?: string }).phase === 'running')) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     env.cancel();
     await expect(running).rejects.toBeInstanceOf(CancelledFailure);
     expect(Date.now() - started).toBeLessThan(5_000);

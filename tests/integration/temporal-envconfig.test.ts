@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../../common/config';
-import { connectClient, connectionOptions } from '../../temporal/connection';
+import { connectClient, connectionOptions } from '../../temporal/node/connection';
 
 /**
  * Temporal connection settings come through Temporal's own envconfig: a TOML profile file, the

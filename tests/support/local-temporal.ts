@@ -1,6 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../../common/config';
-import { requireBinary } from '../../temporal/binaries';
+import { requireBinary } from '../../temporal/node/binaries';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../temporal/search-attributes';
 
 /**

@@ -40,6 +40,8 @@ export interface ContentReply {
   finishReason?: 'stop' | 'length' | 'content_filter';
   /** Wait this long before answering (latency, or time to kill a worker mid-call). */
   delayMs?: number;
+  /** Answer only once this settles: the test's own gate (say, until a client has seen the phase). */
+  hold?: Promise<unknown>;
   /** Streaming only: characters per delta chunk (default 16) and the pause between chunks (default 0). */
   chunkChars?: number;
   chunkDelayMs?: number;
@@ -350,6 +352,7 @@ function ruleMatches(rule: ScriptedRule, chat: RecordedChatRequest): boolean {
 async function sendChatReply(chat: RecordedChatRequest, reply: ScriptedReply, res: http.ServerResponse): Promise<void> {
   if ('fault' in reply) return sendFault(chat, reply, res);
   if (reply.delayMs) await sleep(reply.delayMs);
+  if (reply.hold) await reply.hold;
 
   const content = reply.refusal !== undefined ? null : contentText(reply.content);
   const usage = usageFor(chat, reply, content ?? reply.refusal ?? '');

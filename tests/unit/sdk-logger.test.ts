@@ -1,5 +1,7 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
-import { PinoSdkLogger } from '../../temporal/runtime';
+import { activityLog } from '../../activities/context';
+import { PinoSdkLogger } from '../../temporal/node/runtime';
 
 /** A pino logger at debug that keeps its records. */
 function recorder() {
@@ -33,5 +35,38 @@ describe('the SDK logger over pino', () => {
       [20, 'asset'],
       [30, 'Worker'],
     ]);
+  });
+
+  it('writes a record that names its component under that component, without repeating the key', () => {
+    const { log, records } = recorder();
+    const sdk = new PinoSdkLogger(log.child({ component: 'temporal' }));
+    sdk.info('sandbox run finished', { component: 'sandbox', workflowId: 'job-1', exitCode: 0 });
+    sdk.info('Worker state changed', { state: 'RUNNING' });
+    expect(records).toEqual([
+      expect.objectContaining({ component: 'sandbox', msg: 'sandbox run finished', workflowId: 'job-1', exitCode: 0 }),
+      expect.objectContaining({ component: 'temporal', msg: 'Worker state changed' }),
+    ]);
+  });
+
+  it("logs activity code through the SDK's activity log, which adds the activity's attributes", async () => {
+    const { log, records } = recorder();
+    const env = new MockActivityEnvironment({ activityType: 'runTests' }, { logger: new PinoSdkLogger(log) });
+    await env.run(async () => activityLog('sandbox', { driver: 'bwrap' }).warn('sandbox run slow', { ms: 5 }));
+    // The SDK also logs the activity's start and end.
+    expect(records.filter((r) => r.component === 'sandbox')).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'sandbox run slow',
+        component: 'sandbox',
+        driver: 'bwrap',
+        ms: 5,
+        activityType: 'runTests',
+        workflowId: 'test',
+      }),
+    ]);
+  });
+
+  it('logs through pino outside an activity, with the same attributes', () => {
+    expect(() => activityLog('sandbox', { driver: 'process' }).info('no activity here', { ms: 1 })).not.toThrow();
   });
 });

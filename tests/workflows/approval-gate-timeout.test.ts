@@ -3,8 +3,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { projectRoot } from '../../common/config';
-import { requireBinary } from '../../temporal/binaries';
-import { addSearchAttributes } from '../../temporal/connection';
+import { requireBinary } from '../../temporal/node/binaries';
+import { addSearchAttributes } from '../../temporal/node/connection';
 import { POOL_NAMES, taskQueues } from '../../temporal/task-queues';
 import {
   approveUpdate,

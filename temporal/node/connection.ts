@@ -3,8 +3,8 @@ import { toClientOptions } from '@temporalio/envconfig';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import type { Config } from '../common/config';
-import { SEARCH_ATTRIBUTE_KEYS } from './search-attributes';
+import type { Config } from '../../common/config';
+import { SEARCH_ATTRIBUTE_KEYS } from '../search-attributes';
 
 type TemporalConfig = Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_API_KEY' | 'temporal'>;
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeCliArgs } from './search-attributes';
+import { searchAttributeCliArgs } from '../search-attributes';
 
 export interface DevServerOptions {
   cliPath: string;

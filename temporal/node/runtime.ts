@@ -1,6 +1,6 @@
 import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
-import type { Config } from '../common/config';
-import { logger, type Logger } from '../common/logger';
+import type { Config } from '../../common/config';
+import { logger, type Logger } from '../../common/logger';
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -18,11 +18,28 @@ const ROUTINE = /^(asset workflow-bundle|No (workflows|activities|Nexus services
 
 /** The SDK's logger interface over pino: worker, activity and workflow logs come out as our own lines. */
 export class PinoSdkLogger implements SdkLogger {
+  private readonly components = new Map<string, Logger>();
+
   constructor(private readonly pino: Logger) {}
 
+  /**
+   * A record whose metadata names a `component` (activity code logs through `activityLog`, see
+   * activities/context.ts) is written under that component, with the SDK's activity attributes.
+   */
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
     const to = ROUTINE.test(message) ? 'debug' : LEVELS[level];
-    this.pino[to](meta ?? {}, message);
+    const { component, ...rest } = meta ?? {};
+    this.forComponent(component)[to](rest, message);
+  }
+
+  private forComponent(component: unknown): Logger {
+    if (typeof component !== 'string' || component === '') return this.pino;
+    let child = this.components.get(component);
+    if (!child) {
+      child = this.pino.child({ component });
+      this.components.set(component, child);
+    }
+    return child;
   }
   trace(message: string, meta?: LogMetadata): void {
     this.log('TRACE', message, meta);
