@@ -8,8 +8,9 @@
  *
  *   npx tsx bench/memory.ts [--sizes 10000,100000] [--dim 768] [--queries 200] [--methods exact,embedded,qdrant]
  *
- * Prints p50/p95 latency, recall@10 against exact, ingest rate and memory use per method. Target: p95
- * ≤ 15 ms with recall@10 ≥ 0.95 at 100k × 768.
+ * Prints p50/p95 latency, recall@10 against exact, ingest rate and memory use per method. Targets at
+ * 100k × 768: p95 ≤ 15 ms with recall@10 ≥ 0.95; filtered to a project, p95 ≤ 2 ms with recall@10 ≥
+ * 0.99, beside the graph's over-fetch on the same store in the same run.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -221,7 +222,6 @@ async function run(size: number): Promise<Row[]> {
     const memoryMiB = rssMiB() - rssBefore;
     console.log(`  ${size}: embedded store ingested in ${ingestSeconds.toFixed(1)} s`);
     const ann = await measureSearch(store, queryAt, truth, rowOf, false);
-    const filtered = await measureSearch(store, queryAt, truth, rowOf, true);
 
     const closeStart = performance.now();
     await store.close();
@@ -230,6 +230,14 @@ async function run(size: number): Promise<Row[]> {
     store = new EmbeddedMemoryStore({ dir });
     await store.search({ collection: 'code', vector: queryAt(0), topK: K });
     const reopenSeconds = (performance.now() - reopenStart) / 1000;
+    // The project filter two ways, on the same data, one after the other: the project's own partition
+    // scanned exactly (the default), and the graph over-fetched by the filter's selectivity (what the
+    // store did before partitions were scanned natively; a store with exactScanBelow under the
+    // project's size still does it).
+    const partition = await measureSearch(store, queryAt, truth, rowOf, true);
+    await store.close();
+    store = new EmbeddedMemoryStore({ dir, exactScanBelow: Math.min(4_096, size / PROJECTS - 1) });
+    const overFetch = await measureSearch(store, queryAt, truth, rowOf, true);
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
     rows.push(
@@ -245,11 +253,19 @@ async function run(size: number): Promise<Row[]> {
       },
       {
         size,
-        method: 'embedded store, filter project (10% of rows)',
-        p50: percentile(filtered.times, 50),
-        p95: percentile(filtered.times, 95),
-        recall: filtered.recall,
-        note: size / PROJECTS <= 4096 ? 'exact scan of the matching rows' : 'graph search with over-fetch',
+        method: 'embedded store, filter project (10% of rows): partition, exact',
+        p50: percentile(partition.times, 50),
+        p95: percentile(partition.times, 95),
+        recall: partition.recall,
+        note: `the project's own block of vectors, scanned in native code (${size / PROJECTS} rows)`,
+      },
+      {
+        size,
+        method: 'embedded store, filter project: graph with over-fetch (before)',
+        p50: percentile(overFetch.times, 50),
+        p95: percentile(overFetch.times, 95),
+        recall: overFetch.recall,
+        note: `the whole graph searched for ${PROJECTS}× the hits, then filtered`,
       },
     );
   }
@@ -333,6 +349,15 @@ async function main(): Promise<void> {
   if (target) {
     const ok = target.p95 <= 15 && (target.recall ?? 0) >= 0.95;
     console.log(`\ntarget p95 ≤ 15 ms and recall@10 ≥ 0.95 at 100k × ${DIM}: ${ok ? 'MET' : 'NOT MET'}`);
+  }
+  const filtered = rows.find((r) => r.size === 100_000 && r.method.includes('partition, exact'));
+  const before = rows.find((r) => r.size === 100_000 && r.method.includes('over-fetch'));
+  if (filtered && before) {
+    const ok = filtered.p95 <= 2 && (filtered.recall ?? 0) >= 0.99;
+    console.log(
+      `target filtered p95 ≤ 2 ms and recall@10 ≥ 0.99 at 100k × ${DIM}: ${ok ? 'MET' : 'NOT MET'} ` +
+        `(p95 ${filtered.p95.toFixed(2)} ms, ${(before.p95 / filtered.p95).toFixed(1)}× faster than the over-fetch's ${before.p95.toFixed(2)} ms)`,
+    );
   }
 }
 
