@@ -180,7 +180,12 @@ describe('a real Prometheus scraping the running stack', () => {
     const panels = dashboardPanels();
     expect(panels.length).toBeGreaterThanOrEqual(12);
     // One more scrape of every target after the job, so every series has its latest value.
-    await new Promise((r) => setTimeout(r, 2_500));
+    const after = Date.now() / 1000;
+    for (;;) {
+      const scraped = await prometheus.query('min(timestamp(up))');
+      if (Number(scraped[0]?.value[1]) > after) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const empty: string[] = [];
     for (const panel of panels) {
       for (const target of panel.targets ?? []) {
