@@ -16,7 +16,13 @@ import { isTestPath } from '../common/test-files';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { activityContext, heartbeat } from './context';
 import { sharedState } from './cache';
-import { cleanFileContent, dropRepeatedAsserts, trimTruncatedFile } from './llm/answer-repair';
+import {
+  cleanFileContent,
+  dropRepeatedAsserts,
+  pythonLooksCutOff,
+  trimTruncatedFile,
+  trimTruncatedPythonTests,
+} from './llm/answer-repair';
 import { callModel, type ModelCallResult } from './llm/model-client';
 import { priceOf, type Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
@@ -50,7 +56,17 @@ export interface ModelCallUsage {
 }
 
 /** Completion tokens each step may spend (cut further to what the context window leaves). */
-const STEP_MAX_TOKENS = { generate: 3_072, tests: 1_536, review: 1_024, rewrite: 3_072 } as const;
+/**
+ * Completion tokens per step. Tests beside the task's own examples are "at most 3 more": a small
+ * model that loops on asserts stops sooner, and its last, cut-off test is dropped whole.
+ */
+const STEP_MAX_TOKENS = {
+  generate: 3_072,
+  tests: 1_536,
+  testsBesideExamples: 1_024,
+  review: 1_024,
+  rewrite: 3_072,
+} as const;
 
 /** The prompt's share of the context window, when `completion` tokens are kept for the answer. */
 function promptBudget(completion: number): number {
@@ -107,9 +123,14 @@ export function fixTestImports(content: string, layout: Layout, files: Record<st
 function cleanFiles(answer: CodeAnswer, truncated: boolean): CodeAnswer['files'] {
   return answer.files.map((file, i) => {
     let content = cleanFileContent(file.content);
-    if (truncated && i === answer.files.length - 1) content = trimTruncatedFile(content);
-    if (isTestPath(normalisePath(file.path))) content = dropRepeatedAsserts(content);
-    return { path: normalisePath(file.path), content };
+    const path = normalisePath(file.path);
+    const pythonTest = isTestPath(path) && path.endsWith('.py');
+    // A cut-off test file shows it even when the endpoint did not say so (a repaired answer, a proxy).
+    if ((truncated && i === answer.files.length - 1) || (pythonTest && pythonLooksCutOff(content))) {
+      content = (pythonTest ? trimTruncatedPythonTests(content) : undefined) ?? trimTruncatedFile(content);
+    }
+    if (isTestPath(path)) content = dropRepeatedAsserts(content);
+    return { path, content };
   });
 }
 
@@ -259,6 +280,7 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
   const existing = await store.getFiles(input.files);
   const layout = layoutFor(input.description, input.language, existing);
   const examples = examplesFor(input, layout, existing);
+  const testTokens = examples ? STEP_MAX_TOKENS.testsBesideExamples : STEP_MAX_TOKENS.tests;
   let result: ModelCallResult<CodeAnswer>;
   try {
     result = await callModel({
@@ -267,13 +289,13 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
       schema: codeAnswerSchema,
       reader: codeAnswerReader([layout.testPath]),
       output: 'text',
-      maxTokens: STEP_MAX_TOKENS.tests,
+      maxTokens: testTokens,
       messages: writeTestsPrompt({
         ...input,
         files: existing,
         layout,
         ...(examples ? { examplesPath: examples.path } : {}),
-        budgetTokens: promptBudget(STEP_MAX_TOKENS.tests),
+        budgetTokens: promptBudget(testTokens),
       }),
     });
   } catch (err) {

@@ -250,7 +250,7 @@ export function examplesTestFile(examples: readonly TaskExample[], importLine: s
     '        except TypeError:\n' +
     '            return False\n' +
     '    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):\n' +
-    '        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))\n' +
+    '        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))\n' +
     '    return a == b\n\n\n' +
     tests.join('\n\n')
   );

@@ -110,13 +110,93 @@ export function cleanFileContent(content: string): string {
 }
 
 /**
+ * Whether Python source ends in the middle of something: a bracket or a string still open. A test
+ * file that does so was cut off, whatever the endpoint said about the answer's end.
+ */
+export function pythonLooksCutOff(content: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < content.length; i++) {
+    const c = content[i]!;
+    if (c === '#') {
+      const end = content.indexOf('\n', i);
+      if (end < 0) return false;
+      i = end;
+    } else if (c === '"' || c === "'") {
+      const quote = content.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      let j = i + quote.length;
+      for (; j < content.length; j++) {
+        if (content[j] === '\\') j++;
+        else if (content.startsWith(quote, j)) break;
+        else if (quote.length === 1 && content[j] === '\n') return true;
+      }
+      if (j >= content.length) return true;
+      i = j + quote.length - 1;
+    } else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+  }
+  return depth > 0;
+}
+
+/**
+ * A Python test file cut off at max_tokens, back to its last whole test: the last top-level block
+ * (a `def`, a `class`, with its decorators) is dropped entire, wherever the cut fell inside it (a
+ * list, a string, a call), so the tests before it load and run. Undefined when the file has no
+ * earlier top-level block to keep.
+ */
+export function trimTruncatedPythonTests(content: string): string | undefined {
+  const lines = content.split('\n');
+  const starts = topLevelStarts(content);
+  const defs = starts.filter((i) => /^(def |class |async def )/.test(lines[i]!));
+  if (defs.length < 2) return undefined;
+  // The last definition, with the decorators stacked on it (each maybe over several lines).
+  let cut = defs.at(-1)!;
+  for (let k = starts.indexOf(cut) - 1; k >= 0 && lines[starts[k]!]!.startsWith('@'); k--) cut = starts[k]!;
+  return `${lines.slice(0, cut).join('\n').trimEnd()}\n`;
+}
+
+/** The lines that start a top-level statement: at column 0, outside any bracket or string. */
+function topLevelStarts(content: string): number[] {
+  const starts: number[] = [];
+  let depth = 0;
+  let line = 0;
+  let lineStart = true;
+  for (let i = 0; i < content.length; i++) {
+    const c = content[i]!;
+    if (lineStart && depth === 0 && !/\s/.test(c) && c !== '#') starts.push(line);
+    lineStart = false;
+    if (c === '\n') {
+      line++;
+      lineStart = true;
+    } else if (c === '#') {
+      const end = content.indexOf('\n', i);
+      if (end < 0) break;
+      i = end - 1;
+    } else if (c === '"' || c === "'") {
+      const quote = content.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      let j = i + quote.length;
+      for (; j < content.length && !content.startsWith(quote, j); j++) {
+        if (content[j] === '\\') j++;
+        else if (content[j] === '\n') line++;
+      }
+      i = j + quote.length - 1;
+    } else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth = Math.max(0, depth - 1);
+  }
+  return starts;
+}
+
+/**
  * The end of a file cut off at max_tokens: its last, incomplete line is dropped, and then any
  * trailing definition whose body never started, so what is left parses more often than not.
  */
 export function trimTruncatedFile(content: string): string {
-  const lines = content.split('\n');
-  if (!content.endsWith('\n')) lines.pop();
-  while (lines.length > 0 && /^\s*(def |class |async def |function |it\(|test\(|@)|[:{(,[]\s*$/.test(lines.at(-1)!)) {
+  const lines = content.trimEnd().split('\n');
+  // The last line was cut (an answer that ends in a newline was cut between lines: keep it).
+  if (!/\n\s*$/.test(content) || /[:{(,[]\s*$/.test(lines.at(-1)!)) lines.pop();
+  while (
+    lines.length > 0 &&
+    /^\s*(def |class |async def |function |it\(|test\(|@)|[:{(,[]\s*$|^\s*$/.test(lines.at(-1)!)
+  ) {
     lines.pop();
   }
   return lines.length ? `${lines.join('\n')}\n` : '';

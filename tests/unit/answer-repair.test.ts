@@ -5,7 +5,9 @@ import {
   dropRepeatedAsserts,
   extractJson,
   filesFromProse,
+  pythonLooksCutOff,
   trimTruncatedFile,
+  trimTruncatedPythonTests,
 } from '../../activities/llm/answer-repair';
 import {
   codeAnswerReader,
@@ -102,6 +104,41 @@ describe('reading real model answers', () => {
     expect(content).toContain("assert slugify('a b') == 'a-b'\n");
     expect(content).not.toContain('assert slug\n');
     expect(content.endsWith("'a-b'\n")).toBe(true);
+  });
+
+  it('sees a test file cut in the middle of a call, and trims it back to statements that parse', () => {
+    const parsed = readCode('endless-distinct-asserts', 'test_greatest_common_divisor.py');
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const raw = parsed.value.files[0]!.content;
+    expect(pythonLooksCutOff(raw)).toBe(true);
+    // One test function only: no whole test before it to fall back to, so the cut line goes.
+    expect(trimTruncatedPythonTests(raw)).toBeUndefined();
+    const trimmed = trimTruncatedFile(raw);
+    expect(pythonLooksCutOff(trimmed)).toBe(false);
+    expect(trimmed.trimEnd().split('\n').at(-1)).toBe('    assert greatest_common_divisor(121, 121) == 1');
+  });
+
+  it('drops a cut-off last test whole, wherever in it the cut fell', () => {
+    const file = [
+      'from m import f',
+      '',
+      '',
+      'def test_one():',
+      '    assert f(1) == 1',
+      '',
+      '',
+      '@pytest.mark.parametrize("a, b", [',
+      '    (1, 2),',
+      '])',
+      'def test_two(a, b):',
+      '    assert f(a) == [',
+      '        b,',
+    ].join('\n');
+    expect(pythonLooksCutOff(file)).toBe(true);
+    expect(trimTruncatedPythonTests(file)).toBe('from m import f\n\n\ndef test_one():\n    assert f(1) == 1\n');
+    expect(pythonLooksCutOff('def f():\n    return "a(b"  # not a bracket (\n')).toBe(false);
+    expect(pythonLooksCutOff('x = """open\n')).toBe(true);
   });
 
   it('reads the text protocol: the path line, the block, and the words after it as the explanation', () => {
