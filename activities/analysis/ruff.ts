@@ -17,7 +17,6 @@ export const RUFF_RULES: Record<Ruleset, string[]> = {
   docs: ['E4', 'E7', 'E9', 'F', 'W', 'B', 'S', 'UP', 'D', 'ANN0', 'ANN2'],
 };
 
-
 /**
  * Rules that do not apply to test files: pytest is built on `assert` (S101), and test functions need
  * neither docstrings nor annotations. Without this a DOCUMENT job that brings its own tests could never
