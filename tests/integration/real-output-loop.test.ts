@@ -51,11 +51,14 @@ describe('the loop on real model output', () => {
     const files = await filesOf(result);
     expect(files['slugify.py']!.startsWith('import re\n')).toBe(true);
     expect(Object.values(files).join('\n')).not.toContain('```');
-    // The cut-off test file kept its whole tests, each assertion once; the sandbox ran them.
+    // The cut-off test file kept its whole tests, each assertion once, and lost the test it was cut
+    // in (test_more); the sandbox ran the two left.
     expect(files['test_slugify.py']!.match(/== 'hello-world'/g)).toHaveLength(1);
+    expect(files['test_slugify.py']).toContain('def test_trim');
+    expect(files['test_slugify.py']).not.toContain('test_more');
     const tests = result.iterations.filter((i) => i.tests).pop()!.tests!;
     expect(tests).toMatchObject({ failed: 0, errors: 0 });
-    expect(tests.passed).toBe(3);
+    expect(tests.passed).toBe(2);
     expect(result.namedApi).toEqual(['slugify']);
   });
 
@@ -249,11 +252,12 @@ describe('the loop on real model output', () => {
         {
           match: 'test engineer',
           in: 'system',
-          // Cut off inside a string: the file does not load, which must not hide the examples' results.
+          // A syntax error (not a cut-off file, which would be trimmed back to its whole tests): the
+          // file does not load, which must not hide the examples' results.
           reply: {
             content: {
               files: [
-                { path: 'test_calc.py', content: `${CALC.TESTS}\n\ndef test_more():\n    assert add(1, 1) == "2` },
+                { path: 'test_calc.py', content: `${CALC.TESTS}\n\ndef test_more():\n    assert add(1, 1) == 2 +\n` },
               ],
               explanation: 'tests',
             },
