@@ -103,6 +103,7 @@ export function layoutFor(description: string, language: string, files: Record<s
  * that does not exist (small models write `from solution import f`), gets the import the layout names.
  */
 export function fixTestImports(content: string, layout: Layout, files: Record<string, string>): string {
+  content = importForgottenModules(content);
   if (!layout.importLine?.startsWith('from ')) return content;
   const stem = layout.importLine.split(' ')[1]!;
   const modules = new Set(Object.keys(files).map((p) => p.replace(/\.py$/, '').replace(/\//g, '.')));
@@ -117,6 +118,35 @@ export function fixTestImports(content: string, layout: Layout, files: Record<st
   const uses = layout.names.some((n) => new RegExp(`\\b${n}\\(`).test(fixed));
   if (uses && !imports.test(fixed)) fixed = `${layout.importLine}\n${fixed}`;
   return fixed;
+}
+
+/** Modules a small model's test file uses (`pytest.raises`, `math.isclose`) and forgets to import. */
+const FORGOTTEN_MODULES = ['pytest', 'math', 're', 'itertools', 'collections', 'functools', 'random'];
+
+/**
+ * A Python test file that uses one of the modules above without binding its name (an import, an
+ * assignment, a parameter or loop variable of that name) gets the import, after any `from
+ * __future__` line: a NameError would otherwise fail every test that uses it.
+ */
+export function importForgottenModules(content: string): string {
+  // Code only: a module's name inside a string or a comment is no use of it.
+  const code = content.replace(/'''[\s\S]*?'''|"""[\s\S]*?"""|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|#[^\n]*/g, "''");
+  const missing = FORGOTTEN_MODULES.filter((m) => {
+    if (!new RegExp(`(^|[^\\w.])${m}\\.\\w`, 'm').test(code)) return false;
+    const bound = new RegExp(
+      `^\\s*(import\\s+([\\w.]+(\\s+as\\s+\\w+)?\\s*,\\s*)*${m}\\b|from\\s+\\S+\\s+import\\s+.*\\b${m}\\b|${m}\\s*=[^=])|\\bas\\s+${m}\\b|\\bfor\\s+${m}\\b|[(,]\\s*${m}\\s*[,)=:]|\\bdef\\s+${m}\\b`,
+      'm',
+    );
+    return !bound.test(code);
+  });
+  if (missing.length === 0) return content;
+  const lines = content.split('\n');
+  let at = 0;
+  lines.forEach((line, i) => {
+    if (/^from\s+__future__\s+import\b/.test(line)) at = i + 1;
+  });
+  lines.splice(at, 0, ...missing.map((m) => `import ${m}`));
+  return lines.join('\n');
 }
 
 /** An answer's files as saved: fences inside contents removed, a cut-off last file trimmed, looping asserts dropped. */

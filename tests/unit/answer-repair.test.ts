@@ -18,7 +18,7 @@ import {
   reviewAnswerSchema,
 } from '../../activities/llm/schemas';
 import { parseStructuredOutput } from '../../activities/llm/structured-output';
-import { fixTestImports, hasTests, layoutFor, showsFailure } from '../../activities/llm';
+import { fixTestImports, hasTests, importForgottenModules, layoutFor, showsFailure } from '../../activities/llm';
 
 type Answer = { content: string; finishReason: string; source: string };
 const answers = answersFixture.answers as Record<string, Answer>;
@@ -206,6 +206,33 @@ describe('test files a small model wrote', () => {
     expect(fixTestImports('import pytest\n\n\ndef test_a():\n    assert is_even(2)\n', layout, files)).toBe(
       'from main import is_even\nimport pytest\n\n\ndef test_a():\n    assert is_even(2)\n',
     );
+  });
+
+  it('get the modules they use and forgot to import (seen: pytest.raises without import pytest)', () => {
+    const written =
+      'from main import is_even\n\n\ndef test_odd():\n    with pytest.raises(TypeError):\n        is_even(None)\n';
+    expect(fixTestImports(written, layout, files)).toBe(`import pytest\n${written}`);
+    expect(importForgottenModules('def test_a():\n    assert math.isclose(f(), 0.1) and re.match("a", "a")\n')).toBe(
+      'import math\nimport re\ndef test_a():\n    assert math.isclose(f(), 0.1) and re.match("a", "a")\n',
+    );
+    expect(importForgottenModules('from __future__ import annotations\nx = math.pi\n')).toBe(
+      'from __future__ import annotations\nimport math\nx = math.pi\n',
+    );
+  });
+
+  it('leave a module name alone where the file binds it', () => {
+    for (const bound of [
+      'import pytest\nx = pytest.approx(1)\n',
+      'import os, re\nre.compile("a")\n',
+      'import numpy as math\nmath.sqrt(2)\n',
+      'from x import (\n    re,\n)\nre.x\n',
+      'def test_a(random):\n    random.seed(1)\n',
+      'for re in rs:\n    re.x()\n',
+      'math = Calc()\nmath.add(1)\n',
+      "s = 'use math.pi'\n",
+    ]) {
+      expect(importForgottenModules(bound)).toBe(bound);
+    }
   });
 
   it('import from the module that exists, not one the model made up', () => {
