@@ -243,6 +243,63 @@ describe('the loop on real model output', () => {
     expect(files['test_calc.py']).toContain('def test_add_small');
     expect(files['test_calc.py']).not.toContain('test_add_big');
     expect(result.iterations.filter((i) => i.tests).pop()!.tests).toMatchObject({ passed: 3, failed: 0, errors: 0 });
+    // Nor a review while only the job's own tests failed: the code was reviewed once, on green tests.
+    const reviews = stack.model.chatRequests().filter((r) => r.system.includes('code reviewer'));
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]!.user).not.toContain('Failing tests:');
+  });
+
+  it("leaves right code alone when its own test file does not load and the task's examples pass (seen on HumanEval/18)", async () => {
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          // As the 1.5B model wrote it: test functions with no body.
+          reply: {
+            content: {
+              files: [
+                { path: 'test_calc.py', content: 'from calc import add\n\n\ndef test_add():\n\ndef test_more():\n' },
+              ],
+              explanation: 'tests',
+            },
+          },
+        },
+        {
+          // What the 1.5B model answered: the test file's syntax error, pinned on the code.
+          match: '/code reviewer[\\s\\S]*Failing tests:/',
+          reply: {
+            content: {
+              findings: [
+                {
+                  severity: 'blocking',
+                  file: 'calc.py',
+                  line: 4,
+                  message: 'IndentationError: expected an indented block',
+                },
+              ],
+              failingTests: 'code',
+              summary: 'add is wrong.',
+            },
+          },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+      ],
+      default: { content: { files: [{ path: 'calc.py', content: CALC.FIXED }], explanation: 'add' } },
+    });
+    const description = `an add(a, b) function ${Date.now()}.\n\n>>> add(1, 2)\n3\n`;
+    const { result } = await run({ description }, 'examples-unloadable-test-dropped');
+    expect(result.outcome).toBe('succeeded');
+    const requests = stack.model.chatRequests();
+    expect(requests.some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
+    expect(
+      requests.filter((r) => r.system.includes('code reviewer') && r.user.includes('Failing tests:')),
+    ).toHaveLength(0);
+    const files = await filesOf(result);
+    expect(files['calc.py']).toBe(CALC.FIXED);
+    expect(files['test_calc.py']).toBeUndefined();
+    expect(result.iterations.find((i) => i.step === 'refactor')!.explanation).toContain('test_calc.py did not load');
   });
 
   it("fixes the code when one of the task's examples fails, whoever the review blames, beside a test file that does not load", async () => {
