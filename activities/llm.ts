@@ -413,8 +413,8 @@ export interface ReviewCodeResult {
 export async function reviewCode(input: ReviewCodeInput): Promise<ReviewCodeResult> {
   const files = await artifactStore().getFiles(input.files);
   if (input.failures && verdictFromExamples(files, input.failures) === 'tests') {
-    // Every example the task gives passes and only the job's own tests fail: they are fixed first,
-    // without the model, and the code is reviewed in the next round, on tests that load and pass. A
+    // Every example the task gives passes and only the job's own tests fail: they are fixed first
+    // (dropped without the model where they can be), and the code is reviewed in the next round. A
     // review now reads the failures' traces (a long prompt, minutes on a small local model) and tends
     // to pin a test file's syntax error on the code, which sends right code to be rewritten.
     return {
