@@ -8,6 +8,7 @@
  * scored job is appended to results.jsonl as it finishes, and a rerun skips what is scored there.
  * The jobs live in a project per run, model and arm, so the Web UI lists them with one query.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -146,6 +147,18 @@ async function checkStack(apiUrl: string, token: string | undefined, wanted: str
   return served ?? wanted ?? 'unknown-model';
 }
 
+/** The checkout's commit, so that records made across code changes say which code made them. */
+function headCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The records of a results file; a line cut short by a crash is skipped (its job is reattached). */
 export function readRecords(file: string): EvalRecord[] {
   if (!fs.existsSync(file)) return [];
@@ -275,6 +288,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
     summary: path.join(dir, 'summary.json'),
     chart: path.join(dir, 'chart.svg'),
   };
+  const commit = headCommit();
   const scored = new Set(readRecords(paths.results).map((r) => `${r.arm}|${r.task_id}`));
   const loopOptions = options.maxIterations ? { maxIterations: options.maxIterations } : undefined;
   // The requestIds do not carry the loop's options: a run resumed with others would mix two set-ups.
@@ -387,6 +401,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
       },
       wallSeconds,
       scoredAt: new Date().toISOString(),
+      ...(commit ? { commit } : {}),
     };
     fs.appendFileSync(paths.results, JSON.stringify(record) + '\n');
     log(

@@ -35,6 +35,8 @@ export interface EvalRecord {
   /** The job's wall time, Temporal start to close (of its last run, when it continued as new). */
   wallSeconds: number | null;
   scoredAt: string;
+  /** The commit the eval ran from (the stack's code when both run from one checkout); absent in older records. */
+  commit?: string;
 }
 
 export interface ArmSummary {
