@@ -27,6 +27,7 @@ import { callModel, type ModelCallResult } from './llm/model-client';
 import { priceOf, type Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
+import { exportNamedApis, fixNodeTestImports, nodeImportLine } from './llm/node-repair';
 import { generatePrompt, refactorFilePrompt, reviewPrompt, writeTestsPrompt, type Layout } from './llm/prompts';
 import {
   codeAnswerReader,
@@ -95,7 +96,26 @@ export function layoutFor(description: string, language: string, files: Record<s
     };
   }
   const ext = language === 'typescript' ? 'ts' : 'js';
-  return { names, modulePath, testPath: `${dir}${stem}.test.${ext}` };
+  const testPath = `${dir}${stem}.test.${ext}`;
+  const importable = names.filter((n) => !files[modulePath] || new RegExp(`\\b${n}\\b`).test(files[modulePath]!));
+  const importLine = nodeImportLine(importable, testPath, modulePath, language, files[modulePath]);
+  return { names, modulePath, testPath, ...(importLine ? { importLine } : {}) };
+}
+
+/** A written test file with the imports a small model forgets, for its language. */
+function repairTestFile(content: string, language: string, layout: Layout, files: Record<string, string>): string {
+  if (language === 'python') return fixTestImports(content, layout, files);
+  if (language === 'typescript' || language === 'javascript') return fixNodeTestImports(content, layout, files);
+  return content;
+}
+
+/** A written source file whose named API a small model forgot to export (TypeScript/JavaScript) gets the export. */
+function repairSourceFile(path: string, content: string, language: string, names: readonly string[]): string {
+  return (language === 'typescript' || language === 'javascript') &&
+    /\.[cm]?[jt]sx?$/.test(path) &&
+    !/\.cjs$/.test(path)
+    ? exportNamedApis(content, names)
+    : content;
 }
 
 /**
@@ -225,7 +245,9 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
       budgetTokens: promptBudget(STEP_MAX_TOKENS.generate),
     }),
   });
-  let files = cleanFiles(result.value, result.truncated);
+  let files = cleanFiles(result.value, result.truncated).map((f) =>
+    isTestPath(f.path) ? f : { ...f, content: repairSourceFile(f.path, f.content, input.language, layout.names) },
+  );
   // Tests are the next step's job, written against the task; a generate answer's own tests are dropped.
   if (input.task === 'generate' && files.some((f) => !isTestPath(f.path)))
     files = files.filter((f) => !isTestPath(f.path));
@@ -348,7 +370,7 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
   if (tests.length === 0 && misnamed) tests.push({ path: layout.testPath, content: misnamed.content });
   const kept = tests
     .filter((f) => f.content.trim() !== '' && !isExamplesPath(f.path))
-    .map((f) => (input.language === 'python' ? { ...f, content: fixTestImports(f.content, layout, existing) } : f));
+    .map((f) => ({ ...f, content: repairTestFile(f.content, input.language, layout, existing) }));
   if (examples) kept.push(examples);
   return toCodeResult(existing, kept, result.value.explanation, usageOf(result));
 }
@@ -600,9 +622,8 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     if (isTestPath(target) && !hasTests(content) && files[target] !== undefined) content = files[target];
     if (isTestPath(target)) {
       content = dropRepeatedAsserts(content);
-      if (input.language === 'python')
-        content = fixTestImports(content, layoutFor(input.description, input.language, files), files);
-    }
+      content = repairTestFile(content, input.language, layoutFor(input.description, input.language, files), files);
+    } else content = repairSourceFile(target, content, input.language, namedApis(input.description));
     files[target] = content;
     const ref = await store.put(content);
     progress.done[target] = ref.id;

@@ -7,9 +7,11 @@
  * analysis activity checks the files.
  */
 
-/** A definition written out: `def f(`, `function f(`, `class Name:` / `class Name(` / `class Name {`. */
-const DEFINITION_IN_TEXT = /\b(?:(?:def|function)\s+([A-Za-z_$][\w$]*)\s*\(|class\s+([A-Z][\w$]*)\s*[:({])/g;
-const CALL_IN_TEXT = /(?<![\w.$])([A-Za-z_$][\w$]*)\(/g;
+/** A definition written out: `def f(`, `function f(` / `function f<T>(`, `class Name:` / `class Name(` / `class Name {`. */
+const DEFINITION_IN_TEXT =
+  /\b(?:(?:def|function)\s+([A-Za-z_$][\w$]*)\s*(?:<[A-Z][\w$[\],. ]*>)?\(|class\s+([A-Z][\w$]*)\s*(?:<[A-Z][\w$[\],. ]*>\s*)?[:({])/g;
+/** `f(` or, in TypeScript, `f<T>(` (type parameters start with a capital, so `a<b(` is no call). */
+const CALL_IN_TEXT = /(?<![\w.$])([A-Za-z_$][\w$]*)(?:<[A-Z][\w$[\],. ]*>)?\(/g;
 const BACKTICKED = /`([A-Za-z_$][\w$]*)(?:\([^`]*\))?`/g;
 const NAMED = /\b(?:function|method|class)\s+(?:called|named)\s+`?([A-Za-z_$][\w$]*)/gi;
 

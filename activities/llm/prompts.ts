@@ -114,10 +114,13 @@ export interface Layout {
   importLine?: string;
 }
 
-function apiLine(layout: Layout): string {
-  return layout.names.length
-    ? ` The task names ${layout.names.map((n) => `\`${n}\``).join(', ')}: define ${layout.names.length > 1 ? 'them' : 'it'} with exactly ${layout.names.length > 1 ? 'these names' : 'this name'}, as the task describes.`
-    : '';
+function apiLine(layout: Layout, language: string): string {
+  if (!layout.names.length) return '';
+  const them = layout.names.length > 1 ? 'them' : 'it';
+  // A test file imports the API by name (the layout's import line): it must be exported.
+  const exported =
+    language === 'python' ? '' : ` Export ${them} by name (\`export function …\`), for the tests to import.`;
+  return ` The task names ${layout.names.map((n) => `\`${n}\``).join(', ')}: define ${them} with exactly ${layout.names.length > 1 ? 'these names' : 'this name'}, as the task describes.${exported}`;
 }
 
 export interface GeneratePromptInput {
@@ -146,7 +149,7 @@ export function generatePrompt(input: GeneratePromptInput): ChatMessage[] {
       role: 'system',
       content:
         `You are Sophia Code, a senior ${input.language} engineer. ${TASK_INSTRUCTIONS[input.task] ?? TASK_INSTRUCTIONS.generate}` +
-        `${where}${apiLine(input.layout)} Write only the code, not tests.\n\n${codeAnswer(input.layout.modulePath, input.language)}`,
+        `${where}${apiLine(input.layout, input.language)} Write only the code, not tests.\n\n${codeAnswer(input.layout.modulePath, input.language)}`,
     },
     {
       role: 'user',

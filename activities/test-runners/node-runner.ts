@@ -24,19 +24,27 @@ interface PackageJson {
   jest?: unknown;
 }
 
-/** Jest is used only when the job's own files declare it; node's built-in runner otherwise. */
+/** A test file that imports jest's API (`@jest/globals`) is written for jest. */
+const IMPORTS_JEST = /\bfrom\s*(['"])@jest\/globals\1|\brequire\(\s*(['"])@jest\/globals\2\s*\)/;
+
+/**
+ * Jest is used only when the job's own files declare it (its config, package.json, or a test file
+ * importing `@jest/globals`); node's built-in runner otherwise.
+ */
 export function declaresJest(files: FileMap): { jest: boolean; ownConfig: boolean } {
   const ownConfigFile = Object.keys(files).some((f) => /^jest\.config\.(js|cjs|mjs|json)$/.test(f));
+  const testImportsJest = findNodeTestFiles(files).some((f) => IMPORTS_JEST.test(files[f] ?? ''));
   const raw = files['package.json'];
-  if (raw === undefined) return { jest: ownConfigFile, ownConfig: ownConfigFile };
+  if (raw === undefined) return { jest: ownConfigFile || testImportsJest, ownConfig: ownConfigFile };
   let pkg: PackageJson;
   try {
     pkg = JSON.parse(raw) as PackageJson;
   } catch {
-    return { jest: ownConfigFile, ownConfig: ownConfigFile };
+    return { jest: ownConfigFile || testImportsJest, ownConfig: ownConfigFile };
   }
   const jest =
     ownConfigFile ||
+    testImportsJest ||
     pkg.jest !== undefined ||
     'jest' in (pkg.devDependencies ?? {}) ||
     'jest' in (pkg.dependencies ?? {}) ||

@@ -92,6 +92,33 @@ export function finalReport(plan: RunnerPlan, run: SandboxExecution): TestReport
 }
 
 /**
+ * node's runner reports a test file that fails to load (`ReferenceError: describe is not defined`, a
+ * syntax error, a missing export) as one failure named after the file, with the message "test
+ * failed"; the error itself is only in the output. Such a failure gets the error and the line it
+ * points at, which is what the review and the next round need to see.
+ */
+export function explainFileFailures(report: TestReport, output: string): void {
+  for (const failure of report.failures) {
+    if (failure.message !== 'test failed' || !/\.[cm]?[jt]sx?$/.test(failure.name)) continue;
+    const explained = loadError(output, failure.name);
+    if (explained) failure.message = explained;
+  }
+}
+
+/** The error a file's load printed: `SyntaxError: … (chunk.test.ts:3: describe('chunk', () => {)`. */
+function loadError(output: string, file: string): string | undefined {
+  const lines = output.split('\n');
+  const base = file.replace(/^.*\//, '');
+  const at = lines.findIndex((l) => l.startsWith(`${file}:`) || l.startsWith(`file://${file}:`));
+  const from = at >= 0 ? at : 0;
+  const error = lines.slice(from, from + 40).find((l) => /^\s*(?:\w+Error|Error)(?: \[\w+\])?: \S/.test(l));
+  if (!error) return undefined;
+  const where = at >= 0 ? /:(\d+)$/.exec(lines[at]!.trim())?.[1] : undefined;
+  const code = at >= 0 ? lines[at + 1]?.trim() : undefined;
+  return `${error.trim()}${where ? ` (${base}:${where}${code ? `: ${code}` : ''})` : ''}`.slice(0, 500);
+}
+
+/**
  * Runs the job's tests in the sandbox and parses the results. Failing tests are a normal result;
  * only a missing toolchain, an unusable sandbox, bad input or cancellation throw.
  */
@@ -133,6 +160,7 @@ export async function runTestsInSandbox(input: RunTestsInput): Promise<RunTestsR
   const missing = plan.missingToolchain?.(output);
   if (missing) throw missing;
   const report = finalReport(plan, run);
+  if (plan.runner === 'node-test') explainFileFailures(report, output);
   for (const result of ['passed', 'failed', 'errors', 'skipped'] as const) {
     testCases.inc({ language: input.language, runner: plan.runner, result }, report[result]);
   }

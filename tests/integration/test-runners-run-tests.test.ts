@@ -1,6 +1,9 @@
 import { artifactStore } from '../../activities/artifacts';
 import { runTests } from '../../activities/sandbox';
 import { resetToolchains } from '../../activities/sandbox/toolchains';
+import { layoutFor } from '../../activities/llm';
+import { exportNamedApis, fixNodeTestImports } from '../../activities/llm/node-repair';
+import observed from '../support/fixtures/real-answers/qwen2.5-coder-typescript.json';
 
 /** Real pytest, real node test runner (TypeScript through tsx) and real jest, all under bwrap. */
 
@@ -96,6 +99,58 @@ describe('runTests', () => {
     expect(result.report).toMatchObject({ passed: 1, failed: 1, errors: 0 });
     expect(result.report.failures[0]?.name).toBe('adds wrongly');
     expect(result.report.failures[0]?.message).toMatch(/Expected: 4[\s\S]*Received: 3/);
+  });
+
+  describe("the local model's TypeScript files (tests/support/fixtures/real-answers/qwen2.5-coder-typescript.json)", () => {
+    const real = observed.files;
+    const layout = layoutFor('a function chunk<T>(items: T[], size: number): T[][]', 'typescript', {
+      'chunk.ts': real['module-without-export'].content,
+    });
+
+    it('names the error of a test file node cannot load, not just "test failed"', async () => {
+      const files = await artifactStore().putFiles({
+        'chunk.ts': real['module-without-export'].content,
+        'chunk.test.ts': real['test-import-assert'].content,
+      });
+      const result = await runTests({ files, language: 'typescript' });
+      expect(result.runner).toBe('node-test');
+      expect(result.report.passed).toBe(0);
+      expect(result.report.failures[0]?.message).toBe(
+        "ReferenceError: describe is not defined (chunk.test.ts:3: describe('chunk', () => {)",
+      );
+      expect(result.summary).toContain('ReferenceError: describe is not defined');
+    });
+
+    it('runs them once repaired: the export added, the test file given its imports', async () => {
+      const module = exportNamedApis(real['module-without-export'].content, layout.names);
+      for (const variant of ['test-require-assert', 'test-import-assert'] as const) {
+        const test = fixNodeTestImports(real[variant].content, layout, { 'chunk.ts': module });
+        const files = await artifactStore().putFiles({ 'chunk.ts': module, 'chunk.test.ts': test });
+        const result = await runTests({ files, language: 'typescript' });
+        expect(result.runner).toBe('node-test');
+        // Four of its five tests hold; the fifth passes assert.throws the very message the code throws,
+        // which node refuses as ambiguous: the model's own mistake, left for the review to weigh.
+        expect(result.report).toMatchObject({ passed: 4, failed: 1, errors: 0 });
+        expect(result.report.failures[0]?.name).toBe('should throw a RangeError when size is not a positive integer');
+        expect(result.report.failures[0]?.message).toMatch(/ambiguous/i);
+      }
+    });
+
+    it('runs a jest-style test file under jest once it imports @jest/globals', async () => {
+      const module = exportNamedApis(real['module-without-export'].content, layout.names);
+      const jestStyle =
+        "describe('chunk', () => {\n  it('splits', () => {\n    expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);\n  });\n" +
+        "  it('refuses a zero size', () => {\n    expect(() => chunk([1], 0)).toThrow(RangeError);\n  });\n" +
+        "  it('is wrong on purpose', () => {\n    expect(chunk([1, 2], 1)).toEqual([[1, 2]]);\n  });\n});\n";
+      const files = await artifactStore().putFiles({
+        'chunk.ts': module,
+        'chunk.test.ts': fixNodeTestImports(jestStyle, layout, { 'chunk.ts': module }),
+      });
+      const result = await runTests({ files, language: 'typescript' });
+      expect(result.runner).toBe('jest');
+      expect(result.report).toMatchObject({ passed: 2, failed: 1, errors: 0 });
+      expect(result.report.failures[0]?.name).toMatch(/is wrong on purpose/);
+    });
   });
 
   it('reports a JavaScript job without test files as an error rather than as passing', async () => {

@@ -20,6 +20,13 @@ describe('the API a task names', () => {
     expect(namedApis('write a function named top_items that ranks')).toEqual(['top_items']);
   });
 
+  it('reads TypeScript type parameters, and no comparison as a call', () => {
+    expect(namedApis('a function chunk<T>(items: T[], size: number): T[][] that splits an array')).toEqual(['chunk']);
+    expect(namedApis('export function groupBy<T, K extends string>(xs: T[], key: (x: T) => K) {')).toEqual(['groupBy']);
+    expect(namedApis('a class LruCache<K, V> { get(key) … }')).toEqual(['LruCache']);
+    expect(namedApis('true when a<b(c) holds')).toEqual([]);
+  });
+
   it('names nothing for a task in plain words, or a parenthesis after a space', () => {
     expect(
       namedApis('Create a user-profile CRUD API: profiles (username, email, bio), validation errors as 422'),
