@@ -105,6 +105,26 @@ export function explainFileFailures(report: TestReport, output: string): void {
   }
 }
 
+/**
+ * node's and jest's failure messages say what was expected ("Received function did not throw") but
+ * not of which call; the line is only in the stack (`/work/chunk.test.ts:8:34`). Each failure gets
+ * the job file's line its stack points at first, as pytest shows the failing assert: a small model
+ * fixing the code needs to see `expect(() => chunk([], 1.5)).toThrow(RangeError)`, not a line number.
+ */
+export function pointAtSource(report: TestReport, files: Record<string, string>): void {
+  for (const failure of report.failures) {
+    const text = `${failure.message}\n${failure.trace ?? ''}`;
+    for (const m of text.matchAll(/\/work\/([^\s:()'"]+):(\d+)(?::\d+)?/g)) {
+      const lines = files[m[1]!]?.split('\n');
+      const line = lines?.[Number(m[2]) - 1]?.trim();
+      if (!line) continue;
+      if (!failure.message.includes(line))
+        failure.message = `${failure.message}\n  at ${m[1]}:${m[2]}: ${line.slice(0, 200)}`;
+      break;
+    }
+  }
+}
+
 /** The error a file's load printed: `SyntaxError: … (chunk.test.ts:3: describe('chunk', () => {)`. */
 function loadError(output: string, file: string): string | undefined {
   const lines = output.split('\n');
@@ -161,6 +181,7 @@ export async function runTestsInSandbox(input: RunTestsInput): Promise<RunTestsR
   if (missing) throw missing;
   const report = finalReport(plan, run);
   if (plan.runner === 'node-test') explainFileFailures(report, output);
+  if (plan.runner === 'node-test' || plan.runner === 'jest') pointAtSource(report, files);
   for (const result of ['passed', 'failed', 'errors', 'skipped'] as const) {
     testCases.inc({ language: input.language, runner: plan.runner, result }, report[result]);
   }

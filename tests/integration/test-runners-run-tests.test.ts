@@ -133,6 +133,10 @@ describe('runTests', () => {
         expect(result.report).toMatchObject({ passed: 4, failed: 1, errors: 0 });
         expect(result.report.failures[0]?.name).toBe('should throw a RangeError when size is not a positive integer');
         expect(result.report.failures[0]?.message).toMatch(/ambiguous/i);
+        // The failing call itself, from the line the stack points at.
+        expect(result.report.failures[0]?.message).toContain(
+          "at chunk.test.ts:7: assert.throws(() => chunk([], 0), 'size must be a positive integer');",
+        );
       }
     });
 
@@ -150,6 +154,9 @@ describe('runTests', () => {
       expect(result.runner).toBe('jest');
       expect(result.report).toMatchObject({ passed: 2, failed: 1, errors: 0 });
       expect(result.report.failures[0]?.name).toMatch(/is wrong on purpose/);
+      expect(result.report.failures[0]?.message).toContain(
+        '\n  at chunk.test.ts:11: expect(chunk([1, 2], 1)).toEqual([[1, 2]]);',
+      );
     });
   });
 
