@@ -199,14 +199,18 @@ function unlessAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | unde
   return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
-/** Retries a request a few times when the API is briefly unreachable (a restart), then gives up. */
+/** How long a running eval waits for an API that went away: `npm start` rebuilding and restarting takes a minute or two. */
+const RECONNECT_MS = 5 * 60_000;
+
+/** Retries a request while the API is unreachable (a restart of the stack), for up to RECONNECT_MS, then gives up. */
 async function withReconnect<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const since = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (err) {
-      if (!(err instanceof ApiUnreachableError) || attempt >= 5 || signal?.aborted) throw err;
-      await sleep(2_000 * attempt, signal);
+      if (!(err instanceof ApiUnreachableError) || Date.now() - since >= RECONNECT_MS || signal?.aborted) throw err;
+      await sleep(Math.min(2_000 * attempt, 15_000), signal);
     }
   }
 }
