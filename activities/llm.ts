@@ -27,7 +27,7 @@ import { callModel, type ModelCallResult } from './llm/model-client';
 import { priceOf, type Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
-import { exportNamedApis, fixNodeTestImports, nodeImportLine } from './llm/node-repair';
+import { dropEmptyTests, exportNamedApis, fixNodeTestImports, nodeImportLine } from './llm/node-repair';
 import { generatePrompt, refactorFilePrompt, reviewPrompt, writeTestsPrompt, type Layout } from './llm/prompts';
 import {
   codeAnswerReader,
@@ -105,7 +105,8 @@ export function layoutFor(description: string, language: string, files: Record<s
 /** A written test file with the imports a small model forgets, for its language. */
 function repairTestFile(content: string, language: string, layout: Layout, files: Record<string, string>): string {
   if (language === 'python') return fixTestImports(content, layout, files);
-  if (language === 'typescript' || language === 'javascript') return fixNodeTestImports(content, layout, files);
+  if (language === 'typescript' || language === 'javascript')
+    return fixNodeTestImports(dropEmptyTests(content), layout, files);
   return content;
 }
 

@@ -184,3 +184,16 @@ export function exportNamedApis(content: string, names: readonly string[]): stri
   }
   return fixed;
 }
+
+/**
+ * A test file without the tests whose body is empty (`test('…', () => {\n});`): they pass without
+ * checking anything. Seen on the 1.5B model: a JavaScript test file of two real tests and 37 empty
+ * copies of the second, which counted as 37 passes.
+ */
+export function dropEmptyTests(content: string): string {
+  const dropped = content.replace(
+    /^[ \t]*(?:test|it)(?:\.only)?\(\s*(['"`])(?:\\.|(?!\1)[^\\\n])*\1\s*,\s*(?:async\s*)?(?:\(\s*\)\s*=>|function\s*\(\s*\))\s*\{\s*\}\s*\);?[ \t]*(?:\n|$)/gm,
+    '',
+  );
+  return dropped === content ? content : dropped.replace(/\n{3,}/g, '\n\n');
+}

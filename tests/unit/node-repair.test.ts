@@ -1,6 +1,6 @@
 import observed from '../support/fixtures/real-answers/qwen2.5-coder-typescript.json';
 import { layoutFor } from '../../activities/llm';
-import { exportNamedApis, fixNodeTestImports, nodeImportLine } from '../../activities/llm/node-repair';
+import { dropEmptyTests, exportNamedApis, fixNodeTestImports, nodeImportLine } from '../../activities/llm/node-repair';
 import { declaresJest } from '../../activities/test-runners/node-runner';
 
 const TASK =
@@ -120,5 +120,17 @@ describe('TypeScript/JavaScript answers of a small model', () => {
     ).toBe(
       "'use strict';\nconst { test } = require('node:test');\nconst { chunk } = require('./chunk.js');\nconst assert = require('node:assert');\ntest('a', () => assert.ok(chunk([1], 1)));\n",
     );
+  });
+
+  it('drops the empty copies of a test the real model wrote until its tokens ran out, and keeps the tests that check', () => {
+    const stored = file('js-empty-tests');
+    expect(stored.match(/^test\(/gm)).toHaveLength(39);
+    const fixed = dropEmptyTests(stored);
+    expect(fixed.match(/^test\(/gm)).toHaveLength(2);
+    expect(fixed).toContain('expect(camelCase("hello world")).toBe("helloWorld");');
+    expect(fixed).toContain('expect(camelCase("foo-bar_baz")).toBe("fooBarBaz");');
+    expect(dropEmptyTests(fixed)).toBe(fixed);
+    const kinds = "it('a', async () => {});\ntest(\"b\", function () {\n});\nit('c', () => {\n  assert.ok(1);\n});\n";
+    expect(dropEmptyTests(kinds)).toBe("it('c', () => {\n  assert.ok(1);\n});\n");
   });
 });
