@@ -1,4 +1,5 @@
 import { config } from '../common/config';
+import { namedApis } from '../common/task-names';
 import type { RecalledMemory } from '../workflows/coding-job/definitions';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { searchMemory, storeMemory } from './memory';
@@ -23,8 +24,11 @@ export interface RecallForJobResult {
 
 /**
  * The memories relevant to a job, as prompt text within a token budget: only work that survived
- * (tests green, review passed), and only above MEMORY_RECALL_MIN_SCORE, so an unrelated job of the
- * same project is not put in front of the model. Read-only, idempotent. startToCloseTimeout ~30 s.
+ * (tests green, review passed), only above MEMORY_RECALL_MIN_SCORE, and, when the task names its API
+ * (`fib(n)`), only memories that use one of those names. A near neighbour is the worst poison for a
+ * small model: asked for `fib` and shown `fib4`, or for `pairs_sum_to_zero` and shown
+ * `triples_sum_to_zero`, it copies the reference (both seen on HumanEval with the local 1.5B model).
+ * Read-only, idempotent. startToCloseTimeout ~30 s.
  * Failures: EmbedderMismatch (non-retryable); store outages are retried.
  */
 export async function recallForJob(input: RecallForJobInput): Promise<RecallForJobResult> {
@@ -36,6 +40,7 @@ export async function recallForJob(input: RecallForJobInput): Promise<RecallForJ
     collections: ['code', 'fixes', 'reviews'],
     survived: true,
     minScore: config().MEMORY_RECALL_MIN_SCORE,
+    mentions: namedApis(input.query),
     topK: 3,
     tokenBudget: input.tokenBudget ?? 1_000,
   });

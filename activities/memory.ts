@@ -101,21 +101,35 @@ export async function searchMemory(input: SearchMemoryInput): Promise<SearchMemo
   const [vector] = await embedAll([input.query]);
   const topK = input.topK ?? 5;
   const minScore = input.minScore ?? 0.1;
+  const mentions = input.mentions?.length ? input.mentions : undefined;
+  // Hits that name none of `mentions` are dropped afterwards, so each collection offers more.
+  const candidates = mentions ? topK * 4 : topK;
   const collections = input.collections?.length ? input.collections : [...MEMORY_COLLECTIONS];
   const filter = { project: input.project, language: input.language, tags: input.tags, survived: input.survived };
   const found: MemorySearchHit[] = [];
   for (const collection of collections) {
     const embedder = await memoryStore().embedderOf(collection);
     if (!embedder) continue;
-    const hits = await memoryStore().search({ collection, vector: vector!, topK, filter, tenant: input.tenant });
+    const hits = await memoryStore().search({
+      collection,
+      vector: vector!,
+      topK: candidates,
+      filter,
+      tenant: input.tenant,
+    });
     found.push(...hits.map((h) => toSearchHit(collection, h)));
   }
   const hits = found
-    .filter((h) => h.score >= minScore)
+    .filter((h) => h.score >= minScore && (!mentions || mentionsAny(h.text, mentions)))
     .sort((a, b) => b.score - a.score)
     .slice(0, topK);
   const { context, tokens } = formatContext(hits, input.tokenBudget ?? 1_500);
   return { hits, context, contextTokens: tokens };
+}
+
+/** Whether `text` uses one of `names` as a whole identifier: `fib` in `fib(10)`, not in `fib4(10)`. */
+export function mentionsAny(text: string, names: string[]): boolean {
+  return names.some((name) => new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(text));
 }
 
 function toSearchHit(collection: MemoryCollection, hit: MemoryHit): MemorySearchHit {

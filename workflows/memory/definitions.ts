@@ -46,6 +46,8 @@ export interface SearchMemoryInput {
   minScore?: number;
   /** Budget of the `context` string, in tokens (about four characters each). Default 1,500. */
   tokenBudget?: number;
+  /** When given, only hits whose text uses one of these identifiers (as a whole identifier). */
+  mentions?: string[];
 }
 
 export interface MemorySearchHit {
