@@ -11,7 +11,7 @@ import {
   taskExamples,
   withoutFailingTests,
 } from '../common/task-examples';
-import { namedApis, suggestedModulePath } from '../common/task-names';
+import { namedApis, stubbedNames, suggestedModulePath } from '../common/task-names';
 import { isTestPath } from '../common/test-files';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { activityContext, heartbeat } from './context';
@@ -23,12 +23,19 @@ import {
   trimTruncatedFile,
   trimTruncatedPythonTests,
 } from './llm/answer-repair';
-import { callModel, type ModelCallResult } from './llm/model-client';
+import { callModel, estimateTokens, type ChatMessage, type ModelCallResult } from './llm/model-client';
 import { priceOf, type Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
 import { dropEmptyTests, exportNamedApis, fixNodeTestImports, nodeImportLine } from './llm/node-repair';
-import { generatePrompt, refactorFilePrompt, reviewPrompt, writeTestsPrompt, type Layout } from './llm/prompts';
+import {
+  generatePrompt,
+  refactorFilePrompt,
+  reviewPrompt,
+  stubFollowUp,
+  writeTestsPrompt,
+  type Layout,
+} from './llm/prompts';
 import {
   codeAnswerReader,
   codeAnswerSchema,
@@ -227,32 +234,72 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
   const store = artifactStore();
   const existing = input.files ? await store.getFiles(input.files) : {};
   const layout = layoutFor(input.description, input.language, existing);
-  const result = await callModel({
-    purpose: 'generate',
-    schemaName: 'code_answer',
-    schema: codeAnswerSchema,
-    reader: codeAnswerReader([layout.modulePath]),
-    output: 'text',
-    maxTokens: STEP_MAX_TOKENS.generate,
-    messages: generatePrompt({
-      task: input.task,
-      description: input.description,
-      language: input.language,
-      files: existing,
-      context: input.context,
-      requirements: input.requirements,
-      memoryContext: input.memoryContext,
-      layout,
-      budgetTokens: promptBudget(STEP_MAX_TOKENS.generate),
-    }),
+  const messages = generatePrompt({
+    task: input.task,
+    description: input.description,
+    language: input.language,
+    files: existing,
+    context: input.context,
+    requirements: input.requirements,
+    memoryContext: input.memoryContext,
+    layout,
+    budgetTokens: promptBudget(STEP_MAX_TOKENS.generate),
   });
-  let files = cleanFiles(result.value, result.truncated).map((f) =>
-    isTestPath(f.path) ? f : { ...f, content: repairSourceFile(f.path, f.content, input.language, layout.names) },
-  );
-  // Tests are the next step's job, written against the task; a generate answer's own tests are dropped.
-  if (input.task === 'generate' && files.some((f) => !isTestPath(f.path)))
-    files = files.filter((f) => !isTestPath(f.path));
-  return toCodeResult(existing, files, result.value.explanation, usageOf(result));
+  const ask = (prompt: ChatMessage[]) =>
+    callModel({
+      purpose: 'generate',
+      schemaName: 'code_answer',
+      schema: codeAnswerSchema,
+      reader: codeAnswerReader([layout.modulePath]),
+      output: 'text',
+      maxTokens: STEP_MAX_TOKENS.generate,
+      messages: prompt,
+    });
+  const read = (answer: ModelCallResult<CodeAnswer>) => {
+    let files = cleanFiles(answer.value, answer.truncated).map((f) =>
+      isTestPath(f.path) ? f : { ...f, content: repairSourceFile(f.path, f.content, input.language, layout.names) },
+    );
+    // Tests are the next step's job, written against the task; a generate answer's own tests are dropped.
+    if (input.task === 'generate' && files.some((f) => !isTestPath(f.path)))
+      files = files.filter((f) => !isTestPath(f.path));
+    return files;
+  };
+  const stubsIn = (files: { path: string; content: string }[]) =>
+    stubbedNames(
+      Object.fromEntries(
+        Object.entries({ ...existing, ...Object.fromEntries(files.map((f) => [f.path, f.content])) }).filter(
+          ([p]) => !isTestPath(p),
+        ),
+      ),
+      layout.names,
+    );
+  const result = await ask(messages);
+  let files = read(result);
+  let explanation = result.value.explanation;
+  const usage = usageOf(result);
+  // A named function given back as its stub (HumanEval/53's `add` on the local 1.5B model, every time)
+  // is asked for once more, with the answer as the model's own turn and the stub named.
+  // Only for new code: a user's stub that a refactor or document job leaves alone is theirs to keep.
+  const stubs = input.task === 'generate' && files.length > 0 ? stubsIn(files) : [];
+  const followUp = stubs.length > 0 ? stubFollowUp(messages, files, stubs, input.language) : undefined;
+  // Only when the conversation still leaves room for a whole answer; else the analysis names the stub.
+  if (followUp && estimateTokens(followUp) + 1_024 <= config().LLM_CONTEXT_TOKENS) {
+    heartbeat({ step: 'generate', stubs: stubs.map((s) => s.name) });
+    const again = await ask(followUp).catch((err: unknown) => {
+      // An unreadable second answer loses nothing: the first one stands.
+      if (err instanceof ApplicationFailure && err.type === 'ModelOutputInvalid') return undefined;
+      throw err;
+    });
+    if (again) {
+      addUsage(usage, again);
+      const second = read(again);
+      if (second.length > 0 && stubsIn(second).length < stubs.length) {
+        files = second;
+        explanation = again.value.explanation;
+      }
+    }
+  }
+  return toCodeResult(existing, files, explanation, usage);
 }
 
 async function toCodeResult(

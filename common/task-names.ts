@@ -86,3 +86,125 @@ export function suggestedModulePath(names: string[], language: string): string {
     .toLowerCase();
   return `${kebab}.${language === 'typescript' ? 'ts' : 'js'}`;
 }
+
+/** A named API that a file defines only as a stub: where its last definition is. */
+export interface StubbedName {
+  name: string;
+  path: string;
+  /** 1-based line of the definition. */
+  line: number;
+}
+
+/**
+ * The names among `names` that the files define, but only as stubs: a Python function whose body is
+ * its docstring, `pass`, `...` or `raise NotImplementedError`; a JavaScript/TypeScript function whose
+ * body is empty, comments, or a "not implemented" throw. A small model handed a stub often returns it
+ * unchanged, and a job must not call that done. A name also defined with a body anywhere is not
+ * stubbed; abstract methods and overloads are not stubs. Conservative: what it cannot read is a body.
+ */
+export function stubbedNames(files: Record<string, string>, names: string[]): StubbedName[] {
+  const stubbed: StubbedName[] = [];
+  for (const name of names) {
+    let implemented = false;
+    let stub: StubbedName | undefined;
+    for (const [path, content] of Object.entries(files)) {
+      const found = /\.pyi?$/.test(path)
+        ? pythonDefinition(content, name)
+        : /\.[cm]?[jt]sx?$/.test(path)
+          ? scriptDefinition(content, name)
+          : undefined;
+      if (!found) continue;
+      if (found.stub) stub ??= { name, path, line: found.line };
+      else implemented = true;
+    }
+    if (stub && !implemented) stubbed.push(stub);
+  }
+  return stubbed;
+}
+
+const PY_STUB_STATEMENT = /^(?:pass|\.\.\.|raise\s+NotImplementedError\b.*)$/;
+const PY_DOCSTRING = /^\s*[rRuU]?("""|''')[\s\S]*?\1|^\s*[rRuU]?("|')(?:\\.|(?!\2).)*\2/;
+
+/** The last `def name(` of a Python file (the one that counts) and whether its body is a stub. */
+function pythonDefinition(content: string, name: string): { line: number; stub: boolean } | undefined {
+  const lines = content.split('\n');
+  const def = new RegExp(`^(\\s*)(?:async\\s+)?def\\s+${name.replace(/\$/g, '\\$')}\\s*\\(`);
+  let at = -1;
+  lines.forEach((l, i) => {
+    if (def.test(l)) at = i;
+  });
+  if (at < 0) return undefined;
+  const indent = def.exec(lines[at]!)![1]!.length;
+  const decorator = lines
+    .slice(0, at)
+    .reverse()
+    .find((l) => l.trim() !== '');
+  if (decorator && /^\s*@(?:\w+\.)*(?:abstractmethod|overload)\b/.test(decorator)) return { line: at + 1, stub: false };
+  // The signature ends at the first `:` outside brackets; what follows on that line is a one-line body.
+  const rest = lines.slice(at).join('\n');
+  let depth = 0;
+  let end = -1;
+  for (let i = rest.indexOf('('); i < rest.length; i++) {
+    const c = rest[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ':' && depth === 0) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) return { line: at + 1, stub: false };
+  const afterColon = rest.slice(end + 1);
+  const firstLineEnd = afterColon.indexOf('\n');
+  const sameLine = (firstLineEnd < 0 ? afterColon : afterColon.slice(0, firstLineEnd)).replace(/#.*$/, '').trim();
+  let body: string;
+  if (sameLine) body = sameLine;
+  else {
+    const following = firstLineEnd < 0 ? [] : afterColon.slice(firstLineEnd + 1).split('\n');
+    const kept: string[] = [];
+    for (const l of following) {
+      if (l.trim() !== '' && l.length - l.trimStart().length <= indent) break;
+      kept.push(l);
+    }
+    body = kept.join('\n');
+  }
+  // Imports inside a stub (HumanEval/115 has `import math` above its docstring) are no body either.
+  const statements = body
+    .replace(/^\s*(?:import\s+[\w., ]+|from\s+[\w.]+\s+import\s+[\w., ]+)$/gm, '')
+    .replace(PY_DOCSTRING, '')
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l !== '');
+  return { line: at + 1, stub: statements.every((s) => PY_STUB_STATEMENT.test(s)) };
+}
+
+/** A `function name(`, or `const name = (…) => {`, of a script file, and whether its body is a stub. */
+function scriptDefinition(content: string, name: string): { line: number; stub: boolean } | undefined {
+  const n = name.replace(/\$/g, '\\$');
+  const head = new RegExp(
+    `\\bfunction\\s*\\*?\\s*${n}\\s*(?:<[^>(]*>)?\\s*\\(|\\b(?:const|let|var)\\s+${n}\\s*(?::[^=]+)?=\\s*(?:async\\s*)?(?:function\\s*)?\\(`,
+  ).exec(content);
+  if (!head) return undefined;
+  const line = content.slice(0, head.index).split('\n').length;
+  // The parameters, then the first `{` after them (an object return type reads as a body: conservative).
+  let i = head.index + head[0].length;
+  for (let depth = 1; i < content.length && depth > 0; i++) {
+    if (content[i] === '(') depth++;
+    else if (content[i] === ')') depth--;
+  }
+  const open = content.indexOf('{', i);
+  if (open < 0 || /[;]/.test(content.slice(i, open))) return { line, stub: false };
+  let close = open + 1;
+  for (let depth = 1; close < content.length && depth > 0; close++) {
+    if (content[close] === '{') depth++;
+    else if (content[close] === '}') depth--;
+  }
+  const body = content
+    .slice(open + 1, close - 1)
+    .replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '')
+    .trim();
+  const stub =
+    body === '' ||
+    /^throw\s+new\s+Error\s*\(\s*(['"`])[^'"`]*(?:not\s+implemented|todo)[^'"`]*\1\s*\)\s*;?$/i.test(body);
+  return { line, stub };
+}

@@ -1,5 +1,5 @@
 import { config } from '../../common/config';
-import { missingNames, suggestedModulePath } from '../../common/task-names';
+import { missingNames, stubbedNames, suggestedModulePath } from '../../common/task-names';
 import { isTestPath } from '../../common/test-files';
 import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from '../artifacts';
 import { heartbeat } from '../context';
@@ -53,12 +53,15 @@ function isPython(path: string): boolean {
   return /\.pyi?$/.test(path);
 }
 
-/** One error per named API that no source file defines, pinned to the file that should hold it. */
+/**
+ * One error per named API that no source file defines, pinned to the file that should hold it, and
+ * one per named API that is defined only as a stub (its docstring, `pass`), pinned to the stub.
+ */
 export function namedApiFindings(files: FileMap, names: string[], language: string): Finding[] {
   const sources = Object.fromEntries(Object.entries(files).filter(([p]) => !isTestPath(p)));
   const where =
     Object.keys(sources).find((p) => /\.(py|[cm]?[jt]sx?)$/.test(p)) ?? suggestedModulePath(names, language);
-  return missingNames(sources, names).map((name) => ({
+  const missing = missingNames(sources, names).map((name) => ({
     tool: 'task',
     rule: 'task/named-api',
     severity: 'error' as const,
@@ -66,6 +69,15 @@ export function namedApiFindings(files: FileMap, names: string[], language: stri
     line: 0,
     message: `The task names \`${name}\`, but no file defines it: define \`${name}\` with exactly that name, as the task describes.`,
   }));
+  const stubs = stubbedNames(sources, names).map((stub) => ({
+    tool: 'task',
+    rule: 'task/named-api-stub',
+    severity: 'error' as const,
+    file: stub.path,
+    line: stub.line,
+    message: `\`${stub.name}\` has no body yet (only its docstring or a placeholder): write the code that does what the task describes.`,
+  }));
+  return [...missing, ...stubs];
 }
 
 /** Runs the local analyzers by file type, adds Codacy's findings when given, and normalises everything. */

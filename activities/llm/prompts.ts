@@ -158,6 +158,38 @@ export function generatePrompt(input: GeneratePromptInput): ChatMessage[] {
   ];
 }
 
+/**
+ * The turn after an answer that left a named function as its stub (a small model handed a stub often
+ * gives it back unchanged): the answer as the model's own turn, then a request for the body.
+ */
+export function stubFollowUp(
+  prompt: ChatMessage[],
+  answer: { path: string; content: string }[],
+  stubs: { name: string; path: string }[],
+  language: string,
+): ChatMessage[] {
+  const names = stubs.map((s) => `\`${s.name}\``).join(', ');
+  const given = answer
+    .map(
+      (f) =>
+        `${f.path}\n\`\`\`${FENCE_LANG[language] ?? ''}\n${f.content}${f.content.endsWith('\n') ? '' : '\n'}\`\`\``,
+    )
+    .join('\n\n');
+  return [
+    ...prompt,
+    { role: 'assistant', content: given },
+    {
+      role: 'user',
+      content:
+        `${names} ${stubs.length > 1 ? 'have' : 'has'} no body yet: only ${stubs.length > 1 ? 'their' : 'its'} docstring or a placeholder. ` +
+        `Write the code inside ${stubs.length > 1 ? 'them' : 'it'} that does what the task describes, and give ${stubs
+          .map((s) => s.path)
+          .filter((p, i, a) => a.indexOf(p) === i)
+          .join(', ')} whole again, in the same format.`,
+    },
+  ];
+}
+
 export interface WriteTestsPromptInput extends GeneratePromptInput {
   /** DEBUG: the error to reproduce. */
   error?: string;

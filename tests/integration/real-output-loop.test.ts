@@ -120,6 +120,73 @@ describe('the loop on real model output', () => {
     expect((await filesOf(result))['calc.py']).toContain('def add(a, b):');
   });
 
+  // HumanEval/53 and /32 on the local 1.5B model: handed a stub, the model gave it back unchanged, and
+  // in /32 the job's own tests (all on a helper) passed.
+  const STUB = 'def add(a, b):\n    """Add two numbers."""\n';
+
+  it('asks once more for a named function the model gave back as its stub, and goes on with the body', async () => {
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        { match: 'has no body yet', in: 'last', reply: { content: `calc.py\n\`\`\`python\n${CALC.FIXED}\`\`\`\n` } },
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+      ],
+      default: { content: `calc.py\n\`\`\`python\n${STUB}\`\`\`\nDone.` },
+    });
+    const { result } = await run(
+      { description: `an add(a, b) function for the calculator ${Date.now()}` },
+      'stub-asked-again',
+    );
+    const again = stack.model.chatRequests().filter((r) => r.last.includes('has no body yet'));
+    expect(again).toHaveLength(1);
+    expect(again[0]!.last).toContain('`add` has no body yet');
+    // The stub is the model's own turn before the request.
+    const turns = (again[0]!.body as { messages: { role: string; content: string }[] }).messages;
+    expect(turns.at(-2)).toMatchObject({ role: 'assistant' });
+    expect(turns.at(-2)!.content).toContain(STUB);
+    expect(result.iterations[0]).toMatchObject({ step: 'generate' });
+    expect(await artifactStore().getFiles(result.iterations[0]!.files as FileSetRef)).toMatchObject({
+      'calc.py': CALC.FIXED,
+    });
+    expect(result.outcome).toBe('succeeded');
+    expect(result.iterations.filter((i) => i.step === 'refactor')).toHaveLength(0);
+  });
+
+  it('is never green while the function the task names is still a stub, however green its own tests are', async () => {
+    const shallow = 'from calc import add\n\n\ndef test_add_exists():\n    assert callable(add)\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: shallow }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+      ],
+      default: { content: `calc.py\n\`\`\`python\n${STUB}\`\`\`\n` },
+    });
+    const { result } = await run(
+      { description: `an add(a, b) function for the calculator ${Date.now()}`, options: { maxIterations: 1 } },
+      'named-api-stub-never-green',
+    );
+    const first = result.iterations.find((i) => i.findings)!;
+    expect(first.tests).toMatchObject({ passed: 1, failed: 0 });
+    expect(
+      first.findings!.items!.some(
+        (f) => f.source === 'task' && f.blocking && f.line === 1 && f.message.includes('`add` has no body yet'),
+      ),
+    ).toBe(true);
+    const fix = stack.model.chatRequests().find((r) => r.user.startsWith('Rewrite the file calc.py'));
+    expect(fix?.user).toContain('task/named-api-stub: `add` has no body yet');
+    expect(result.outcome).not.toBe('succeeded');
+  });
+
   it('fixes the test and leaves the right code alone when the review finds the failing test wrong', async () => {
     const wrongTest = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 4\n';
     stack.model.reset();

@@ -1,4 +1,4 @@
-import { definesName, missingNames, namedApis, suggestedModulePath } from '../../common/task-names';
+import { definesName, missingNames, namedApis, stubbedNames, suggestedModulePath } from '../../common/task-names';
 
 describe('the API a task names', () => {
   it('reads a call written in prose, skipping builtins and prose words', () => {
@@ -48,5 +48,61 @@ describe('the API a task names', () => {
     expect(suggestedModulePath(['parseConfig'], 'python')).toBe('parse_config.py');
     expect(suggestedModulePath(['parseConfig'], 'typescript')).toBe('parse-config.ts');
     expect(suggestedModulePath([], 'javascript')).toBe('main.js');
+  });
+});
+
+describe('a named API left as a stub', () => {
+  // HumanEval/32 on the local 1.5B model: `find_zero` came back as its docstring alone, beside a
+  // written `poly`, and the job's own tests (all on `poly`) passed.
+  const findZero =
+    'import math\n\n\ndef poly(xs: list, x: float):\n    """\n    Evaluates polynomial with coefficients xs at point x.\n    """\n' +
+    '    return sum([coeff * math.pow(x, i) for i, coeff in enumerate(xs)])\n\n\n' +
+    'def find_zero(xs: list):\n    """ xs are coefficients of a polynomial.\n    find_zero find x such that poly(x) = 0.\n' +
+    '    >>> round(find_zero([1, 2]), 2) # f(x) = 1 + 2x\n    -0.5\n    """\n';
+
+  test('finds a Python function whose body is only its docstring, and where it is', () => {
+    expect(stubbedNames({ 'find_zero.py': findZero }, ['poly', 'find_zero'])).toEqual([
+      { name: 'find_zero', path: 'find_zero.py', line: 11 },
+    ]);
+  });
+
+  test('reads pass, ellipsis, NotImplementedError and one-line stubs as stubs', () => {
+    const stubs = {
+      'a.py': 'def a(x):\n    pass\n',
+      'b.py': 'def b(x) -> int: ...\n',
+      'c.py':
+        "def c(\n    x: dict[str, int] = {},\n) -> list[int]:\n    '''Doc.'''\n    # to do\n    raise NotImplementedError('c')\n",
+      'd.py': 'async def d():\n    """Doc."""\n\n    ...\n\nx = 1\n',
+    };
+    expect(stubbedNames(stubs, ['a', 'b', 'c', 'd']).map((s) => s.name)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  test('a body, a later real definition, an abstract method or an unreadable signature is no stub', () => {
+    const files = {
+      'a.py': 'def a(x):\n    """Doc."""\n    return x + 1\n',
+      'b.py': 'def b(x):\n    """Doc."""\n\n\ndef b(x):\n    return x\n',
+      'c.py': 'class C:\n    @abstractmethod\n    def c(self):\n        ...\n',
+      'd.py': 'def d(x) -> int: return x\n',
+      'e.py': 'def e(x:\n',
+    };
+    expect(stubbedNames(files, ['a', 'b', 'c', 'd', 'e'])).toEqual([]);
+    // Defined as a stub in one file and with a body in another: implemented.
+    expect(stubbedNames({ 'x.py': 'def a(x):\n    pass\n', 'y.py': 'def a(x):\n    return 1\n' }, ['a'])).toEqual([]);
+    // Not defined at all is missingNames' business.
+    expect(stubbedNames({ 'x.py': 'def other():\n    pass\n' }, ['a'])).toEqual([]);
+  });
+
+  test('reads TypeScript and JavaScript stubs', () => {
+    const files = {
+      'chunk.ts': 'export function chunk<T>(xs: T[], size: number): T[][] {\n  // TODO\n}\n',
+      'slug.js': "export const slugify = (text) => {\n  throw new Error('Not implemented');\n};\n",
+      'add.ts': 'export function add(a: number, b: number): number {\n  return a + b;\n}\n',
+      'sub.ts':
+        "export function sub(a: number, b: number): number {\n  if (a < 0) throw new Error('negative');\n  return a - b;\n}\n",
+    };
+    expect(stubbedNames(files, ['chunk', 'slugify', 'add', 'sub'])).toEqual([
+      { name: 'chunk', path: 'chunk.ts', line: 1 },
+      { name: 'slugify', path: 'slug.js', line: 1 },
+    ]);
   });
 });
