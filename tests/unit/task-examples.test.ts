@@ -53,6 +53,28 @@ describe('the examples a task states', () => {
     ]);
   });
 
+  it('reads a call wrapped in a builtin, a doctest comment and a "# returns" arrow (HumanEval/32, /79)', () => {
+    const description = [
+      '    >>> round(find_zero([1, 2]), 2) # f(x) = 1 + 2x',
+      '    -0.5',
+      '    >>> sorted(find_zero([3, "#"]))  # a "#" in a string is no comment',
+      '    [3]',
+      '',
+      '    decimal_to_binary(15)   # returns "db1111db"',
+      '    >>> round(find_zero(xs), 2)',
+      '    1.0',
+      '    >>> print(find_zero([1]))',
+      '    None',
+      '    >>> round(other([1]), 2)',
+      '    1.0',
+    ].join('\n');
+    expect(taskExamples(description, ['find_zero', 'decimal_to_binary'])).toEqual([
+      { call: 'round(find_zero([1, 2]), 2)', expected: '-0.5' },
+      { call: 'sorted(find_zero([3, "#"]))', expected: '[3]' },
+      { call: 'decimal_to_binary(15)', expected: '"db1111db"' },
+    ]);
+  });
+
   it('takes no example when the task names no API, and none twice', () => {
     expect(taskExamples('>>> f(1)\n2', [])).toEqual([]);
     expect(taskExamples('>>> f(1)\n2\n\nf(1) == 2', ['f'])).toHaveLength(1);
