@@ -33,6 +33,7 @@ import {
   refactorFilePrompt,
   reviewPrompt,
   stubFollowUp,
+  unchangedFollowUp,
   writeTestsPrompt,
   type Layout,
 } from './llm/prompts';
@@ -44,6 +45,7 @@ import {
   reviewAnswerReader,
   reviewAnswerSchema,
   type CodeAnswer,
+  type FileRewrite,
 } from './llm/schemas';
 
 /** Activities of the LLM pool (`<prefix>-llm` task queue). */
@@ -664,19 +666,59 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
         : {}),
       heartbeatDetails: { ...progress },
     });
-    let content = cleanFileContent(result.value.content);
-    if (result.truncated) content = trimTruncatedFile(content);
-    // A "fixed" test file with no test left in it (a small model pastes the code there) is no fix.
-    if (isTestPath(target) && !hasTests(content) && files[target] !== undefined) content = files[target];
-    if (isTestPath(target)) {
-      content = dropRepeatedAsserts(content);
-      content = repairTestFile(content, input.language, layoutFor(input.description, input.language, files), files);
-    } else content = repairSourceFile(target, content, input.language, namedApis(input.description));
+    const read = (answer: ModelCallResult<FileRewrite>): string => {
+      let content = cleanFileContent(answer.value.content);
+      if (answer.truncated) content = trimTruncatedFile(content);
+      // A "fixed" test file with no test left in it (a small model pastes the code there) is no fix.
+      if (isTestPath(target) && !hasTests(content) && files[target] !== undefined) content = files[target];
+      if (isTestPath(target)) {
+        content = dropRepeatedAsserts(content);
+        return repairTestFile(content, input.language, layoutFor(input.description, input.language, files), files);
+      }
+      return repairSourceFile(target, content, input.language, namedApis(input.description));
+    };
+    let content = read(result);
+    let explanation = result.value.explanation;
+    addUsage(progress.usage, result);
+    // Code given back unchanged while the task's own examples fail is no rewrite (the examples are the
+    // task's words: the code is wrong, whatever the review said): the model is shown its answer and
+    // the first failing example, and asked once more, sampling wider.
+    const failure = firstExampleFailure(input.failures);
+    if (!isTestPath(target) && failure && files[target] !== undefined && sameCode(content, files[target])) {
+      const followUp = unchangedFollowUp(messages, target, content, input.language, failure);
+      const fits =
+        estimateTokens(followUp) + 1_024 <= config().LLM_CONTEXT_TOKENS &&
+        (!input.budget || fitsBudget(progress.usage, estimateRewrite(followUp), input.budget));
+      const again = fits
+        ? await callModel({
+            purpose: 'refactor',
+            schemaName: 'file_rewrite',
+            schema: fileRewriteSchema,
+            reader: fileRewriteReader,
+            output: 'text',
+            maxTokens: STEP_MAX_TOKENS.rewrite,
+            messages: followUp,
+            temperature: Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt ?? 1)),
+            heartbeatDetails: { ...progress },
+          }).catch((err: unknown) => {
+            // An unreadable second answer loses nothing: the first one stands.
+            if (err instanceof ApplicationFailure && err.type === 'ModelOutputInvalid') return undefined;
+            throw err;
+          })
+        : undefined;
+      if (again) {
+        addUsage(progress.usage, again);
+        const second = read(again);
+        if (second.trim() && !sameCode(second, files[target])) {
+          content = second;
+          explanation = again.value.explanation;
+        }
+      }
+    }
     files[target] = content;
     const ref = await store.put(content);
     progress.done[target] = ref.id;
-    progress.explanations[target] = result.value.explanation;
-    addUsage(progress.usage, result);
+    progress.explanations[target] = explanation;
     heartbeat(progress);
   }
   // A test file emptied by pruning is gone, not an empty module.
@@ -691,6 +733,18 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     resumed,
     ...(budgetStopped ? { budgetStopped } : {}),
   };
+}
+
+/** Two versions of a file that differ at most in trailing whitespace. */
+function sameCode(a: string, b: string): boolean {
+  const norm = (s: string) => s.replace(/[ \t]+$/gm, '').trim();
+  return norm(a) === norm(b);
+}
+
+/** The first failing task example of a failures text (`- name: message` lines), cut to a few hundred characters. */
+function firstExampleFailure(failures: string | undefined): string | undefined {
+  const first = failures?.split('\n').find((l) => /^- \S+?: /.test(l) && isExampleFailure(l.slice(2).split(': ')[0]!));
+  return first ? first.slice(0, 400) : undefined;
 }
 
 function lastHeartbeat<T>(): T | undefined {

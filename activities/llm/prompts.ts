@@ -190,6 +190,33 @@ export function stubFollowUp(
   ];
 }
 
+/**
+ * The turn after a rewrite that gave a failing file back unchanged (on the eval, 34 of 54 rewrites by
+ * the local 1.5B model): the file as the model's own turn, then the first failure and a request for
+ * different code.
+ */
+export function unchangedFollowUp(
+  prompt: ChatMessage[],
+  path: string,
+  content: string,
+  language: string,
+  failure: string,
+): ChatMessage[] {
+  return [
+    ...prompt,
+    {
+      role: 'assistant',
+      content: `${path}\n\`\`\`${FENCE_LANG[language] ?? ''}\n${content}${content.endsWith('\n') ? '' : '\n'}\`\`\``,
+    },
+    {
+      role: 'user',
+      content:
+        `That is ${path} unchanged, and it still fails:\n${failure}\n\n` +
+        `Find the mistake in the code and change it, so the result is what the task and its examples say. Give ${path} whole again, in the same format.`,
+    },
+  ];
+}
+
 export interface WriteTestsPromptInput extends GeneratePromptInput {
   /** DEBUG: the error to reproduce. */
   error?: string;

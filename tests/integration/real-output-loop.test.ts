@@ -187,6 +187,43 @@ describe('the loop on real model output', () => {
     expect(result.outcome).not.toBe('succeeded');
   });
 
+  it('asks once more when a rewrite gives code that fails the task examples back unchanged', async () => {
+    const block = (code: string) => ({ content: `calc.py\n\`\`\`python\n${code}\`\`\`\n` });
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        { match: 'That is calc.py unchanged', in: 'last', reply: block(CALC.FIXED) },
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        {
+          match: '/code reviewer[\\s\\S]*Failing tests:/',
+          reply: { content: { findings: [], failingTests: 'code', summary: 'add subtracts.' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        // Every rewrite of calc.py gives the buggy file back as it was.
+        { match: 'Rewrite the file calc.py', in: 'user', reply: block(CALC.BUGGY) },
+      ],
+      default: block(CALC.BUGGY),
+    });
+    const { result } = await run(
+      { description: `an add(a, b) function: add(1, 2) == 3 ${Date.now()}` },
+      'unchanged-rewrite-asked-again',
+    );
+    const again = stack.model.chatRequests().filter((r) => r.last.startsWith('That is calc.py unchanged'));
+    expect(again).toHaveLength(1);
+    // The task's own example is the evidence the code is wrong.
+    expect(again[0]!.last).toContain("add(1, 2) returned -1; the task's example says 3");
+    const turns = (again[0]!.body as { messages: { role: string; content: string }[]; temperature?: number }).messages;
+    expect(turns.at(-2)).toMatchObject({ role: 'assistant' });
+    expect(turns.at(-2)!.content).toContain(CALC.BUGGY);
+    expect(result.outcome).toBe('succeeded');
+    expect(result.iterations.filter((i) => i.step === 'refactor')).toHaveLength(1);
+    expect((await filesOf(result))['calc.py']).toBe(CALC.FIXED);
+  });
+
   it('fixes the test and leaves the right code alone when the review finds the failing test wrong', async () => {
     const wrongTest = 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 4\n';
     stack.model.reset();
