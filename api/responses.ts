@@ -179,6 +179,10 @@ export const readiness = z
     ready: z.boolean().optional(),
     degraded: z.boolean().optional(),
     model: z.object({ name: z.string(), baseURL: z.string(), local: z.boolean() }).optional(),
+    commit: z
+      .string()
+      .optional()
+      .meta({ description: 'The commit of the code the API runs (read when it started); with a valid key only.' }),
     checks: z
       .record(z.string(), z.object({ ok: z.boolean(), required: z.boolean(), detail: z.string() }))
       .optional()

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import Redis from 'ioredis';
 import { readCageReports } from '../../common/cage-report';
+import { codeCommit } from '../../common/code-version';
 import type { Config } from '../../common/config';
 import { updateBacklogMetrics } from '../backlog';
 import { register } from '../metrics';
@@ -111,13 +112,15 @@ export async function readiness(gateway: TemporalGateway, cfg: Config) {
   );
   const ready = Object.values(results).every((c) => c.ok || !c.required);
   const degraded = Object.values(results).some((c) => !c.ok && !c.required);
-  return { ready, degraded, model, checks: results };
+  const commit = codeCommit();
+  return { ready, degraded, model, ...(commit ? { commit } : {}), checks: results };
 }
 
 export function healthRouter(deps: { gateway: TemporalGateway; cfg: Config; auth: Authenticator }): Router {
   const router = Router();
   const secrets = configuredSecrets(deps.cfg);
   const started = new Date().toISOString();
+  codeCommit(); // read when the API starts: a later checkout is not the code it runs
 
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok', startedAt: started, uptimeSeconds: Math.round(process.uptime()) });

@@ -147,7 +147,24 @@ async function checkStack(apiUrl: string, token: string | undefined, wanted: str
   return served ?? wanted ?? 'unknown-model';
 }
 
-/** The checkout's commit, so that records made across code changes say which code made them. */
+/**
+ * The commit of the code serving the jobs, as /ready reports it (what the API started from), else the
+ * checkout's: records made across code changes say which code made them.
+ */
+async function servingCommit(apiUrl: string, token: string | undefined): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${apiUrl.replace(/\/+$/, '')}/ready`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    const body = (await res.json()) as { commit?: unknown };
+    if (typeof body.commit === 'string' && body.commit) return body.commit;
+  } catch {
+    // Scoring goes on; the checkout's commit stands in.
+  }
+  return headCommit();
+}
+
+/** The checkout's commit. */
 function headCommit(): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], {
@@ -292,7 +309,6 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
     summary: path.join(dir, 'summary.json'),
     chart: path.join(dir, 'chart.svg'),
   };
-  const commit = headCommit();
   const scored = new Set(readRecords(paths.results).map((r) => `${r.arm}|${r.task_id}`));
   const loopOptions = options.maxIterations ? { maxIterations: options.maxIterations } : undefined;
   // The requestIds do not carry the loop's options: a run resumed with others would mix two set-ups.
@@ -383,6 +399,7 @@ export async function runEval(options: EvalOptions): Promise<EvalRun> {
         ).body.files
       : {};
     const scoring = await scoreFiles(problem, finalFiles, scoreTimeoutMs);
+    const commit = await servingCommit(options.apiUrl, options.token);
     const record: EvalRecord = {
       run: options.run,
       model,

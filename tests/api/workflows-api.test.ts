@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import request from 'supertest';
 import type { Client } from '@temporalio/client';
 import { resetConfig } from '../../common/config';
@@ -148,6 +149,8 @@ describe('health, readiness and metrics', () => {
     const res = await request(app).get('/ready').expect(200);
     expect(res.body.checks.temporal.ok).toBe(true);
     expect(res.body.checks.redis.detail).toMatch(/in-process/);
+    // The code it runs, so that what it did can be traced to a commit.
+    expect(res.body.commit).toBe(execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim());
     await gateway.close();
   });
 

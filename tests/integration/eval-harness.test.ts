@@ -117,6 +117,10 @@ describe('npm run eval: HumanEval through the API, single-shot against the loop'
     expect(first.pending).toEqual([]);
 
     const records = readRecords(first.paths.results);
+    // Each record names the code that served its job, as the API reports it.
+    const served = (await (await fetch(`${stack.url}/ready`)).json()) as { commit?: string };
+    expect(served.commit).toMatch(/^[0-9a-f]{7}$/);
+    expect(records.map((r) => r.commit)).toEqual(records.map(() => served.commit));
     const passed = (arm: string) =>
       Object.fromEntries(records.filter((r) => r.arm === arm).map((r) => [r.task_id, r.passed]));
     expect(passed('single-shot')).toEqual({ 'HumanEval/0': true, 'HumanEval/2': false, 'HumanEval/83': true });
