@@ -133,7 +133,7 @@ function repairSourceFile(path: string, content: string, language: string, names
  * that does not exist (small models write `from solution import f`), gets the import the layout names.
  */
 export function fixTestImports(content: string, layout: Layout, files: Record<string, string>): string {
-  content = importForgottenModules(content);
+  content = renameShadowingTests(importForgottenModules(content), layout.names);
   if (!layout.importLine?.startsWith('from ')) return content;
   const stem = layout.importLine.split(' ')[1]!;
   const modules = new Set(Object.keys(files).map((p) => p.replace(/\.py$/, '').replace(/\//g, '.')));
@@ -150,6 +150,52 @@ export function fixTestImports(content: string, layout: Layout, files: Record<st
   return fixed;
 }
 
+/** Python text with its strings and comments blanked: what is left is code. */
+function pythonCodeOnly(text: string): string {
+  return text.replace(/'''[\s\S]*?'''|"""[\s\S]*?"""|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|#[^\n]*/g, "''");
+}
+
+/**
+ * A Python test file that defines a top-level function named after the API it tests (`def fib(n):`
+ * holding `assert fib(10) == 55`, seen on the local 1.5B model) shadows the import, so every call in
+ * it recurses, and pytest never collects it. Such a function becomes `test_fib()`, when its body
+ * uses none of its parameters; otherwise it is left for the linter's F811 to report.
+ */
+export function renameShadowingTests(content: string, names: readonly string[]): string {
+  const lines = content.split('\n');
+  for (const name of names) {
+    const at = lines.findIndex((l) => new RegExp(`^def\\s+${name.replace(/\$/g, '\\$')}\\s*\\(`).test(l));
+    if (at < 0) continue;
+    // The signature (up to its colon), then the indented body.
+    let end = at;
+    while (end < lines.length - 1 && !/\)\s*(->[^:]*)?:\s*(#.*)?$/.test(lines[end]!)) end++;
+    const signature = lines.slice(at, end + 1).join(' ');
+    let stop = end + 1;
+    while (stop < lines.length && (lines[stop]!.trim() === '' || /^\s/.test(lines[stop]!))) stop++;
+    const body = lines.slice(end + 1, stop).join('\n');
+    const inner = signature.slice(signature.indexOf('(') + 1, signature.lastIndexOf(')'));
+    const params = inner
+      .split(',')
+      .map(
+        (p) =>
+          p
+            .trim()
+            .replace(/^\*+/, '')
+            .split(/[:=\s]/)[0]!,
+      )
+      .filter((p) => p && p !== '/');
+    if (!new RegExp(`(?<![\\w.])${name}\\s*\\(`).test(body)) continue;
+    // Code only: `n` in a docstring's "n-th" is no use of the parameter `n`.
+    const code = pythonCodeOnly(body);
+    if (params.some((p) => new RegExp(`\\b${p}\\b`).test(code))) continue;
+    let renamed = `test_${name}`;
+    for (let i = 2; lines.some((l) => new RegExp(`^def\\s+${renamed}\\s*\\(`).test(l)); i++)
+      renamed = `test_${name}_${i}`;
+    lines.splice(at, end - at + 1, `def ${renamed}():`);
+  }
+  return lines.join('\n');
+}
+
 /** Modules a small model's test file uses (`pytest.raises`, `math.isclose`) and forgets to import. */
 const FORGOTTEN_MODULES = ['pytest', 'math', 're', 'itertools', 'collections', 'functools', 'random'];
 
@@ -160,7 +206,7 @@ const FORGOTTEN_MODULES = ['pytest', 'math', 're', 'itertools', 'collections', '
  */
 export function importForgottenModules(content: string): string {
   // Code only: a module's name inside a string or a comment is no use of it.
-  const code = content.replace(/'''[\s\S]*?'''|"""[\s\S]*?"""|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|#[^\n]*/g, "''");
+  const code = pythonCodeOnly(content);
   const missing = FORGOTTEN_MODULES.filter((m) => {
     if (!new RegExp(`(^|[^\\w.])${m}\\.\\w`, 'm').test(code)) return false;
     const bound = new RegExp(

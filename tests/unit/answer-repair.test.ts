@@ -18,7 +18,14 @@ import {
   reviewAnswerSchema,
 } from '../../activities/llm/schemas';
 import { parseStructuredOutput } from '../../activities/llm/structured-output';
-import { fixTestImports, hasTests, importForgottenModules, layoutFor, showsFailure } from '../../activities/llm';
+import {
+  fixTestImports,
+  hasTests,
+  importForgottenModules,
+  layoutFor,
+  renameShadowingTests,
+  showsFailure,
+} from '../../activities/llm';
 
 type Answer = { content: string; finishReason: string; source: string };
 const answers = answersFixture.answers as Record<string, Answer>;
@@ -218,6 +225,33 @@ describe('test files a small model wrote', () => {
     expect(importForgottenModules('from __future__ import annotations\nx = math.pi\n')).toBe(
       'from __future__ import annotations\nimport math\nx = math.pi\n',
     );
+  });
+
+  it('get a function named after the API, which shadows its import, renamed to a test (HumanEval/55)', () => {
+    // The 1.5B model's test file for `fib`, as written: pytest collected nothing, and ruff said F811.
+    const written =
+      'from fib import fib\ndef fib(n: int):\n    """Return n-th Fibonacci number.\n    >>> fib(10)\n    55\n    """\n' +
+      '    assert fib(10) == 55\n    assert fib(1) == 1\n';
+    const fibLayout = layoutFor('def fib(n: int):\n    """Return n-th Fibonacci number."""\n', 'python', {
+      'fib.py': 'def fib(n):\n    return n\n',
+    });
+    expect(fixTestImports(written, fibLayout, { 'fib.py': '' })).toBe(
+      written.replace('def fib(n: int):', 'def test_fib():'),
+    );
+    // A name already taken gets a number; the function keeps its place.
+    expect(renameShadowingTests('def test_fib():\n    pass\n\n\ndef fib():\n    assert fib() == 0\n', ['fib'])).toBe(
+      'def test_fib():\n    pass\n\n\ndef test_fib_2():\n    assert fib() == 0\n',
+    );
+  });
+
+  it('leave a same-named function alone where it is a reference implementation, not a test', () => {
+    for (const kept of [
+      'from fib import fib as fast\n\n\ndef fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n',
+      'def fib(\n    n: int,\n) -> int:\n    return fib(n - 1)\n',
+      'def fib_check():\n    assert fib(1) == 1\n',
+      'def fib():\n    return 1\n',
+    ])
+      expect(renameShadowingTests(kept, ['fib'])).toBe(kept);
   });
 
   it('leave a module name alone where the file binds it', () => {
