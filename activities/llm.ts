@@ -333,11 +333,7 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
   // Only when the conversation still leaves room for a whole answer; else the analysis names the stub.
   if (followUp && estimateTokens(followUp) + 1_024 <= config().LLM_CONTEXT_TOKENS) {
     heartbeat({ step: 'generate', stubs: stubs.map((s) => s.name) });
-    const again = await ask(followUp).catch((err: unknown) => {
-      // An unreadable second answer loses nothing: the first one stands.
-      if (err instanceof ApplicationFailure && err.type === 'ModelOutputInvalid') return undefined;
-      throw err;
-    });
+    const again = await ask(followUp).catch(unreadableAsNone);
     if (again) {
       addUsage(usage, again);
       const second = read(again);
@@ -698,20 +694,25 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
       budgetStopped = true;
       break;
     }
-    const result = await callModel({
-      purpose: 'refactor',
-      schemaName: 'file_rewrite',
-      schema: fileRewriteSchema,
-      reader: fileRewriteReader,
-      output: 'text',
-      maxTokens: STEP_MAX_TOKENS.rewrite,
+    const rewrite = (prompt: ChatMessage[], temperature?: number) =>
+      callModel({
+        purpose: 'refactor',
+        schemaName: 'file_rewrite',
+        schema: fileRewriteSchema,
+        reader: fileRewriteReader,
+        output: 'text',
+        maxTokens: STEP_MAX_TOKENS.rewrite,
+        messages: prompt,
+        ...(temperature === undefined ? {} : { temperature }),
+        heartbeatDetails: { ...progress },
+      });
+    // A later attempt samples wider: a real model otherwise gives the same failed rewrite again.
+    const result = await rewrite(
       messages,
-      // A later attempt samples wider: a real model otherwise gives the same failed rewrite again.
-      ...(input.attempt && input.attempt > 1
-        ? { temperature: Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt - 1)) }
-        : {}),
-      heartbeatDetails: { ...progress },
-    });
+      input.attempt && input.attempt > 1
+        ? Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt - 1))
+        : undefined,
+    );
     const read = (answer: ModelCallResult<FileRewrite>): string => {
       let content = cleanFileContent(answer.value.content);
       if (answer.truncated) content = trimTruncatedFile(content);
@@ -736,21 +737,9 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
         estimateTokens(followUp) + 1_024 <= config().LLM_CONTEXT_TOKENS &&
         (!input.budget || fitsBudget(progress.usage, estimateRewrite(followUp), input.budget));
       const again = fits
-        ? await callModel({
-            purpose: 'refactor',
-            schemaName: 'file_rewrite',
-            schema: fileRewriteSchema,
-            reader: fileRewriteReader,
-            output: 'text',
-            maxTokens: STEP_MAX_TOKENS.rewrite,
-            messages: followUp,
-            temperature: Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt ?? 1)),
-            heartbeatDetails: { ...progress },
-          }).catch((err: unknown) => {
-            // An unreadable second answer loses nothing: the first one stands.
-            if (err instanceof ApplicationFailure && err.type === 'ModelOutputInvalid') return undefined;
-            throw err;
-          })
+        ? await rewrite(followUp, Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.attempt ?? 1))).catch(
+            unreadableAsNone,
+          )
         : undefined;
       if (again) {
         addUsage(progress.usage, again);
@@ -779,6 +768,12 @@ export async function refactorCode(input: RefactorCodeInput): Promise<RefactorCo
     resumed,
     ...(budgetStopped ? { budgetStopped } : {}),
   };
+}
+
+/** For a second ask: an unreadable answer is none (the first one stands); other failures are thrown. */
+function unreadableAsNone(err: unknown): undefined {
+  if (err instanceof ApplicationFailure && err.type === 'ModelOutputInvalid') return undefined;
+  throw err;
 }
 
 /** Two versions of a file that differ at most in trailing whitespace. */
