@@ -137,9 +137,11 @@ describe('durability of the coding lifecycle', () => {
       });
     const statuses = events
       .filter((e) => e.event === 'status')
-      .map((e) => e.data as { phase: string; iteration: number });
-    // A status event per change, never the same twice in a row; the slow phases are all seen, in order.
-    const keys = statuses.map((s) => `${s.phase}/${s.iteration}`);
+      .map((e) => e.data as { phase: string; iteration: number; outcome?: string; message?: string });
+    // A status event per change of phase, iteration, outcome or message, never the same twice in a
+    // row (a phase read from the history has no message yet: the closing status may add it); the slow
+    // phases are all seen, in order.
+    const keys = statuses.map((s) => JSON.stringify([s.phase, s.iteration, s.outcome, s.message]));
     expect(keys.filter((k, i) => k === keys[i - 1])).toEqual([]);
     const phases = statuses.map((s) => s.phase);
     expect(phases.indexOf('GENERATE')).toBeGreaterThanOrEqual(0);
