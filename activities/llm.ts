@@ -163,8 +163,9 @@ function pythonCodeOnly(text: string): string {
  */
 export function renameShadowingTests(content: string, names: readonly string[]): string {
   const lines = content.split('\n');
-  for (const name of names) {
-    const at = lines.findIndex((l) => new RegExp(`^def\\s+${name.replace(/\$/g, '\\$')}\\s*\\(`).test(l));
+  // Python names only: a name is then safe inside a regular expression.
+  for (const name of names.filter((n) => /^[A-Za-z_]\w*$/.test(n))) {
+    const at = lines.findIndex((l) => new RegExp(`^def\\s+${name}\\s*\\(`).test(l));
     if (at < 0) continue;
     // The signature (up to its colon), then the indented body.
     let end = at;
@@ -183,7 +184,8 @@ export function renameShadowingTests(content: string, names: readonly string[]):
             .replace(/^\*+/, '')
             .split(/[:=\s]/)[0]!,
       )
-      .filter((p) => p && p !== '/');
+      // Pieces of a default value (`2)` of `a=(1, 2)`) are no parameters.
+      .filter((p) => /^[A-Za-z_]\w*$/.test(p));
     if (!new RegExp(`(?<![\\w.])${name}\\s*\\(`).test(body)) continue;
     // Code only: `n` in a docstring's "n-th" is no use of the parameter `n`.
     const code = pythonCodeOnly(body);

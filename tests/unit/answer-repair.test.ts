@@ -239,6 +239,10 @@ describe('test files a small model wrote', () => {
       written.replace('def fib(n: int):', 'def test_fib():'),
     );
     // A name already taken gets a number; the function keeps its place.
+    // A default value's pieces are no parameters, and a name no Python function can have is skipped.
+    expect(renameShadowingTests('def fib(a=(1, 2)):\n    assert fib(3) == 2\n', ['fib', 'x$y'])).toBe(
+      'def test_fib():\n    assert fib(3) == 2\n',
+    );
     expect(renameShadowingTests('def test_fib():\n    pass\n\n\ndef fib():\n    assert fib() == 0\n', ['fib'])).toBe(
       'def test_fib():\n    pass\n\n\ndef test_fib_2():\n    assert fib() == 0\n',
     );
@@ -250,6 +254,7 @@ describe('test files a small model wrote', () => {
       'def fib(\n    n: int,\n) -> int:\n    return fib(n - 1)\n',
       'def fib_check():\n    assert fib(1) == 1\n',
       'def fib():\n    return 1\n',
+      'def fib(a=(1, 2), *args):\n    assert fib(a) == 1\n',
     ])
       expect(renameShadowingTests(kept, ['fib'])).toBe(kept);
   });
