@@ -258,6 +258,13 @@ export interface GenerateCodeInput {
   context?: string;
   requirements?: string[];
   memoryContext?: string;
+  /** Add the task's own examples as a test file, when the task states any: the loop checks each draft with them. */
+  withExamples?: boolean;
+  /**
+   * Another draft of new code (2, 3…): a fresh answer to the same task, sampled wider than the first,
+   * told which of the task's examples the last draft got wrong. It never sees that draft's code.
+   */
+  draft?: { attempt: number; failure?: string };
 }
 
 export interface GenerateCodeResult {
@@ -267,6 +274,8 @@ export interface GenerateCodeResult {
   written: string[];
   explanation: string;
   usage: ModelCallUsage;
+  /** With `withExamples`: the examples test file added, when the task states examples. */
+  examplesPath?: string;
 }
 
 /**
@@ -294,7 +303,13 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
     memoryContext: input.memoryContext,
     layout,
     budgetTokens: promptBudget(STEP_MAX_TOKENS.generate),
+    ...(input.draft?.failure ? { lastDraftFailure: input.draft.failure } : {}),
   });
+  // A later draft samples wider: at the first draft's temperature a small model writes the same code again.
+  const temperature =
+    input.draft && input.draft.attempt > 1
+      ? Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.draft.attempt - 1))
+      : undefined;
   const ask = (prompt: ChatMessage[]) =>
     callModel({
       purpose: 'generate',
@@ -304,6 +319,7 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
       output: 'text',
       maxTokens: STEP_MAX_TOKENS.generate,
       messages: prompt,
+      ...(temperature === undefined ? {} : { temperature }),
     });
   const read = (answer: ModelCallResult<CodeAnswer>) => {
     let files = cleanFiles(answer.value, answer.truncated).map((f) =>
@@ -344,6 +360,16 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
         explanation = again.value.explanation;
       }
     }
+  }
+  // The examples import the API from where this answer put it, not from where the prompt suggested.
+  const answered = { ...existing, ...Object.fromEntries(files.map((f) => [f.path, f.content])) };
+  const examples =
+    input.withExamples && files.length > 0
+      ? examplesFor(input, layoutFor(input.description, input.language, answered), answered)
+      : undefined;
+  if (examples) {
+    const result = await toCodeResult(existing, [...files, examples], explanation, usage);
+    return { ...result, written: result.written.filter((p) => p !== examples.path), examplesPath: examples.path };
   }
   return toCodeResult(existing, files, explanation, usage);
 }

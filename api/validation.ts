@@ -44,6 +44,7 @@ export const jobOptionsSchema = z
     approvalTimeout: duration.optional(),
     approvalDefault: z.enum(['approve', 'reject']).optional(),
     continueAsNewAfter: z.number().int().min(1).max(100).optional(),
+    drafts: z.number().int().min(1).max(10).optional(),
     singleShot: z.boolean().optional(),
     push: z.boolean().optional(),
     pullRequest: z.boolean().optional(),

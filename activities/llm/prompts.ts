@@ -134,6 +134,8 @@ export interface GeneratePromptInput {
   layout: Layout;
   /** Tokens the prompt may use. */
   budgetTokens: number;
+  /** For another draft: what the last one got wrong (one of the task's examples), in a line or two. */
+  lastDraftFailure?: string;
 }
 
 /** The prompt for the first generation step of a task. */
@@ -142,7 +144,11 @@ export function generatePrompt(input: GeneratePromptInput): ChatMessage[] {
   const where = Object.keys(input.files).length
     ? ' Change or complete the existing files as needed and give each file you change whole.'
     : ` Put the code in \`${input.layout.modulePath}\`.`;
-  const head = `Task (${input.task}): ${input.description}${extras(input)}`;
+  const lastDraft = input.lastDraftFailure
+    ? `\n\nAn earlier draft got this example of the task wrong:\n${input.lastDraftFailure.slice(0, 400)}\n` +
+      'Write the code afresh, and work each example of the task through it before you answer.'
+    : '';
+  const head = `Task (${input.task}): ${input.description}${extras(input)}${lastDraft}`;
   const memory = memoryBlock(input.memoryContext, 'Code from earlier jobs', Math.min(4_000, budget / 5));
   return [
     {

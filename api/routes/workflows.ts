@@ -78,6 +78,7 @@ export function jobInput(body: StartJobBody, cfg: Config, tenant = 'local'): Cod
       approvalTimeout: cfg.APPROVAL_TIMEOUT,
       approvalDefault: cfg.APPROVAL_DEFAULT_OUTCOME,
       continueAsNewAfter: cfg.JOB_CONTINUE_AS_NEW_AFTER,
+      drafts: cfg.JOB_DRAFTS,
     },
   };
 }

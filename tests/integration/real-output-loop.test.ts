@@ -5,7 +5,7 @@ import answersFixture from '../support/fixtures/real-answers/qwen2.5-coder.json'
 import { CALC } from '../support/calc-script';
 import { maybeRecordHistory } from '../support/histories';
 import { useJobStack } from '../support/job-stack';
-import type { ScriptedReply } from '../support/scripted-model-server';
+import type { RecordedChatRequest, ScriptedReply } from '../support/scripted-model-server';
 
 /**
  * The loop on the answers real local models give (recorded in tests/support/fixtures/real-answers),
@@ -26,12 +26,24 @@ async function run(body: Record<string, unknown>, history: string): Promise<{ id
     .post('/api/workflows')
     .send({ task: 'generate', language: 'python', ...body })
     .expect(202);
-  const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=120000`).expect(200);
+  const res = await request(stack.app).get(`/api/workflows/${started.body.workflowId}/result?wait=120000`);
+  // A failed job shows its error in the diff.
+  expect({ status: res.status, error: res.body.error }).toEqual({ status: 200, error: undefined });
   await maybeRecordHistory(stack.client, started.body.workflowId, 'coding-lifecycle', history);
   return { id: started.body.workflowId, result: res.body.result as CodingJobResult };
 }
 
 const filesOf = (result: CodingJobResult) => artifactStore().getFiles(result.files as FileSetRef);
+const isGenerate = (r: RecordedChatRequest) => r.system.includes('Write only the code, not tests');
+const calcAnswer = (content: string): ScriptedReply => ({
+  content: { files: [{ path: 'calc.py', content }], explanation: 'add' },
+});
+/** Generate's answers, one per draft (the last repeating). */
+const drafting = (...answers: string[]) => ({
+  match: 'Write only the code, not tests',
+  in: 'system' as const,
+  reply: answers.map(calcAnswer),
+});
 
 describe('the loop on real model output', () => {
   it('ends green on recorded answers: fences inside the JSON content, then tests cut off at max_tokens', async () => {
@@ -438,8 +450,10 @@ describe('the loop on real model output', () => {
       default: { content: { files: [{ path: 'calc.py', content: CALC.BUGGY }], explanation: 'add' } },
     });
     const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 3) == 5`;
-    const { result } = await run({ description }, 'examples-fail-code-fixed');
+    // One draft: the failing example is the refactor's to fix (drafts have a test of their own below).
+    const { result } = await run({ description, options: { drafts: 1 } }, 'examples-fail-code-fixed');
     expect(result.outcome).toBe('succeeded');
+    expect(stack.model.chatRequests().filter(isGenerate)).toHaveLength(1);
     const rewritten = stack.model
       .chatRequests()
       .map((r) => /^Rewrite the file (\S+)\./.exec(r.user)?.[1])
@@ -452,5 +466,73 @@ describe('the loop on real model output', () => {
     expect(files['test_calc_examples.py']).toContain('expected = 5');
     // The broken test file was dropped, not sent to the model to rewrite.
     expect(files['test_calc.py']).toBeUndefined();
+  });
+
+  it("writes a fresh draft when the first fails one of the task's examples, and goes on with the draft that passes them", async () => {
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        drafting(CALC.BUGGY, CALC.FIXED),
+      ],
+    });
+    const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 3) == 5 and add(-1, 1) == 0`;
+    const { result } = await run({ description }, 'examples-second-draft');
+    expect(result.outcome).toBe('succeeded');
+    expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'generate', 'write-tests']);
+    // The first draft's examples ran in the sandbox and failed; the second's passed.
+    expect(result.iterations[0]!.tests).toMatchObject({ passed: 0, failed: 2 });
+    expect(result.iterations[1]!.tests).toMatchObject({ passed: 2, failed: 0 });
+    const drafts = stack.model.chatRequests().filter(isGenerate);
+    expect(drafts).toHaveLength(2);
+    // A fresh answer, not a fix: it is told the example the last draft got wrong, never shown its
+    // code, and sampled wider.
+    expect(drafts[1]!.user).toContain('An earlier draft got this example of the task wrong');
+    expect(drafts[1]!.user).toContain("add(2, 3) returned -1; the task's example says 5");
+    expect(drafts[1]!.text).not.toContain('return a - b');
+    expect(drafts[1]!.body.temperature!).toBeGreaterThan(drafts[0]!.body.temperature!);
+    expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
+    const files = await filesOf(result);
+    expect(files['calc.py']).toBe(CALC.FIXED);
+    expect(files['test_calc_examples.py']).toContain('expected = 5');
+  });
+
+  it('goes on with the draft that passed the most examples when none passes them all', async () => {
+    const closer = 'def add(a, b):\n    """Add two numbers."""\n    return a + b + (1 if a < 0 else 0)\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        {
+          match: 'Rewrite the file calc.py',
+          in: 'user',
+          reply: { content: `calc.py\n\`\`\`python\n${CALC.FIXED}\`\`\`\n` },
+        },
+        drafting(CALC.BUGGY, closer, CALC.BUGGY),
+      ],
+    });
+    const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 3) == 5 and add(-1, 1) == 0`;
+    const { result } = await run({ description, options: { drafts: 3 } }, 'examples-best-of-three-drafts');
+    expect(result.iterations.slice(0, 3).map((i) => [i.step, i.tests?.failed])).toEqual([
+      ['generate', 2],
+      ['generate', 1],
+      ['generate', 2],
+    ]);
+    // The refactor started from draft 2, the one that failed one example only.
+    const fix = stack.model.chatRequests().find((r) => r.user.startsWith('Rewrite the file calc.py'));
+    expect(fix?.user).toContain('(1 if a < 0 else 0)');
+    expect(fix?.user).toContain("add(-1, 1) returned 1; the task's example says 0");
+    expect(result.outcome).toBe('succeeded');
+    expect((await filesOf(result))['calc.py']).toBe(CALC.FIXED);
   });
 });

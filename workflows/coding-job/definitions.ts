@@ -65,6 +65,12 @@ export interface JobOptions {
   /** Refactor rounds per workflow run: after this many the job continues as new, so its history stays small. */
   continueAsNewAfter?: number;
   /**
+   * Drafts GENERATE may write for a new Python function whose task states examples: while a draft
+   * fails one, the model writes a fresh one, and the job goes on with the draft that passes the most
+   * (default from JOB_DRAFTS; 1 turns it off).
+   */
+  drafts?: number;
+  /**
    * Generate only: no memory recall, no tests, no review, no refactor. The job ends `unverified`. The
    * baseline arm of the outcome benchmark (`npm run eval`), and a quick draft for a user who asks for one.
    */

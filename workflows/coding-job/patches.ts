@@ -26,4 +26,9 @@ export const PATCHES = {
    * `sophia/<job-id>`, and the patch, push and pull request at the end (workflows/coding-job/git.ts).
    */
   gitRepository: 'git-repository',
+  /**
+   * GENERATE writes up to `drafts` drafts of new code, each checked against the task's own examples
+   * in the sandbox, and the job goes on with the draft that passes the most.
+   */
+  exampleDrafts: 'example-drafts',
 } as const;

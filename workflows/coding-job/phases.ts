@@ -1,6 +1,7 @@
 import { condition, log, patched } from '@temporalio/workflow';
 import { PATCHES } from './patches';
 import type { FileSetRef } from '../../activities/artifacts/store';
+import type { GenerateCodeResult } from '../../activities/llm';
 import { isExampleFailure } from '../../common/task-examples';
 import { isTestPath } from '../../common/test-files';
 import type { CodingJob, Decision, Round } from './job';
@@ -60,28 +61,38 @@ export async function prepare(job: CodingJob, checkedOut?: FileSetRef): Promise<
 
   if (generatesFirst(input.task, !!code)) {
     job.enter('GENERATE', `Writing ${job.language} code`);
-    const generated = await act.llm.generateCode.executeWithOptions(
-      { summary: `${input.task}: ${oneLine(input.description)}` },
-      [
-        {
-          task: generatorTask(input.task),
-          description: input.description,
-          language: job.language,
-          files: code,
-          context: input.context,
-          requirements: input.requirements,
-          memoryContext: job.memoryContext,
-        },
-      ],
-    );
-    code = generated.files;
-    job.iterations.push({
+    const drafts = draftsFor(job);
+    const given = code;
+    const generate = (draft?: { attempt: number; failure?: string }) =>
+      act.llm.generateCode.executeWithOptions(
+        { summary: `${input.task}${draft ? ` (draft ${draft.attempt})` : ''}: ${oneLine(input.description)}` },
+        [
+          {
+            task: generatorTask(input.task),
+            description: input.description,
+            language: job.language,
+            files: given,
+            context: input.context,
+            requirements: input.requirements,
+            memoryContext: job.memoryContext,
+            ...(drafts > 1 ? { withExamples: true } : {}),
+            ...(draft ? { draft } : {}),
+          },
+        ],
+      );
+    const generated = await generate();
+    const record: IterationRecord = {
       iteration: 0,
       step: 'generate',
-      files: code,
+      files: generated.files,
       explanation: generated.explanation,
       usage: job.count(generated.usage),
-    });
+    };
+    job.iterations.push(record);
+    code =
+      drafts > 1 && generated.examplesPath
+        ? await bestDraft(job, { files: generated.files, record }, drafts, (draft) => generate(draft))
+        : generated.files;
   } else {
     job.iterations.push({ iteration: 0, step: 'input', files: code!, explanation: '', usage: { ...EMPTY_USAGE } });
   }
@@ -92,6 +103,56 @@ export async function prepare(job: CodingJob, checkedOut?: FileSetRef): Promise<
     job.enter('WRITE_TESTS', debug ? 'Writing a test that reproduces the error' : 'Writing tests');
     job.code = await writeTestsFor(job, 0, debug ? 'write a reproducing test' : 'write tests', job.memoryContext);
   }
+}
+
+/** Drafts the job may write: new code from the real-model loop, when the task asks for more than one. */
+function draftsFor(job: CodingJob): number {
+  const { input } = job;
+  return job.realLoop && !job.singleShot && input.task === 'generate' && patched(PATCHES.exampleDrafts)
+    ? job.limits.drafts
+    : 1;
+}
+
+/**
+ * GENERATE, checked against the task's own examples: each draft's examples run in the sandbox, and
+ * while one fails (and drafts and budget are left) the model writes a fresh draft, told which example
+ * the last one got wrong. A small model's fix of its own code is mostly the same code again; a fresh
+ * sample often is right. Returns the draft that passed the most examples (the first of equals).
+ */
+async function bestDraft(
+  job: CodingJob,
+  first: { files: FileSetRef; record: IterationRecord },
+  drafts: number,
+  generate: (draft: { attempt: number; failure?: string }) => Promise<GenerateCodeResult>,
+): Promise<FileSetRef> {
+  let best: { files: FileSetRef; failed: number; attempt: number } | undefined;
+  let draft = first;
+  let attempt = 1;
+  for (; ; attempt++) {
+    const run = await job
+      .sandbox()
+      .runTests.executeWithOptions({ summary: `run the task's examples (draft ${attempt})` }, [
+        { files: draft.files, language: job.language },
+      ]);
+    const failed = run.report.failed + run.report.errors;
+    draft.record.tests = { ...countsOf(run.report), summary: `the task's examples: ${run.summary}` };
+    if (!best || failed < best.failed) best = { files: draft.files, failed, attempt };
+    if (failed === 0 || attempt >= drafts || job.overBudget()) break;
+    const failure = run.report.failures.find((f) => isExampleFailure(f.name));
+    job.enter('GENERATE', `Draft ${attempt + 1} of ${drafts}: draft ${attempt} failed ${failed} of the task's examples`);
+    const next = await generate({ attempt: attempt + 1, ...(failure ? { failure: oneLine(failure.message, 400) } : {}) });
+    const record: IterationRecord = {
+      iteration: 0,
+      step: 'generate',
+      files: next.files,
+      explanation: `Draft ${attempt + 1}, written afresh: draft ${attempt} failed ${failed} of the task's examples. ${next.explanation}`,
+      usage: job.count(next.usage),
+    };
+    job.iterations.push(record);
+    draft = { files: next.files, record };
+  }
+  if (best!.attempt !== attempt) log.info('going on with an earlier draft', { draft: best!.attempt, of: attempt });
+  return best!.files;
 }
 
 /** WRITE_TESTS: tests for the job's files (for DEBUG, a test that reproduces the error), recorded as a step of `iteration`. */

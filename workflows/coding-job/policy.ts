@@ -24,6 +24,7 @@ export interface JobLimits {
   approvalTimeout: string;
   approvalDefault: NonNullable<JobOptions['approvalDefault']>;
   continueAsNewAfter: number;
+  drafts: number;
 }
 
 export function limitsOf(input: Pick<CodingJobInput, 'options' | 'defaults'>): JobLimits {
@@ -34,6 +35,7 @@ export function limitsOf(input: Pick<CodingJobInput, 'options' | 'defaults'>): J
     approvalTimeout: input.options?.approvalTimeout ?? input.defaults?.approvalTimeout ?? '24h',
     approvalDefault: input.options?.approvalDefault ?? input.defaults?.approvalDefault ?? 'reject',
     continueAsNewAfter: input.options?.continueAsNewAfter ?? input.defaults?.continueAsNewAfter ?? 10,
+    drafts: input.options?.drafts ?? input.defaults?.drafts ?? 3,
   };
 }
 
