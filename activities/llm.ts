@@ -464,7 +464,8 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
       maxTokens: testTokens,
       messages: writeTestsPrompt({
         ...input,
-        files: existing,
+        // The examples file is named, not shown: a small model copies its helpers into its own tests.
+        files: Object.fromEntries(Object.entries(existing).filter(([p]) => !isExamplesPath(p))),
         layout,
         ...(examples ? { examplesPath: examples.path } : {}),
         budgetTokens: promptBudget(testTokens),

@@ -500,6 +500,11 @@ describe('the loop on real model output', () => {
     const files = await filesOf(result);
     expect(files['calc.py']).toBe(CALC.FIXED);
     expect(files['test_calc_examples.py']).toContain('expected = 5');
+    // The drafts' examples file is in the job's files by now: the test engineer is told of it, not
+    // shown it (the local 1.5B model copied its helper `_same` into its own tests, which then failed).
+    const testEngineer = stack.model.chatRequests().find((r) => r.system.includes('test engineer'))!;
+    expect(testEngineer.user).toContain('already tested in `test_calc_examples.py`');
+    expect(testEngineer.user).not.toContain(files['test_calc_examples.py']!.split('\n').find((l) => l.includes('def '))!);
   });
 
   it('goes on with the draft that passed the most examples when none passes them all', async () => {
