@@ -504,7 +504,9 @@ describe('the loop on real model output', () => {
     // shown it (the local 1.5B model copied its helper `_same` into its own tests, which then failed).
     const testEngineer = stack.model.chatRequests().find((r) => r.system.includes('test engineer'))!;
     expect(testEngineer.user).toContain('already tested in `test_calc_examples.py`');
-    expect(testEngineer.user).not.toContain(files['test_calc_examples.py']!.split('\n').find((l) => l.includes('def '))!);
+    expect(testEngineer.user).not.toContain(
+      files['test_calc_examples.py']!.split('\n').find((l) => l.includes('def '))!,
+    );
   });
 
   it('goes on with the draft that passed the most examples when none passes them all', async () => {
@@ -539,5 +541,26 @@ describe('the loop on real model output', () => {
     expect(fix?.user).toContain("add(-1, 1) returned 1; the task's example says 0");
     expect(result.outcome).toBe('succeeded');
     expect((await filesOf(result))['calc.py']).toBe(CALC.FIXED);
+  });
+
+  it("does not send green code round the loop for a linter's error in its own green tests, and records it", async () => {
+    const tests = 'from calc import add\n\n\ndef test_add():\n    unused = add(0, 0)\n    assert add(1, 2) == 3\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: tests }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+      ],
+      default: calcAnswer(CALC.FIXED),
+    });
+    const { result } = await run({ description: `an add(a, b) function ${Date.now()}` }, 'green-tests-lint-advisory');
+    expect(result.outcome).toBe('succeeded');
+    expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests']);
+    const finding = result.iterations[1]!.findings!.items!.find((f) => f.message.startsWith('F841'));
+    expect(finding).toMatchObject({ file: 'test_calc.py', blocking: false });
   });
 });

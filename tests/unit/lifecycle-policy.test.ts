@@ -77,6 +77,19 @@ describe('the lifecycle policy', () => {
     expect(analysisFindings('document', raw).map((f) => f.blocking)).toEqual([true, true, true]);
     expect(analysisFindings('generate', raw)[0]!.message).toBe('F821: undefined name');
     expect(rulesetOf('document')).toBe('docs');
+  });
+
+  it("does not block on a linter's error in a test file of a round whose tests ran green, but for a TEST job", () => {
+    const raw = [
+      { tool: 'ruff', severity: 'error', rule: 'F841', file: 'test_a.py', line: 4, message: 'unused `result`' },
+      { tool: 'ruff', severity: 'error', rule: 'F821', file: 'a.py', line: 3, message: 'undefined name' },
+      { tool: 'eslint', severity: 'error', rule: 'no-unused-vars', file: 'src/a.test.ts', line: 2, message: 'x' },
+    ];
+    expect(analysisFindings('generate', raw, { testsGreen: true }).map((f) => f.blocking)).toEqual([false, true, false]);
+    expect(analysisFindings('generate', raw, { testsGreen: false }).map((f) => f.blocking)).toEqual([true, true, true]);
+    expect(analysisFindings('generate', raw).map((f) => f.blocking)).toEqual([true, true, true]);
+    // Tests are what a TEST job delivers: their lint still blocks.
+    expect(analysisFindings('test', raw, { testsGreen: true }).map((f) => f.blocking)).toEqual([true, true, true]);
     expect(rulesetOf('deploy')).toBe('deploy');
     expect(rulesetOf('generate')).toBe('default');
   });

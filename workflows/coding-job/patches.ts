@@ -31,4 +31,6 @@ export const PATCHES = {
    * in the sandbox, and the job goes on with the draft that passes the most.
    */
   exampleDrafts: 'example-drafts',
+  /** A linter's finding in a test file blocks nothing in a round whose tests ran green (but for TEST jobs). */
+  greenTestLintAdvisory: 'green-test-lint-advisory',
 } as const;
