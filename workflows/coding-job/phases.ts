@@ -139,8 +139,14 @@ async function bestDraft(
     if (!best || failed < best.failed) best = { files: draft.files, failed, attempt };
     if (failed === 0 || attempt >= drafts || job.overBudget()) break;
     const failure = run.report.failures.find((f) => isExampleFailure(f.name));
-    job.enter('GENERATE', `Draft ${attempt + 1} of ${drafts}: draft ${attempt} failed ${failed} of the task's examples`);
-    const next = await generate({ attempt: attempt + 1, ...(failure ? { failure: oneLine(failure.message, 400) } : {}) });
+    job.enter(
+      'GENERATE',
+      `Draft ${attempt + 1} of ${drafts}: draft ${attempt} failed ${failed} of the task's examples`,
+    );
+    const next = await generate({
+      attempt: attempt + 1,
+      ...(failure ? { failure: oneLine(failure.message, 400) } : {}),
+    });
     const record: IterationRecord = {
       iteration: 0,
       step: 'generate',
