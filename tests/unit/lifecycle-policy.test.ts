@@ -85,7 +85,11 @@ describe('the lifecycle policy', () => {
       { tool: 'ruff', severity: 'error', rule: 'F821', file: 'a.py', line: 3, message: 'undefined name' },
       { tool: 'eslint', severity: 'error', rule: 'no-unused-vars', file: 'src/a.test.ts', line: 2, message: 'x' },
     ];
-    expect(analysisFindings('generate', raw, { testsGreen: true }).map((f) => f.blocking)).toEqual([false, true, false]);
+    expect(analysisFindings('generate', raw, { testsGreen: true }).map((f) => f.blocking)).toEqual([
+      false,
+      true,
+      false,
+    ]);
     expect(analysisFindings('generate', raw, { testsGreen: false }).map((f) => f.blocking)).toEqual([true, true, true]);
     expect(analysisFindings('generate', raw).map((f) => f.blocking)).toEqual([true, true, true]);
     // Tests are what a TEST job delivers: their lint still blocks.
