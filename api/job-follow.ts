@@ -177,6 +177,9 @@ export async function followJob(deps: { gateway: TemporalGateway; cfg: Config },
         // The history has the phase, not the sentence the job said on entering it.
         message: change.phase === current.phase ? current.message : undefined,
       };
+      // Two changes can read the same against a status polled after both (the phase, then the
+      // outcome, of a job already seen closed): the second is no change.
+      if (fingerprint(view) === last) continue;
       last = fingerprint(view);
       send({ event: 'status', data: view });
     }

@@ -563,4 +563,67 @@ describe('the loop on real model output', () => {
     const finding = result.iterations[1]!.findings!.items!.find((f) => f.message.startsWith('F841'));
     expect(finding).toMatchObject({ file: 'test_calc.py', blocking: false });
   });
+
+  it('goes on past a draft that gives no code, and never loses the drafts before it', async () => {
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        {
+          match: 'Write only the code, not tests',
+          in: 'system',
+          reply: [
+            calcAnswer(CALC.BUGGY),
+            { content: { files: [], explanation: 'I could not write it.' } },
+            { content: { files: [], explanation: 'I could not write it.' } },
+            calcAnswer(CALC.FIXED),
+          ],
+        },
+      ],
+    });
+    const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 3) == 5`;
+    const { result } = await run({ description, options: { drafts: 3 } }, 'examples-draft-without-code');
+    // Draft 2 gave no code (its answer, and the repair round's, had no file): draft 3 is written
+    // all the same, and the job goes on with it.
+    expect(result.outcome).toBe('succeeded');
+    expect(result.iterations.filter((i) => i.step === 'generate').map((i) => i.tests?.failed)).toEqual([1, 0]);
+    expect((await filesOf(result))['calc.py']).toBe(CALC.FIXED);
+  });
+
+  it('ranks a draft that does not load below one that gets every example wrong', async () => {
+    const broken = 'def add(a, b):\n    return a +\n';
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        {
+          match: 'Rewrite the file calc.py',
+          in: 'user',
+          reply: { content: `calc.py\n\`\`\`python\n${CALC.FIXED}\`\`\`\n` },
+        },
+        drafting(broken, CALC.BUGGY, broken),
+      ],
+    });
+    const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 3) == 5 and add(-1, 1) == 0`;
+    const { result } = await run({ description, options: { drafts: 3 } }, 'examples-draft-not-loading');
+    expect(result.iterations.slice(0, 3).map((i) => [i.tests?.errors, i.tests?.failed])).toEqual([
+      [1, 0],
+      [0, 2],
+      [1, 0],
+    ]);
+    // The refactor started from draft 2: wrong, but code that loads.
+    const fix = stack.model.chatRequests().find((r) => r.user.startsWith('Rewrite the file calc.py'));
+    expect(fix?.user).toContain('return a - b');
+    expect(result.outcome).toBe('succeeded');
+  });
 });

@@ -5,6 +5,7 @@ import type { GenerateCodeResult } from '../../activities/llm';
 import { isExampleFailure } from '../../common/task-examples';
 import { isTestPath } from '../../common/test-files';
 import type { CodingJob, Decision, Round } from './job';
+import { stepFailureType } from '../shared/failures';
 import { EMPTY_USAGE, type FindingSummary, type IterationRecord, type TestSummary } from './definitions';
 import {
   addUsage,
@@ -125,37 +126,51 @@ async function bestDraft(
   drafts: number,
   generate: (draft: { attempt: number; failure?: string }) => Promise<GenerateCodeResult>,
 ): Promise<FileSetRef> {
-  let best: { files: FileSetRef; failed: number; attempt: number } | undefined;
-  let draft = first;
+  // Ranked by examples passed, then by loading (a draft that does not even import is worse than one
+  // that gets an example wrong), then by examples failed; the first of equals stays.
+  let best: { files: FileSetRef; rank: number[]; attempt: number } | undefined;
+  let draft: typeof first | undefined = first;
+  let failure: string | undefined;
+  let failed = 0;
   let attempt = 1;
   for (; ; attempt++) {
-    const run = await job
-      .sandbox()
-      .runTests.executeWithOptions({ summary: `run the task's examples (draft ${attempt})` }, [
-        { files: draft.files, language: job.language },
-      ]);
-    const failed = run.report.failed + run.report.errors;
-    draft.record.tests = { ...countsOf(run.report), summary: `the task's examples: ${run.summary}` };
-    if (!best || failed < best.failed) best = { files: draft.files, failed, attempt };
-    if (failed === 0 || attempt >= drafts || job.overBudget()) break;
-    const failure = run.report.failures.find((f) => isExampleFailure(f.name));
-    job.enter(
-      'GENERATE',
-      `Draft ${attempt + 1} of ${drafts}: draft ${attempt} failed ${failed} of the task's examples`,
-    );
-    const next = await generate({
-      attempt: attempt + 1,
-      ...(failure ? { failure: oneLine(failure.message, 400) } : {}),
+    if (draft) {
+      const run = await job
+        .sandbox()
+        .runTests.executeWithOptions({ summary: `run the task's examples (draft ${attempt})` }, [
+          { files: draft.files, language: job.language },
+        ]);
+      const { passed, errors } = run.report;
+      failed = run.report.failed + errors;
+      draft.record.tests = { ...countsOf(run.report), summary: `the task's examples: ${run.summary}` };
+      const rank = [passed, -errors, -failed];
+      if (!best || compareScores(rank, best.rank) > 0) best = { files: draft.files, rank, attempt };
+      if (failed === 0) break;
+      const example = run.report.failures.find((f) => isExampleFailure(f.name));
+      failure = example ? oneLine(example.message, 400) : undefined;
+    }
+    if (attempt >= drafts || job.overBudget()) break;
+    job.enter('GENERATE', `Draft ${attempt + 1} of ${drafts}: draft ${best!.attempt} is the best so far`);
+    // A draft the model cannot give in the answer's shape is no draft: the best one so far stands.
+    const next = await generate({ attempt: attempt + 1, ...(failure ? { failure } : {}) }).catch((err: unknown) => {
+      if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
+      throw err;
     });
-    const record: IterationRecord = {
-      iteration: 0,
-      step: 'generate',
-      files: next.files,
-      explanation: `Draft ${attempt + 1}, written afresh: draft ${attempt} failed ${failed} of the task's examples. ${next.explanation}`,
-      usage: job.count(next.usage),
-    };
-    job.iterations.push(record);
-    draft = { files: next.files, record };
+    draft = undefined;
+    if (next?.examplesPath) {
+      const record: IterationRecord = {
+        iteration: 0,
+        step: 'generate',
+        files: next.files,
+        explanation: `Draft ${attempt + 1}, written afresh: the last one failed ${failed} of the task's examples. ${next.explanation}`,
+        usage: job.count(next.usage),
+      };
+      job.iterations.push(record);
+      draft = { files: next.files, record };
+    } else {
+      log.info('a draft gave no code; the best one so far stands', { draft: attempt + 1 });
+      if (next) job.count(next.usage);
+    }
   }
   if (best!.attempt !== attempt) log.info('going on with an earlier draft', { draft: best!.attempt, of: attempt });
   return best!.files;

@@ -1,6 +1,12 @@
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
 import { isFailureType } from '../../common/failures';
 
+/** The catalogue type of a step's failure (an activity's or a child workflow's), if it has one. */
+export function stepFailureType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure || err instanceof ChildWorkflowFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && isFailureType(cause.type) ? cause.type : undefined;
+}
+
 /**
  * The failure that ends a job when one of its steps failed: the catalogue type of the step's
  * failure, so the API and the Web UI show it as is. `step` names the step for people reading the
