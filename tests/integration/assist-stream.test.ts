@@ -222,8 +222,9 @@ describe('WebSocket /api/coding/assist/stream', () => {
   });
 
   it('`sophia follow` shows the tokens under the phase lines', async () => {
-    // The answer starts after 3 s, so the CLI (a tsx process) is following before the model speaks.
-    stack.model.enqueue({ ...SLOW, delayMs: 3_000 });
+    // The answer starts after 10 s, so the CLI (a tsx process, which took over 3 s to start on a CI
+    // machine shared with a model) is following before the model speaks.
+    stack.model.enqueue({ ...SLOW, delayMs: 10_000 });
     const started = await fetch(`${stack.url}/api/workflows`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
