@@ -306,10 +306,9 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
     ...(input.draft?.failure ? { lastDraftFailure: input.draft.failure } : {}),
   });
   // A later draft samples wider: at the first draft's temperature a small model writes the same code again.
-  const temperature =
-    input.draft && input.draft.attempt > 1
-      ? Math.min(1, config().LLM_TEMPERATURE + 0.3 * (input.draft.attempt - 1))
-      : undefined;
+  // Its own seed keeps two drafts at the capped temperature apart (and out of each other's cache entry).
+  const later = input.draft && input.draft.attempt > 1 ? input.draft.attempt : undefined;
+  const temperature = later ? Math.min(1, config().LLM_TEMPERATURE + 0.3 * (later - 1)) : undefined;
   const ask = (prompt: ChatMessage[]) =>
     callModel({
       purpose: 'generate',
@@ -320,6 +319,7 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
       maxTokens: STEP_MAX_TOKENS.generate,
       messages: prompt,
       ...(temperature === undefined ? {} : { temperature }),
+      ...(later === undefined ? {} : { seed: later }),
     });
   const read = (answer: ModelCallResult<CodeAnswer>) => {
     let files = cleanFiles(answer.value, answer.truncated).map((f) =>

@@ -118,7 +118,7 @@ export const envSchema = z.object({
   APPROVAL_TIMEOUT: z.string().default('24h'),
   APPROVAL_DEFAULT_OUTCOME: z.enum(['approve', 'reject']).default('reject'),
   JOB_CONTINUE_AS_NEW_AFTER: int(10, 1),
-  JOB_DRAFTS: int(3, 1),
+  JOB_DRAFTS: int(6, 1),
 
   // --- Redis
   REDIS_URL: optionalString,

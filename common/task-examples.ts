@@ -1,7 +1,7 @@
 /**
  * The examples a task states, as tests the job runs: `>>> f(2)` followed by `4` in a docstring, or
- * `f(2) == 4`, `f(2) ➞ 4`, `f(2) -> 4`, `f(2) returns 4` in prose. They are the user's own words about
- * what the code must do, so they are the one part of a job's tests the model did not invent: they are
+ * `f(2) == 4`, `f(2) ➞ 4`, `f(2) -> 4`, `f(2) returns 4`, `f(2) => true` and the worked
+ * `f(2) -> 2 + 2 = 4` in prose. They are the user's own words about what the code must do, so they are the one part of a job's tests the model did not invent: they are
  * never rewritten to make a job pass, and when they fail, the code is wrong.
  *
  * Only examples whose call names the task's API and whose arguments and expected value are plain
@@ -140,9 +140,17 @@ function splitCallAndValue(text: string, names: readonly string[]): TaskExample 
   if (close < 0) return undefined;
   const arrow = ARROWS.exec(text.slice(close + 1));
   if (!arrow) return undefined;
-  const after = text.slice(close + 1 + arrow[0].length);
+  let after = text.slice(close + 1 + arrow[0].length);
+  // A worked example, `f(x) -> 19 - 5 - 6 = 8`, gives the value after its sum, when the sum is right.
+  const worked = /^\s*([-+*/().\d\s]*\d[-+*/().\d\s]*)=(?!=)/.exec(after);
+  if (worked) {
+    const sum = arithmetic(worked[1]!);
+    const value = Number(valuePrefix(after.slice(worked[0].length)));
+    if (sum === undefined || !Number.isFinite(value) || Math.abs(sum - value) > 1e-9) return undefined;
+    after = after.slice(worked[0].length);
+  }
   const expected = valuePrefix(after);
-  // `f(x) -> 19 - 5 - 6 = 8` is arithmetic, and `== ""abc"` a typo: neither is a value to test.
+  // `f(x) -> 19 - 5` is arithmetic with no value, and `== ""abc"` a typo: neither is a value to test.
   const rest = after.trimStart().slice(expected.length);
   if (!/^($|[\s,.;:)\]])/.test(rest) || /^\s*[-+*/=%<>]/.test(rest)) return undefined;
   return { call: text.slice(0, close + 1).trim(), expected };
@@ -191,7 +199,47 @@ function valuePrefix(text: string): string {
 /** The expected value as a Python literal, or undefined when it is not one. */
 function cleanValue(text: string): string | undefined {
   const value = text.trim().replace(/[,;]$/, '');
+  // Prose says `=> true`; Python says True.
+  if (/^(true|false)$/i.test(value)) return value[0]!.toUpperCase() + value.slice(1).toLowerCase();
   return value && isLiteral(value) ? value : undefined;
+}
+
+/** The value of a sum of numbers (`+ - * /` and parentheses), or undefined when it is not one. */
+function arithmetic(text: string): number | undefined {
+  const tokens = text.match(/\d+(?:\.\d+)?|\.\d+|[-+*/()]|\S/g) ?? [];
+  let at = 0;
+  const primary = (): number | undefined => {
+    const t = tokens[at++];
+    if (t === '-') {
+      const v = primary();
+      return v === undefined ? undefined : -v;
+    }
+    if (t === '(') {
+      const v = sum();
+      return tokens[at++] === ')' ? v : undefined;
+    }
+    return t !== undefined && /^[\d.]/.test(t) ? Number(t) : undefined;
+  };
+  const product = (): number | undefined => {
+    let v = primary();
+    while (v !== undefined && (tokens[at] === '*' || tokens[at] === '/')) {
+      const op = tokens[at++];
+      const r = primary();
+      v = r === undefined ? undefined : op === '*' ? v * r : v / r;
+    }
+    return v;
+  };
+  const sum = (): number | undefined => {
+    let v = product();
+    while (v !== undefined && (tokens[at] === '+' || tokens[at] === '-')) {
+      const op = tokens[at++];
+      const r = product();
+      v = r === undefined ? undefined : op === '+' ? v + r : v - r;
+    }
+    return v;
+  };
+  const value = sum();
+  return at === tokens.length ? value : undefined;
 }
 
 /** Builtins whose value on a literal call is still a value to test: `round(find_zero([1, 2]), 2)`. */

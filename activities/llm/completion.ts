@@ -89,6 +89,7 @@ async function complete(call: CallContext, messages: ChatMessage[]): Promise<Com
     messages: requestMessages(call, messages),
     temperature: call.temperature,
     max_tokens: call.maxTokens,
+    ...(input.seed === undefined ? {} : { seed: input.seed }),
     ...(input.output === 'text' ? {} : { response_format: responseFormat(call) }),
   };
   const activity = activityContext();

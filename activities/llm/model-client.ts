@@ -96,6 +96,7 @@ async function callModelUncounted<T>(input: ModelCallInput<T>): Promise<ModelCal
     schemaName: input.schemaName,
     temperature,
     maxTokens,
+    ...(input.seed === undefined ? {} : { seed: input.seed }),
   });
   const started = Date.now();
   const price = priceOf(cfg, endpoint.baseURL, endpoint.model);

@@ -26,6 +26,12 @@ export interface ModelCallInput<T> {
   schemaName: string;
   /** Defaults to LLM_TEMPERATURE. */
   temperature?: number;
+  /**
+   * The sampling seed, sent to the endpoint and part of the request hash. Calls that must differ at an
+   * equal prompt and temperature (another draft of the same task) pass different seeds; unset, the
+   * endpoint picks one, and equal requests share one cached answer.
+   */
+  seed?: number;
   /** Defaults to LLM_MAX_TOKENS. */
   maxTokens?: number;
   /** Default true: stream the answer, heartbeat while it arrives, and detect stalls. */

@@ -496,6 +496,8 @@ describe('the loop on real model output', () => {
     expect(drafts[1]!.user).toContain("add(2, 3) returned -1; the task's example says 5");
     expect(drafts[1]!.text).not.toContain('return a - b');
     expect(drafts[1]!.body.temperature!).toBeGreaterThan(drafts[0]!.body.temperature!);
+    // Its own seed: two later drafts at the capped temperature are two samples, not one cached answer.
+    expect(drafts.map((d) => d.body.seed)).toEqual([undefined, 2]);
     expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
     const files = await filesOf(result);
     expect(files['calc.py']).toBe(CALC.FIXED);

@@ -32,5 +32,7 @@ describe('canonical JSON, the one rule behind request digests and hashes', () =>
     };
     expect(requestHash(request)).toBe(requestHash(reordered));
     expect(requestHash({ ...request, model: 'n' })).not.toBe(requestHash(request));
+    expect(requestHash({ ...request, seed: 2 })).not.toBe(requestHash(request));
+    expect(requestHash({ ...request, seed: undefined })).toBe(requestHash(request));
   });
 });

@@ -412,6 +412,19 @@ describe('callModel response cache', () => {
     expect(server.chatRequests()).toHaveLength(2);
   });
 
+  it('sends a seed, and keeps calls that differ only in their seed apart', async () => {
+    server.setScript({ default: { content: goodAnswer } });
+
+    const unseeded = await call({ temperature: 1 });
+    const four = await call({ temperature: 1, seed: 4 });
+    const five = await call({ temperature: 1, seed: 5 });
+    const fourAgain = await call({ temperature: 1, seed: 4 });
+
+    expect(server.chatRequests().map((r) => r.body.seed)).toEqual([undefined, 4, 5]);
+    expect([unseeded.cached, four.cached, five.cached, fourAgain.cached]).toEqual([false, false, false, true]);
+    expect(new Set([unseeded.requestHash, four.requestHash, five.requestHash]).size).toBe(3);
+  });
+
   it('calls the model when the cache fails, and still answers', async () => {
     setResponseCache({
       get: () => Promise.reject(new Error('redis down')),

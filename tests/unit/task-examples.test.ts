@@ -41,15 +41,26 @@ describe('the examples a task states', () => {
       "encrypt('hi') returns 'lm'.",
       'compare([1, 2], [1, 3]) -> [0, 1]',
       'fruit("5 apples", 19) -> 19 - 5 = 14',
+      'fruit("0 apples and 1 oranges",3) -> 3 - 0 - 1 = 2',
+      'fruit("1 apple", 10) -> 10 - 1 = 8',
+      'fruit("2 apples", 7) -> 7 - 2',
+      'is_power(2, 2) => true',
+      'is_power(3, 2) => FALSE.',
       'find_max(["aa", "b"]) == ""aa"',
       'x_or_y(15, 8, 5) == the second value',
       'other(1) == 2',
     ].join('\n');
-    expect(taskExamples(description, ['x_or_y', 'check', 'encrypt', 'compare', 'fruit', 'find_max'])).toEqual([
+    const names = ['x_or_y', 'check', 'encrypt', 'compare', 'fruit', 'is_power', 'find_max'];
+    expect(taskExamples(description, names)).toEqual([
       { call: 'x_or_y(7, 34, 12)', expected: '34' },
       { call: 'check("apple pie")', expected: 'False' },
       { call: "encrypt('hi')", expected: "'lm'" },
       { call: 'compare([1, 2], [1, 3])', expected: '[0, 1]' },
+      // A worked example gives the value its sum comes to; one whose sum is wrong, or has no value, gives none.
+      { call: 'fruit("5 apples", 19)', expected: '14' },
+      { call: 'fruit("0 apples and 1 oranges",3)', expected: '2' },
+      { call: 'is_power(2, 2)', expected: 'True' },
+      { call: 'is_power(3, 2)', expected: 'False' },
     ]);
   });
 

@@ -35,7 +35,7 @@ export function limitsOf(input: Pick<CodingJobInput, 'options' | 'defaults'>): J
     approvalTimeout: input.options?.approvalTimeout ?? input.defaults?.approvalTimeout ?? '24h',
     approvalDefault: input.options?.approvalDefault ?? input.defaults?.approvalDefault ?? 'reject',
     continueAsNewAfter: input.options?.continueAsNewAfter ?? input.defaults?.continueAsNewAfter ?? 10,
-    drafts: input.options?.drafts ?? input.defaults?.drafts ?? 3,
+    drafts: input.options?.drafts ?? input.defaults?.drafts ?? 6,
   };
 }
 
