@@ -142,8 +142,9 @@ function splitCallAndValue(text: string, names: readonly string[]): TaskExample 
   if (!arrow) return undefined;
   let after = text.slice(close + 1 + arrow[0].length);
   // A worked example, `f(x) -> 19 - 5 - 6 = 8`, gives the value after its sum, when the sum is right.
-  const worked = /^\s*([-+*/().\d\s]*\d[-+*/().\d\s]*)=(?!=)/.exec(after);
-  if (worked) {
+  // Bounded, so a hostile line costs no more than a short one.
+  const worked = /^\s*([^=]{1,120})=(?!=)/.exec(after.slice(0, 160));
+  if (worked && /^[-+*/().\d\s]*\d[-+*/().\d\s]*$/.test(worked[1]!)) {
     const sum = arithmetic(worked[1]!);
     const value = Number(valuePrefix(after.slice(worked[0].length)));
     if (sum === undefined || !Number.isFinite(value) || Math.abs(sum - value) > 1e-9) return undefined;

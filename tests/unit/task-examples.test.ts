@@ -86,6 +86,14 @@ describe('the examples a task states', () => {
     ]);
   });
 
+  it('reads a hostile worked example without blowing up: deep parentheses, endless digits', () => {
+    const deep = `f(1) -> ${'('.repeat(8_000)}1${')'.repeat(8_000)} = 1`;
+    const digits = `f(2) -> ${'1 + '.repeat(5_000)}1`;
+    expect(taskExamples(`${deep}\n${digits}\nf(3) -> (1 + 2) * 3 = 9`, ['f'])).toEqual([
+      { call: 'f(3)', expected: '9' },
+    ]);
+  });
+
   it('takes no example when the task names no API, and none twice', () => {
     expect(taskExamples('>>> f(1)\n2', [])).toEqual([]);
     expect(taskExamples('>>> f(1)\n2\n\nf(1) == 2', ['f'])).toHaveLength(1);
