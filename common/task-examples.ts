@@ -118,13 +118,17 @@ export function taskExamples(description: string, names: readonly string[], max 
   return examples.slice(0, max);
 }
 
+/** The longest prose example read. */
+const EXAMPLE_CHARS = 2_000;
+
 /** `f(2) == 4`-style examples in a line of prose. */
 function callsWithValues(line: string, names: readonly string[]): TaskExample[] {
   const found: TaskExample[] = [];
   for (const name of names) {
     const re = new RegExp(`(?<![\\w.])${escape(name)}\\s*\\(`, 'g');
     for (const m of line.matchAll(re)) {
-      const rest = line.slice(m.index);
+      // An example is a line of prose, not a page: the window bounds the work a hostile line costs.
+      const rest = line.slice(m.index, m.index + EXAMPLE_CHARS);
       const split = splitCallAndValue(rest, [name]);
       if (split) found.push(split);
     }
