@@ -3,11 +3,13 @@ import { estimateCall, fitsBudget, type BudgetLeft } from '../common/call-budget
 import { config } from '../common/config';
 import { modelPath, normaliseModelPath } from '../common/path-policy';
 import {
+  exampleSyntaxOf,
   examplesPathFor,
   examplesTestFile,
   failingTestNames,
   isExampleFailure,
   isExamplesPath,
+  nodeExamplesTestFile,
   taskExamples,
   withoutFailingTests,
 } from '../common/task-examples';
@@ -28,6 +30,7 @@ import { priceOf, type Pricing } from './llm/pricing';
 import { setModelRateLimiter } from './llm/rate-limit-hook';
 import { setResponseCache } from './llm/response-cache';
 import { dropEmptyTests, exportNamedApis, fixNodeTestImports, nodeImportLine } from './llm/node-repair';
+import { declaresJest } from './test-runners/node-runner';
 import {
   generatePrompt,
   refactorFilePrompt,
@@ -492,25 +495,39 @@ export async function writeTests(input: WriteTestsInput): Promise<GenerateCodeRe
   const kept = tests
     .filter((f) => f.content.trim() !== '' && !isExamplesPath(f.path))
     .map((f) => ({ ...f, content: repairTestFile(f.content, input.language, layout, existing) }));
-  if (examples) kept.push(examples);
+  // Written again beside the new tests: jest runs them all when the model's tests are written for it.
+  if (examples)
+    kept.push(examplesFor(input, layout, existing, Object.fromEntries(kept.map((f) => [f.path, f.content])))!);
   return toCodeResult(existing, kept, result.value.explanation, usageOf(result));
 }
 
 /**
- * The task's own examples as a test file (Python, when the task states examples of the API it names
- * and the code does not come with the user's tests): written by the service, not the model, and kept
- * as the task wrote them whatever a later round does.
+ * The task's own examples as a test file (Python, TypeScript or JavaScript, when the task states
+ * examples of the API it names and the code does not come with the user's tests): written by the
+ * service, not the model, and kept as the task wrote them whatever a later round does. `newTests`
+ * are the tests written beside it, which decide whether jest or node's runner runs it.
  */
 function examplesFor(
   input: { description: string; language: string; error?: string },
   layout: Layout,
   files: Record<string, string>,
+  newTests: Record<string, string> = {},
 ): { path: string; content: string } | undefined {
-  if (input.language !== 'python' || input.error || !layout.importLine?.startsWith('from ')) return undefined;
+  const syntax = exampleSyntaxOf(input.language);
+  const importLine = layout.importLine;
+  if (!syntax || input.error || !importLine || (syntax === 'python' && !importLine.startsWith('from ')))
+    return undefined;
   if (Object.keys(files).some((p) => isTestPath(p) && !isExamplesPath(p))) return undefined;
-  const examples = taskExamples(input.description, layout.names);
+  const examples = taskExamples(input.description, layout.names, undefined, syntax);
   if (examples.length === 0) return undefined;
-  return { path: examplesPathFor(layout.testPath), content: examplesTestFile(examples, layout.importLine) };
+  const path = examplesPathFor(layout.testPath);
+  if (syntax === 'python') return { path, content: examplesTestFile(examples, importLine) };
+  const content = nodeExamplesTestFile(examples, importLine, {
+    stem: layout.testPath.replace(/^.*\//, '').replace(/\.(test|spec)\.[^.]+$/, ''),
+    typescript: input.language === 'typescript',
+    jest: declaresJest({ ...files, ...newTests }).jest,
+  });
+  return { path, content };
 }
 
 function zeroUsage(): ModelCallUsage {

@@ -5,9 +5,19 @@
  * never rewritten to make a job pass, and when they fail, the code is wrong.
  *
  * Only examples whose call names the task's API and whose arguments and expected value are plain
- * literals are taken; anything else (printed output, a prose value, an exception) is left to the
- * model's tests. Pure functions; Python only for now.
+ * literals of the task's language are taken; anything else (printed output, a prose value, an
+ * exception) is left to the model's tests. Pure functions; Python (pytest) and TypeScript/JavaScript
+ * (node's test runner, or jest when the job's files use it).
  */
+
+/** Whose literals an example is read in: Python's, or JavaScript's (TypeScript too). */
+export type ExampleSyntax = 'python' | 'js';
+
+/** The syntax a job language's examples are read in, or undefined when they are not read. */
+export function exampleSyntaxOf(language: string): ExampleSyntax | undefined {
+  if (language === 'python') return 'python';
+  return language === 'typescript' || language === 'javascript' ? 'js' : undefined;
+}
 
 /** One example: the expression to evaluate and the value the task says it gives. */
 export interface TaskExample {
@@ -15,14 +25,19 @@ export interface TaskExample {
   expected: string;
 }
 
-/** The file the examples are written to, beside the job's own test file `test_<stem>.py`. */
+/**
+ * The file the examples are written to, beside the job's own test file: `test_<stem>_examples.py`
+ * beside `test_<stem>.py`, `<stem>.examples.test.ts` beside `<stem>.test.ts`.
+ */
 export function examplesPathFor(testPath: string): string {
-  return testPath.replace(/\.py$/, '_examples.py');
+  return /\.py$/.test(testPath)
+    ? testPath.replace(/\.py$/, '_examples.py')
+    : testPath.replace(/\.(test|spec)\.([cm]?[jt]sx?)$/, '.examples.$1.$2');
 }
 
 /** Whether a path is an examples file this module writes. */
 export function isExamplesPath(path: string): boolean {
-  return /(^|\/)test_[^/]*_examples\.py$/.test(path);
+  return /(^|\/)test_[^/]*_examples\.py$/.test(path) || /\.examples\.(test|spec)\.[cm]?[jt]sx?$/.test(path);
 }
 
 /** Whether a failing test's name (`test_x_examples::test_example_2`) is one of the task's examples. */
@@ -75,16 +90,25 @@ export function withoutFailingTests(path: string, content: string, failing: read
   return kept.join('\n').replace(/\n{4,}/g, '\n\n\n');
 }
 
-const ARROWS = /^\s*(?:#\s*(?:returns?|==>|->|=>)|==>|===|==|➞|→|->|=>|returns|should return|should be|gives)\s*/;
+const ARROWS =
+  /^\s*(?:(?:#|\/\/)\s*(?:returns?|==>|->|=>)|==>|===|==|➞|→|->|=>|returns|should return|should be|gives)\s*/;
 
-/** The task's examples for calls of `names`, in order, without duplicates (at most `max`). */
-export function taskExamples(description: string, names: readonly string[], max = 12): TaskExample[] {
+/**
+ * The task's examples for calls of `names`, in order, without duplicates (at most `max`), with their
+ * calls and values in `syntax`'s literals.
+ */
+export function taskExamples(
+  description: string,
+  names: readonly string[],
+  max = 12,
+  syntax: ExampleSyntax = 'python',
+): TaskExample[] {
   if (names.length === 0) return [];
   const examples: TaskExample[] = [];
   const seen = new Set<string>();
   const add = (call: string, expected: string) => {
-    const value = cleanValue(expected);
-    if (value === undefined || !isExampleCall(call, names) || seen.has(call)) return;
+    const value = cleanValue(expected, syntax);
+    if (value === undefined || !isExampleCall(call, names, syntax) || seen.has(call)) return;
     seen.add(call);
     examples.push({ call, expected: value });
   };
@@ -201,12 +225,13 @@ function valuePrefix(text: string): string {
   return /^[^\s,;]+/.exec(t)?.[0]?.replace(/\.$/, '') ?? '';
 }
 
-/** The expected value as a Python literal, or undefined when it is not one. */
-function cleanValue(text: string): string | undefined {
+/** The expected value as a literal of `syntax`, or undefined when it is not one. */
+function cleanValue(text: string, syntax: ExampleSyntax): string | undefined {
   const value = text.trim().replace(/[,;]$/, '');
-  // Prose says `=> true`; Python says True.
-  if (/^(true|false)$/i.test(value)) return value[0]!.toUpperCase() + value.slice(1).toLowerCase();
-  return value && isLiteral(value) ? value : undefined;
+  // Prose says `=> true`; Python says True, JavaScript true.
+  if (/^(true|false)$/i.test(value))
+    return syntax === 'python' ? value[0]!.toUpperCase() + value.slice(1).toLowerCase() : value.toLowerCase();
+  return value && isLiteral(value, syntax) ? value : undefined;
 }
 
 /** The value of a sum of numbers (`+ - * /` and parentheses), or undefined when it is not one. */
@@ -254,8 +279,9 @@ const WRAPPERS = new Set(['round', 'sorted', 'list', 'tuple', 'set', 'len', 'abs
  * A literal call of one of `names`, or one wrapped in a builtin above whose other arguments are
  * literals (HumanEval/32's examples are all `round(find_zero([…]), 2)`).
  */
-function isExampleCall(call: string, names: readonly string[]): boolean {
-  if (isLiteralCall(call, names)) return true;
+function isExampleCall(call: string, names: readonly string[], syntax: ExampleSyntax): boolean {
+  if (isLiteralCall(call, names, syntax)) return true;
+  if (syntax !== 'python') return false;
   const t = call.trim();
   const wrapper = /^([A-Za-z_]\w*)\s*\(/.exec(t);
   if (!wrapper || !WRAPPERS.has(wrapper[1]!) || matchingParen(t, t.indexOf('(')) !== t.length - 1) return false;
@@ -263,9 +289,9 @@ function isExampleCall(call: string, names: readonly string[]): boolean {
   const inner = /^([A-Za-z_]\w*)\s*\(/.exec(args);
   if (!inner || !names.includes(inner[1]!)) return false;
   const innerEnd = matchingParen(args, args.indexOf('('));
-  if (innerEnd < 0 || !isLiteralCall(args.slice(0, innerEnd + 1), names)) return false;
+  if (innerEnd < 0 || !isLiteralCall(args.slice(0, innerEnd + 1), names, syntax)) return false;
   const rest = args.slice(innerEnd + 1).trim();
-  return rest === '' || (rest.startsWith(',') && isLiteral(rest.slice(1).trim()));
+  return rest === '' || (rest.startsWith(',') && isLiteral(rest.slice(1).trim(), syntax));
 }
 
 /** An expression without its trailing `# comment` (a `#` inside a string is kept). */
@@ -282,15 +308,19 @@ function withoutComment(expr: string): string {
 }
 
 /** A call of one of `names` whose arguments are literals (no names, no statements). */
-function isLiteralCall(call: string, names: readonly string[]): boolean {
+function isLiteralCall(call: string, names: readonly string[], syntax: ExampleSyntax): boolean {
   const m = /^([A-Za-z_]\w*)\s*\(([\s\S]*)\)$/.exec(call.trim());
   if (!m || !names.includes(m[1]!)) return false;
   if (matchingParen(call.trim(), call.trim().indexOf('(')) !== call.trim().length - 1) return false;
-  return m[2]!.trim() === '' || isLiteral(m[2]!);
+  return m[2]!.trim() === '' || isLiteral(m[2]!, syntax);
 }
 
-/** Numbers, strings, True/False/None and brackets of them: what `ast.literal_eval` reads. */
-function isLiteral(text: string): boolean {
+/**
+ * Python: numbers, strings, True/False/None and brackets of them (what `ast.literal_eval` reads).
+ * JavaScript: numbers, strings, true/false/null/undefined, arrays and objects of them (keys quoted
+ * or plain names); no parentheses, which would make `(1, 2)` a comma expression.
+ */
+function isLiteral(text: string, syntax: ExampleSyntax): boolean {
   let rest = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
@@ -301,8 +331,11 @@ function isLiteral(text: string): boolean {
       i = end;
     } else rest += c;
   }
-  const bare = rest.replace(/\b(True|False|None)\b/g, ' 0 ').replace(/\b\d+(\.\d*)?([eE][+-]?\d+)?\b|\.\d+\b/g, ' 0 ');
-  if (!/^[\s0\-+.,:[\](){}]*$/.test(bare) || !bare.trim()) return false;
+  const words = syntax === 'python' ? /\b(True|False|None)\b/g : /\b(true|false|null|undefined)\b/g;
+  let bare = rest.replace(words, ' 0 ').replace(/\b\d+(\.\d*)?([eE][+-]?\d+)?\b|\.\d+\b/g, ' 0 ');
+  if (syntax === 'js') bare = bare.replace(/([{,]\s*)[A-Za-z_$][\w$]*(\s*:)/g, '$1 0 $2');
+  const allowed = syntax === 'python' ? /^[\s0\-+.,:[\](){}]*$/ : /^[\s0\-+.,:[\]{}]*$/;
+  if (!allowed.test(bare) || !bare.trim()) return false;
   let depth = 0;
   for (const c of bare) {
     if ('([{'.includes(c)) depth++;
@@ -341,6 +374,60 @@ export function examplesTestFile(examples: readonly TaskExample[], importLine: s
     '        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))\n' +
     '    return a == b\n\n\n' +
     tests.join('\n\n')
+  );
+}
+
+/**
+ * The same checks as a TypeScript/JavaScript test file, for node's test runner or jest (whose files
+ * import `@jest/globals`): equal values, numbers within 1e-6, arrays and plain objects compared
+ * deeply. A promise is awaited. Test names read as the pytest file's (`test_<stem>_examples::
+ * test_example_1`), so a failure is known for the task's example whatever runs it.
+ */
+export function nodeExamplesTestFile(
+  examples: readonly TaskExample[],
+  importLine: string,
+  options: { stem: string; typescript: boolean; jest: boolean },
+): string {
+  const t = (annotation: string) => (options.typescript ? annotation : '');
+  const tests = examples.map(
+    (e, i) =>
+      `test(${JSON.stringify(`test_${options.stem}_examples::test_example_${i + 1}`)}, async () => {\n` +
+      `  const result${t(': unknown')} = await ${e.call};\n` +
+      `  const expected${t(': unknown')} = ${e.expected};\n` +
+      `  assert.ok(\n` +
+      `    same(result, expected),\n` +
+      `    ${JSON.stringify(`${e.call} returned `)} + show(result) + "; the task's example says " + show(expected),\n` +
+      `  );\n` +
+      `});\n`,
+  );
+  const record = options.typescript ? ' as Record<string, unknown>' : '';
+  const runner = options.jest ? '@jest/globals' : 'node:test';
+  // In the module system of the line that imports the code: a CommonJS module's tests require.
+  const imports = /^const\s/.test(importLine)
+    ? `const assert = require('node:assert/strict');\nconst { test } = require('${runner}');\n`
+    : `import assert from 'node:assert/strict';\nimport { test } from '${runner}';\n`;
+  return (
+    `// The task's own examples, as tests. Written by Sophia Code from the task; never rewritten to make a job pass.\n` +
+    imports +
+    `${importLine}\n\n` +
+    `function same(a${t(': unknown')}, b${t(': unknown')})${t(': boolean')} {\n` +
+    `  if (typeof a === 'number' && typeof b === 'number')\n` +
+    `    return Object.is(a, b) || Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));\n` +
+    `  if (Array.isArray(a) || Array.isArray(b))\n` +
+    `    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => same(x, b[i]));\n` +
+    `  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {\n` +
+    `    const ka = Object.keys(a);\n` +
+    `    return (\n` +
+    `      ka.length === Object.keys(b).length &&\n` +
+    `      ka.every((k) => same((a${record})[k], (b${record})[k]))\n` +
+    `    );\n` +
+    `  }\n` +
+    `  return Object.is(a, b);\n` +
+    `}\n\n` +
+    `function show(value${t(': unknown')})${t(': string')} {\n` +
+    `  return value === undefined ? 'undefined' : JSON.stringify(value);\n` +
+    `}\n\n` +
+    tests.join('\n')
   );
 }
 

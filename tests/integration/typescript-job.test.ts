@@ -68,4 +68,61 @@ describe('a TypeScript job', () => {
       .files as Record<string, string>;
     expect(files).toEqual({ 'src/pager.ts': FIXED, 'test/pager.test.ts': TESTS });
   });
+
+  it.each([
+    ["node's runner", TESTS, 'node:test'],
+    ['jest', TESTS.replace("from 'node:test'", "from '@jest/globals'"), '@jest/globals'],
+  ])(
+    "checks each draft against the task's examples in the sandbox, and goes on with the draft that passes them (%s)",
+    async (_runner, tests, runnerModule) => {
+      const { model, app } = stack;
+      model.reset();
+      const draft = (content: string) => ({
+        content: { files: [{ path: 'src/pager.ts', content }], explanation: 'pager' },
+      });
+      model.setScript({
+        rules: [
+          {
+            match: 'test engineer',
+            in: 'system',
+            reply: { content: { files: [{ path: 'test/pager.test.ts', content: tests }], explanation: 'tests' } },
+          },
+          { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Fine.' } } },
+          { match: 'Write only the code, not tests', in: 'system', reply: [draft(BUGGY), draft(FIXED)] },
+        ],
+      });
+      const started = await request(app)
+        .post('/api/workflows')
+        .send({
+          task: 'generate',
+          language: 'typescript',
+          description: `a pageCount(items, perPage) function ${Date.now()}: pageCount(11, 5) === 3, pageCount(10, 5) === 2`,
+        })
+        .expect(202);
+      const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=90000`).expect(200);
+      const result = res.body.result as CodingJobResult;
+
+      expect(result.outcome).toBe('succeeded');
+      expect(result.iterations.map((i) => i.step).slice(0, 3)).toEqual(['generate', 'generate', 'write-tests']);
+      // The first draft's examples ran in the sandbox (under node's runner: no tests are written yet): one right, one wrong.
+      expect(result.iterations[0]!.tests).toMatchObject({ passed: 1, failed: 1 });
+      expect(result.iterations[1]!.tests).toMatchObject({ passed: 2, failed: 0 });
+      const drafts = model.chatRequests().filter((r) => r.system.includes('Write only the code, not tests'));
+      expect(drafts).toHaveLength(2);
+      expect(drafts[1]!.user).toContain("pageCount(11, 5) returned 2; the task's example says 3");
+      // The examples file stays beside the model's tests, is written for their runner, runs with them,
+      // and is clean by ESLint.
+      const last = result.iterations.filter((i) => i.tests).pop()!;
+      expect(last.tests).toMatchObject({ passed: 4, failed: 0, errors: 0 });
+      const lint = result.iterations.find((i) => i.findings)!.findings!;
+      expect(lint.summary).toMatch(/eslint/);
+      expect(JSON.stringify(lint)).not.toContain('pager.examples.test.ts');
+      const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body
+        .files as Record<string, string>;
+      expect(files['src/pager.ts']).toBe(FIXED);
+      expect(files['src/pager.examples.test.ts']).toContain("import { pageCount } from './pager';");
+      expect(files['src/pager.examples.test.ts']).toContain('test_pager_examples::test_example_2');
+      expect(files['src/pager.examples.test.ts']).toContain(`import { test } from '${runnerModule}';`);
+    },
+  );
 });

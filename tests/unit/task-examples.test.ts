@@ -7,11 +7,14 @@ import {
   examplesTestFile,
   failingTestNames,
   isExampleFailure,
+  isExamplesPath,
+  nodeExamplesTestFile,
   taskExamples,
   withoutFailingTests,
 } from '../../common/task-examples';
 
 const PYTEST = path.resolve(__dirname, '../../.tools/pip/bin/pytest');
+const TSX_LOADER = path.resolve(__dirname, '../../node_modules/tsx/dist/loader.mjs');
 
 describe('the examples a task states', () => {
   it('reads doctest examples, with continuation lines and multi-line output', () => {
@@ -132,6 +135,78 @@ describe('the examples a task states', () => {
     expect(failed.code).toBe(1);
     expect(failed.out).toContain("pair(2) returned [2, 4]; the task's example says (2, 4)");
     expect(failed.out).toMatch(/1 failed, 2 passed/);
+  });
+});
+
+describe("a TypeScript or JavaScript task's examples", () => {
+  it('reads them in JavaScript literals, and skips what JavaScript does not read as one', () => {
+    const description = [
+      "slugify('Hello World') === 'hello-world'",
+      'isEven(4) // => true',
+      'parse("a=1") -> {a: 1, "b": [null, 2.5]}',
+      'isEven(7) returns FALSE.',
+      'parse("x") == (1, 2)',
+      'isEven(2) == True',
+      'parse(x) == 1',
+    ].join('\n');
+    expect(taskExamples(description, ['slugify', 'isEven', 'parse'], 12, 'js')).toEqual([
+      { call: "slugify('Hello World')", expected: "'hello-world'" },
+      { call: 'isEven(4)', expected: 'true' },
+      { call: 'parse("a=1")', expected: '{a: 1, "b": [null, 2.5]}' },
+      { call: 'isEven(7)', expected: 'false' },
+      // A boolean in any case is read as one.
+      { call: 'isEven(2)', expected: 'true' },
+    ]);
+    expect(examplesPathFor('src/slug.test.ts')).toBe('src/slug.examples.test.ts');
+    expect(examplesPathFor('slug.spec.mjs')).toBe('slug.examples.spec.mjs');
+    expect(isExamplesPath('src/slug.examples.test.ts')).toBe(true);
+    expect(isExamplesPath('src/slug.test.ts')).toBe(false);
+  });
+
+  it("writes a node test file that passes right code and shows the call wrong code gets wrong, in the code's module system", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'examples-'));
+    const examples = taskExamples(
+      "slugify(' A b ') === 'a-b'\nmean([1, 2]) === 1.5\nparse('a') -> {a: [1]}\nparse('') -> null",
+      ['slugify', 'mean', 'parse'],
+      12,
+      'js',
+    );
+    const run = (file: string, loader: boolean) => {
+      const args = [...(loader ? ['--import', TSX_LOADER] : []), '--test', '--test-reporter=spec', file];
+      try {
+        return { code: 0, out: execFileSync(process.execPath, args, { cwd: dir, encoding: 'utf8', stdio: 'pipe' }) };
+      } catch (err) {
+        const e = err as { status: number; stdout: string };
+        return { code: e.status, out: e.stdout };
+      }
+    };
+    const write = (name: string, content: string) => fs.writeFileSync(path.join(dir, name), content);
+    const options = { stem: 'slug', typescript: true, jest: false };
+    write(
+      'slug.examples.test.ts',
+      nodeExamplesTestFile(examples, "import { slugify, mean, parse } from './slug';", options),
+    );
+    const right =
+      "export const slugify = (s: string) => s.trim().toLowerCase().split(/\\s+/).join('-');\n" +
+      'export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length + 1e-9;\n' +
+      'export const parse = async (s: string) => (s ? { [s]: [1] } : null);\n';
+    write('slug.ts', right);
+    expect(run('slug.examples.test.ts', true)).toMatchObject({ code: 0 });
+    write('slug.ts', right.replace("join('-')", "join('_')").replace('[1]', '[1, 2]'));
+    const failed = run('slug.examples.test.ts', true);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toContain('test_slug_examples::test_example_1');
+    expect(failed.out).toContain(`slugify(' A b ') returned "a_b"; the task's example says "a-b"`);
+    expect(failed.out).toContain(`parse('a') returned {"a":[1,2]}; the task's example says {"a":[1]}`);
+    expect(failed.out).toMatch(/pass 2\b[\s\S]*fail 2\b/);
+    // A CommonJS module's examples require it, and run without a loader.
+    const cjs = { stem: 'slug', typescript: false, jest: false };
+    write(
+      'slug.examples.test.js',
+      nodeExamplesTestFile(examples, "const { slugify, mean, parse } = require('./slug.cjs');", cjs),
+    );
+    write('slug.cjs', right.replace(/export const (\w+)/g, 'exports.$1').replace(/: (string|number\[\])/g, ''));
+    expect(run('slug.examples.test.js', false)).toMatchObject({ code: 0 });
   });
 });
 
