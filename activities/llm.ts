@@ -11,6 +11,7 @@ import {
   isExamplesPath,
   nodeExamplesTestFile,
   taskExamples,
+  withoutFailingNodeTests,
   withoutFailingTests,
 } from '../common/task-examples';
 import { namedApis, stubbedNames, suggestedModulePath } from '../common/task-names';
@@ -632,28 +633,35 @@ function verdictFromExamples(files: Record<string, string>, failures: string): '
 }
 
 /**
- * A job-written Python test file, fixed without the model where the task's examples all pass: the
- * failing tests are dropped (a small model's rewrite of a wrong test is as often wrong again), and a
- * file that did not even load goes. Undefined when that cannot be done and the model rewrites it.
+ * A job-written test file (Python, TypeScript, JavaScript), fixed without the model where the task's
+ * examples all pass: the failing tests are dropped (a small model's rewrite of a wrong test is as
+ * often wrong again), and a file that did not even load goes. Undefined when that cannot be done and
+ * the model rewrites it.
  */
 function prunedTestFile(
   target: string,
   files: Record<string, string>,
   input: RefactorCodeInput,
 ): { content: string; explanation: string } | undefined {
-  if (input.language !== 'python' || isExamplesPath(target) || !Object.keys(files).some(isExamplesPath))
-    return undefined;
+  const syntax = exampleSyntaxOf(input.language);
+  if (!syntax || isExamplesPath(target) || !Object.keys(files).some(isExamplesPath)) return undefined;
   const failing = failingTestNames(input.failures);
   // A job-written test file that does not even load is no evidence either way: the examples test the task.
+  // pytest names it by module, node and jest by path.
   const stem = target.replace(/^.*\//, '').replace(/\.py$/, '');
-  if (failing.some((n) => n === stem || n.endsWith(`.${stem}`))) {
+  const didNotLoad = (n: string) =>
+    syntax === 'python' ? n === stem || n.endsWith(`.${stem}`) : n === target || n.endsWith(`/${target}`);
+  if (failing.some(didNotLoad)) {
     return {
       content: '',
       explanation: `${target} did not load; the task's own examples test the code, so it is dropped.`,
     };
   }
   if (failing.length === 0 || failing.some(isExampleFailure)) return undefined;
-  const pruned = withoutFailingTests(target, files[target] ?? '', failing);
+  const pruned =
+    syntax === 'python'
+      ? withoutFailingTests(target, files[target] ?? '', failing)
+      : withoutFailingNodeTests(files[target] ?? '', failing);
   if (pruned === undefined || pruned === files[target]) return undefined;
   return {
     content: hasTests(pruned) ? pruned : '',

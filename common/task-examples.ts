@@ -40,14 +40,50 @@ export function isExamplesPath(path: string): boolean {
   return /(^|\/)test_[^/]*_examples\.py$/.test(path) || /\.examples\.(test|spec)\.[cm]?[jt]sx?$/.test(path);
 }
 
-/** Whether a failing test's name (`test_x_examples::test_example_2`) is one of the task's examples. */
+/**
+ * Whether a failing test's name is one of the task's examples (`test_x_examples::test_example_2`),
+ * or the examples file itself, which failed to load (`/work/x.examples.test.ts` under jest or node).
+ */
 export function isExampleFailure(name: string): boolean {
-  return /(^|[./])test_\w*_examples(::|\.py|$)/.test(name);
+  return /(^|[./])test_\w*_examples(::|\.py|$)/.test(name) || /\.examples\.(test|spec)\.[cm]?[jt]sx?$/.test(name);
 }
 
-/** The failing tests' names in a failures text of `- name: message` lines. */
+/** The failing tests' names in a failures text of `- name: message` lines (a name may hold spaces, as node's and jest's do). */
 export function failingTestNames(failures: string): string[] {
-  return [...failures.matchAll(/^- (\S+?): /gm)].map((m) => m[1]!);
+  return [...failures.matchAll(/^- (\S(?:[^\n]*?\S)?): /gm)].map((m) => m[1]!);
+}
+
+/**
+ * A TypeScript/JavaScript test file without the `test(…)`/`it(…)` calls whose failure names them
+ * (node names a test by its title, jest by its describe titles and its own), or undefined when one
+ * of them is not found, or is not safe to cut out (a template literal in it), and the file cannot
+ * be pruned that way.
+ */
+export function withoutFailingNodeTests(content: string, failing: readonly string[]): string | undefined {
+  const cuts: [number, number][] = [];
+  const found = new Set<string>();
+  for (const m of content.matchAll(/(?<![\w.$])(?:test|it)(?:\.only)?\s*\(\s*(['"])/g)) {
+    const open = m.index + m[0].lastIndexOf('(');
+    const quote = m.index + m[0].length - 1;
+    const end = stringEnd(content, quote);
+    if (end < 0) continue;
+    const title = content.slice(quote + 1, end).replace(/\\(['"\\])/g, '$1');
+    const names = failing.filter((n) => n === title || n.endsWith(` ${title}`) || n.endsWith(`> ${title}`));
+    if (names.length === 0) continue;
+    const close = matchingParen(content, open);
+    if (close < 0 || content.slice(m.index, close).includes('`')) return undefined;
+    // The whole statement, with its own line(s): from the line's start to the end of the line the call ends on.
+    const start = content.lastIndexOf('\n', m.index - 1) + 1;
+    if (content.slice(start, m.index).trim()) return undefined;
+    const after = /^;?[ \t]*(\r?\n|$)/.exec(content.slice(close + 1));
+    if (!after) return undefined;
+    cuts.push([start, close + 1 + after[0].length]);
+    for (const n of names) found.add(n);
+  }
+  if (failing.some((n) => !found.has(n))) return undefined;
+  let kept = content;
+  for (const [from, to] of cuts.reverse()) kept = kept.slice(0, from) + kept.slice(to);
+  return kept.replace(/\n{3,}/g, '\n\n');
 }
 
 /**

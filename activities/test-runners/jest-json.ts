@@ -23,8 +23,15 @@ interface JestJson {
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-/** The assertion part of a jest failure: the lines before the stack trace. */
+/**
+ * The assertion part of a jest failure: the lines before the stack trace. Jest shows a node:assert
+ * failure as `assert(received)` and the values compared, then the assertion's own `Message:`, which
+ * is what the test meant to say: that message is the headline.
+ */
 function headline(body: string): string {
+  const own = /^Message:\n((?:[ \t]+\S.*(?:\n|$))+)/m.exec(body);
+  const said = own?.[1]!.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+  if (said?.length) return `AssertionError: ${said.map((l) => l.trim()).join('\n')}`;
   const lines = body.split('\n').filter((l) => l.trim());
   const stack = lines.findIndex((l) => /^\s+at /.test(l));
   return lines.slice(0, Math.min(stack === -1 ? 4 : stack, 4)).join('\n') || 'failed';
@@ -39,7 +46,12 @@ export function parseJestJson(json: string): TestReport {
     const assertions = suite.assertionResults ?? [];
     if (suite.status === 'failed' && assertions.length === 0) {
       report.errors += 1;
-      const message = (suite.message ?? 'test suite failed to run').replace(ANSI, '');
+      // Jest heads the reason with `● Test suite failed to run`, which says nothing the count does not.
+      const message =
+        (suite.message ?? '')
+          .replace(ANSI, '')
+          .replace(/^\s*●\s*Test suite failed to run\s*$/m, '')
+          .trim() || 'test suite failed to run';
       if (report.failures.length < MAX_FAILURES) {
         report.failures.push({
           name: suite.name ?? '(suite)',

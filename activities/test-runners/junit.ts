@@ -45,8 +45,10 @@ function collectCases(node: XmlNode, out: XmlNode[]): void {
 function caseName(testcase: XmlNode): string {
   const name = attr(testcase, 'name') ?? '(unnamed)';
   const classname = attr(testcase, 'classname');
-  // node's runner puts "test" in classname for every case; it adds nothing.
-  return classname && classname !== 'test' ? `${classname}::${name}` : name;
+  // node's runner puts "test" in classname for every case; it adds nothing. It also escapes a quote
+  // in a name twice (`&amp;quot;`), so the test's title reads as written only after a second decode.
+  if (classname === 'test') return name.replace(/&quot;/g, '"').replace(/&apos;|&#39;/g, "'");
+  return classname ? `${classname}::${name}` : name;
 }
 
 /** The attribute message, made specific with pytest's first `E ` line when it is generic ("collection failure"). */

@@ -125,4 +125,49 @@ describe('a TypeScript job', () => {
       expect(files['src/pager.examples.test.ts']).toContain(`import { test } from '${runnerModule}';`);
     },
   );
+
+  it("drops a wrong job-written test without a model call when the task's own examples all pass", async () => {
+    const { model, app } = stack;
+    model.reset();
+    const wrong = TESTS.replace(
+      "test('exact pages', () => {\n  assert.equal(pageCount(10, 5), 2);",
+      'test(\'exact pages for "10, 5"\', () => {\n  assert.equal(pageCount(10, 5), 3);',
+    );
+    expect(wrong).not.toBe(TESTS);
+    model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test/pager.test.ts', content: wrong }], explanation: 'tests' } },
+        },
+        {
+          // The model blames the code; the task's examples, which the code passes, say otherwise.
+          match: '/code reviewer[\\s\\S]*Failing tests:/',
+          reply: { content: { findings: [], failingTests: 'code', summary: 'pageCount is wrong.' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: { content: { findings: [], summary: 'Fine.' } } },
+      ],
+      default: { content: { files: [{ path: 'src/pager.ts', content: FIXED }], explanation: 'pager' } },
+    });
+    const started = await request(app)
+      .post('/api/workflows')
+      .send({
+        task: 'generate',
+        language: 'typescript',
+        description: `a pageCount(items, perPage) function ${Date.now()}: pageCount(11, 5) === 3, pageCount(10, 5) === 2`,
+      })
+      .expect(202);
+    const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=90000`).expect(200);
+    const result = res.body.result as CodingJobResult;
+
+    expect(result.outcome).toBe('succeeded');
+    expect(model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
+    const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body
+      .files as Record<string, string>;
+    expect(files['src/pager.ts']).toBe(FIXED);
+    expect(files['test/pager.test.ts']).toContain("test('a partial last page counts'");
+    expect(files['test/pager.test.ts']).not.toContain('exact pages');
+    expect(result.iterations.filter((i) => i.tests).pop()!.tests).toMatchObject({ passed: 3, failed: 0, errors: 0 });
+  });
 });

@@ -10,6 +10,7 @@ import {
   isExamplesPath,
   nodeExamplesTestFile,
   taskExamples,
+  withoutFailingNodeTests,
   withoutFailingTests,
 } from '../../common/task-examples';
 
@@ -220,6 +221,16 @@ describe('failing tests', () => {
       'tests.test_f_examples',
     ]);
     expect(failingTestNames(failures).map(isExampleFailure)).toEqual([true, false, true]);
+    // TypeScript/JavaScript: an example, and the examples file that failed to load (jest and node
+    // name the file), are the task's; the model's own test file is not.
+    expect(
+      [
+        'test_pager_examples::test_example_1',
+        '/work/src/pager.examples.test.ts',
+        '/work/src/pager.test.ts',
+        'pager > pages',
+      ].map(isExampleFailure),
+    ).toEqual([true, true, false, false]);
   });
 
   it('drops the failing top-level test functions with their decorators, and nothing else', () => {
@@ -254,5 +265,42 @@ describe('failing tests', () => {
     // A method, or a failure of the whole file, cannot be dropped this way.
     expect(withoutFailingTests('test_f.py', content, ['test_f::TestF::test_bad'])).toBeUndefined();
     expect(withoutFailingTests('test_f.py', content, ['test_f::test_missing'])).toBeUndefined();
+  });
+
+  it('drops the failing test() and it() calls of a TypeScript/JavaScript file, named as node and jest name them', () => {
+    const content = [
+      "import { test, describe, it } from '@jest/globals';",
+      "import { runLengths } from './run-lengths';",
+      '',
+      "test('counts runs', () => {",
+      "  expect(runLengths('aab')).toEqual([2, 1]);",
+      '});',
+      '',
+      'test("returns [1, 1, 1] for \\"aaa\\"", () => {',
+      "  expect(runLengths('aaa')).toEqual([1, 1, 1]);",
+      '});',
+      '',
+      "describe('edges', () => {",
+      "  it('empty', () => expect(runLengths('')).toEqual([]));",
+      "  it('one (wrong)', () => {",
+      "    expect(runLengths('a')).toEqual([0]);",
+      '  });',
+      '});',
+      '',
+    ].join('\n');
+    const failures = '- returns [1, 1, 1] for "aaa": Expected values\n  - 1\n- edges one (wrong): expected [0]';
+    const failing = failingTestNames(failures);
+    expect(failing).toEqual(['returns [1, 1, 1] for "aaa"', 'edges one (wrong)']);
+    const pruned = withoutFailingNodeTests(content, failing)!;
+    expect(pruned).toContain("test('counts runs'");
+    expect(pruned).toContain("it('empty'");
+    expect(pruned).not.toContain('aaa');
+    expect(pruned).not.toContain('one (wrong)');
+    expect(pruned).toContain(
+      "describe('edges', () => {\n  it('empty', () => expect(runLengths('')).toEqual([]));\n});",
+    );
+    // A failure that names no test of the file, or a test with a template literal, is not pruned.
+    expect(withoutFailingNodeTests(content, ['another test'])).toBeUndefined();
+    expect(withoutFailingNodeTests("test('t', () => {\n  expect(`a`).toBe('b');\n});\n", ['t'])).toBeUndefined();
   });
 });

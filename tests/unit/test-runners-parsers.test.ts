@@ -17,7 +17,7 @@ const NODE_XML = `<?xml version="1.0" encoding="utf-8"?>
 <testsuites>
 	<testsuite name="math" time="0.004" disabled="0" errors="0" tests="2" failures="1" skipped="0" hostname="sandbox">
 		<testcase name="adds" time="0.000648" classname="test"/>
-		<testcase name="breaks" time="0.001689" classname="test" failure="Expected values to be strictly equal:3 !== 4">
+		<testcase name="breaks &amp;quot;aaa&amp;quot; &amp; &lt;b>" time="0.001689" classname="test" failure="Expected values to be strictly equal:3 !== 4">
 			<failure type="testCodeFailure" message="Expected values to be strictly equal:3 !== 4">
 [Error [ERR_TEST_FAILURE]: Expected values to be strictly equal:
     at TestContext.&lt;anonymous> (/work/add.test.ts:5:31)
@@ -45,7 +45,8 @@ describe('the JUnit parser', () => {
   it("reads node's nested suites and top-level cases, dropping runner-internal stack frames", () => {
     const report = parseJUnit(NODE_XML);
     expect(report).toMatchObject({ passed: 1, failed: 1, errors: 0, skipped: 1 });
-    expect(report.failures[0]?.name).toBe('breaks');
+    // As the test's title reads in its source: node escapes a quote in it twice.
+    expect(report.failures[0]?.name).toBe('breaks "aaa" & <b>');
     expect(report.failures[0]?.trace).toContain('/work/add.test.ts:5:31');
     expect(report.failures[0]?.trace).not.toContain('node:internal');
     expect(report.failures[0]?.trace).not.toContain('node:async_hooks');
@@ -78,7 +79,13 @@ describe('the jest JSON parser', () => {
               { fullName: 'later', status: 'pending' },
             ],
           },
-          { name: '/work/b.test.ts', status: 'failed', message: 'Cannot find module ./missing', assertionResults: [] },
+          {
+            name: '/work/b.test.ts',
+            status: 'failed',
+            message:
+              "  \u001b[1m● \u001b[22mTest suite failed to run\n\n    Cannot find module './missing' from 'b.test.ts'",
+            assertionResults: [],
+          },
         ],
       }),
     );
@@ -87,7 +94,34 @@ describe('the jest JSON parser', () => {
       name: 'adds wrongly',
       message: 'Error: expect(received).toBe(expected)\nExpected: 4\nReceived: 3',
     });
-    expect(report.failures[1]).toMatchObject({ name: '/work/b.test.ts', message: 'Cannot find module ./missing' });
+    // The reason, not jest's `● Test suite failed to run` header.
+    expect(report.failures[1]).toMatchObject({
+      name: '/work/b.test.ts',
+      message: "Cannot find module './missing' from 'b.test.ts'",
+    });
+  });
+
+  it("heads a node:assert failure with the assertion's own message, as jest prints it", () => {
+    const report = parseJestJson(
+      JSON.stringify({
+        testResults: [
+          {
+            name: '/work/a.examples.test.js',
+            status: 'failed',
+            assertionResults: [
+              {
+                fullName: 'test_a_examples::test_example_1',
+                status: 'failed',
+                failureMessages: [
+                  "assert(received)\n\nExpected value to be equal to:\n  true\nReceived:\n  false\n\nMessage:\n  f(1) returned 2; the task's example says 3\n    at Object.ok (/work/a.examples.test.js:4:10)",
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(report.failures[0]!.message).toBe("AssertionError: f(1) returned 2; the task's example says 3");
   });
 });
 
