@@ -24,6 +24,22 @@ const TESTS = [
 
 const stack = useJobStack();
 
+/** A generate job for a pager whose task states two examples; its result and final files. */
+async function pagerJobWithExamples(): Promise<{ result: CodingJobResult; files: Record<string, string> }> {
+  const started = await request(stack.app)
+    .post('/api/workflows')
+    .send({
+      task: 'generate',
+      language: 'typescript',
+      description: `a pageCount(items, perPage) function ${Date.now()}: pageCount(11, 5) === 3, pageCount(10, 5) === 2`,
+    })
+    .expect(202);
+  const id = started.body.workflowId as string;
+  const res = await request(stack.app).get(`/api/workflows/${id}/result?wait=90000`).expect(200);
+  const files = (await request(stack.app).get(`/api/workflows/${id}/files`).expect(200)).body.files;
+  return { result: res.body.result as CodingJobResult, files: files as Record<string, string> };
+}
+
 describe('a TypeScript job', () => {
   it('runs the generated node:test tests through tsx in the sandbox, fixes the failing one, and lints with ESLint', async () => {
     const { model, app } = stack;
@@ -75,7 +91,7 @@ describe('a TypeScript job', () => {
   ])(
     "checks each draft against the task's examples in the sandbox, and goes on with the draft that passes them (%s)",
     async (_runner, tests, runnerModule) => {
-      const { model, app } = stack;
+      const { model } = stack;
       model.reset();
       const draft = (content: string) => ({
         content: { files: [{ path: 'src/pager.ts', content }], explanation: 'pager' },
@@ -91,16 +107,7 @@ describe('a TypeScript job', () => {
           { match: 'Write only the code, not tests', in: 'system', reply: [draft(BUGGY), draft(FIXED)] },
         ],
       });
-      const started = await request(app)
-        .post('/api/workflows')
-        .send({
-          task: 'generate',
-          language: 'typescript',
-          description: `a pageCount(items, perPage) function ${Date.now()}: pageCount(11, 5) === 3, pageCount(10, 5) === 2`,
-        })
-        .expect(202);
-      const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=90000`).expect(200);
-      const result = res.body.result as CodingJobResult;
+      const { result, files } = await pagerJobWithExamples();
 
       expect(result.outcome).toBe('succeeded');
       expect(result.iterations.map((i) => i.step).slice(0, 3)).toEqual(['generate', 'generate', 'write-tests']);
@@ -117,8 +124,6 @@ describe('a TypeScript job', () => {
       const lint = result.iterations.find((i) => i.findings)!.findings!;
       expect(lint.summary).toMatch(/eslint/);
       expect(JSON.stringify(lint)).not.toContain('pager.examples.test.ts');
-      const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body
-        .files as Record<string, string>;
       expect(files['src/pager.ts']).toBe(FIXED);
       expect(files['src/pager.examples.test.ts']).toContain("import { pageCount } from './pager';");
       expect(files['src/pager.examples.test.ts']).toContain('test_pager_examples::test_example_2');
@@ -127,7 +132,7 @@ describe('a TypeScript job', () => {
   );
 
   it("drops a wrong job-written test without a model call when the task's own examples all pass", async () => {
-    const { model, app } = stack;
+    const { model } = stack;
     model.reset();
     const wrong = TESTS.replace(
       "test('exact pages', () => {\n  assert.equal(pageCount(10, 5), 2);",
@@ -150,21 +155,10 @@ describe('a TypeScript job', () => {
       ],
       default: { content: { files: [{ path: 'src/pager.ts', content: FIXED }], explanation: 'pager' } },
     });
-    const started = await request(app)
-      .post('/api/workflows')
-      .send({
-        task: 'generate',
-        language: 'typescript',
-        description: `a pageCount(items, perPage) function ${Date.now()}: pageCount(11, 5) === 3, pageCount(10, 5) === 2`,
-      })
-      .expect(202);
-    const res = await request(app).get(`/api/workflows/${started.body.workflowId}/result?wait=90000`).expect(200);
-    const result = res.body.result as CodingJobResult;
+    const { result, files } = await pagerJobWithExamples();
 
     expect(result.outcome).toBe('succeeded');
     expect(model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
-    const files = (await request(app).get(`/api/workflows/${started.body.workflowId}/files`).expect(200)).body
-      .files as Record<string, string>;
     expect(files['src/pager.ts']).toBe(FIXED);
     expect(files['test/pager.test.ts']).toContain("test('a partial last page counts'");
     expect(files['test/pager.test.ts']).not.toContain('exact pages');
