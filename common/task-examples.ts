@@ -425,9 +425,11 @@ export function nodeExamplesTestFile(
   options: { stem: string; typescript: boolean; jest: boolean },
 ): string {
   const t = (annotation: string) => (options.typescript ? annotation : '');
+  // A word, as the pytest file's names are: `run-lengths` is `test_run_lengths_examples`.
+  const stem = options.stem.replace(/\W/g, '_');
   const tests = examples.map(
     (e, i) =>
-      `test(${JSON.stringify(`test_${options.stem}_examples::test_example_${i + 1}`)}, async () => {\n` +
+      `test(${JSON.stringify(`test_${stem}_examples::test_example_${i + 1}`)}, async () => {\n` +
       `  const result${t(': unknown')} = await ${e.call};\n` +
       `  const expected${t(': unknown')} = ${e.expected};\n` +
       `  assert.ok(\n` +

@@ -182,7 +182,7 @@ describe("a TypeScript or JavaScript task's examples", () => {
       }
     };
     const write = (name: string, content: string) => fs.writeFileSync(path.join(dir, name), content);
-    const options = { stem: 'slug', typescript: true, jest: false };
+    const options = { stem: 'slug-it', typescript: true, jest: false };
     write(
       'slug.examples.test.ts',
       nodeExamplesTestFile(examples, "import { slugify, mean, parse } from './slug';", options),
@@ -196,7 +196,9 @@ describe("a TypeScript or JavaScript task's examples", () => {
     write('slug.ts', right.replace("join('-')", "join('_')").replace('[1]', '[1, 2]'));
     const failed = run('slug.examples.test.ts', true);
     expect(failed.code).toBe(1);
-    expect(failed.out).toContain('test_slug_examples::test_example_1');
+    // Named as a word whatever the module's name, so a failure reads as the task's example.
+    expect(failed.out).toContain('test_slug_it_examples::test_example_1');
+    expect(isExampleFailure('test_slug_it_examples::test_example_1')).toBe(true);
     expect(failed.out).toContain(`slugify(' A b ') returned "a_b"; the task's example says "a-b"`);
     expect(failed.out).toContain(`parse('a') returned {"a":[1,2]}; the task's example says {"a":[1]}`);
     expect(failed.out).toMatch(/pass 2\b[\s\S]*fail 2\b/);
