@@ -269,6 +269,11 @@ export interface GenerateCodeInput {
    * told which of the task's examples the last draft got wrong. It never sees that draft's code.
    */
   draft?: { attempt: number; failure?: string };
+  /**
+   * The job's own test files, added to the answer's files without being shown to the model: a
+   * cross-check draft is run against them (only test files are taken from it).
+   */
+  tests?: FileSetRef;
 }
 
 export interface GenerateCodeResult {
@@ -365,17 +370,24 @@ export async function generateCode(input: GenerateCodeInput): Promise<GenerateCo
       }
     }
   }
+  // A cross-check draft goes with the job's own tests, which the model never saw.
+  const jobTests = Object.fromEntries(
+    Object.entries(input.tests ? await store.getFiles(input.tests) : {}).filter(
+      ([p]) => isTestPath(p) && !isExamplesPath(p),
+    ),
+  );
+  const base = { ...existing, ...jobTests };
   // The examples import the API from where this answer put it, not from where the prompt suggested.
   const answered = { ...existing, ...Object.fromEntries(files.map((f) => [f.path, f.content])) };
   const examples =
     input.withExamples && files.length > 0
-      ? examplesFor(input, layoutFor(input.description, input.language, answered), answered)
+      ? examplesFor(input, layoutFor(input.description, input.language, answered), answered, jobTests)
       : undefined;
   if (examples) {
-    const result = await toCodeResult(existing, [...files, examples], explanation, usage);
+    const result = await toCodeResult(base, [...files, examples], explanation, usage);
     return { ...result, written: result.written.filter((p) => p !== examples.path), examplesPath: examples.path };
   }
-  return toCodeResult(existing, files, explanation, usage);
+  return toCodeResult(base, files, explanation, usage);
 }
 
 async function toCodeResult(

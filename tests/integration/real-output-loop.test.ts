@@ -326,7 +326,7 @@ describe('the loop on real model output', () => {
     expect(fixes[1]!.user).not.toContain('return a - b');
     expect(result.iterations.at(-1)!.explanation).toContain('(From round 0, the best so far');
   });
-  it("drops a wrong job-written test without a model call when the task's own examples all pass", async () => {
+  it("drops a wrong job-written test, unrewritten, when the task's examples all pass and fresh drafts fail it too", async () => {
     const wrongTests =
       'from calc import add\n\n\ndef test_add_small():\n    assert add(1, 2) == 3\n\n\ndef test_add_big():\n    assert add(10, 20) == 40\n';
     stack.model.reset();
@@ -359,10 +359,58 @@ describe('the loop on real model output', () => {
     expect(files['test_calc.py']).toContain('def test_add_small');
     expect(files['test_calc.py']).not.toContain('test_add_big');
     expect(result.iterations.filter((i) => i.tests).pop()!.tests).toMatchObject({ passed: 3, failed: 0, errors: 0 });
+    // Before dropping it, two fresh drafts were asked for a second opinion; both failed the wrong
+    // test too, so the code stood.
+    const crossChecks = result.iterations.filter((i) => i.explanation.startsWith('Cross-check draft'));
+    expect(crossChecks.map((i) => i.tests)).toEqual([
+      expect.objectContaining({ passed: 3, failed: 1 }),
+      expect.objectContaining({ passed: 3, failed: 1 }),
+    ]);
+    expect(stack.model.chatRequests().filter(isGenerate)).toHaveLength(3);
     // Nor a review while only the job's own tests failed: the code was reviewed once, on green tests.
     const reviews = stack.model.chatRequests().filter((r) => r.system.includes('code reviewer'));
     expect(reviews).toHaveLength(1);
     expect(reviews[0]!.user).not.toContain('Failing tests:');
+  });
+
+  it("replaces code that passes the task's examples by chance with a fresh draft that also passes the job's own tests", async () => {
+    // Seen on HumanEval/71: `0.5 * a * b` gave the one example of a right triangle, the model's own
+    // test of another triangle was right, and the loop dropped the test.
+    const byChance = 'def add(a, b):\n    """Add two numbers."""\n    return a * b\n';
+    const stamp = `three ${Date.now()}`;
+    const tests = `from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "${stamp}"\n`;
+    stack.model.reset();
+    stack.model.setScript({
+      rules: [
+        {
+          match: 'test engineer',
+          in: 'system',
+          reply: { content: { files: [{ path: 'test_calc.py', content: tests }], explanation: 'tests' } },
+        },
+        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+        drafting(byChance, CALC.FIXED),
+      ],
+    });
+    const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 2) == 4`;
+    const { result } = await run({ description }, 'examples-cross-check-draft');
+    expect(result.outcome).toBe('succeeded');
+    expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'generate']);
+    // The first draft passed the example and failed the job's test; the cross-check draft passed both.
+    expect(result.iterations[0]!.tests).toMatchObject({ passed: 1, failed: 0 });
+    expect(result.iterations[1]!.tests).toMatchObject({ passed: 1, failed: 1 });
+    expect(result.iterations[2]!.explanation).toMatch(/^Cross-check draft 1, written afresh/);
+    expect(result.iterations[2]!.tests).toMatchObject({ passed: 2, failed: 0, errors: 0 });
+    const files = await filesOf(result);
+    expect(files['calc.py']).toBe(CALC.FIXED);
+    expect(files['test_calc.py']).toBe(tests);
+    // A fresh sample with a seed of its own that saw neither the code nor the tests: an independent
+    // second opinion, not a fix bent to the test. No rewrite was asked for.
+    const drafts = stack.model.chatRequests().filter(isGenerate);
+    expect(drafts).toHaveLength(2);
+    expect(drafts[1]!.body.seed).toBe(2);
+    expect(drafts[1]!.text).not.toContain('return a * b');
+    expect(drafts[1]!.text).not.toContain(stamp);
+    expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
   });
 
   it("leaves right code alone when its own test file does not load and the task's examples pass (seen on HumanEval/18)", async () => {

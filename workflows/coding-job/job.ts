@@ -87,6 +87,8 @@ export class CodingJob {
   decision?: Decision;
   /** The job's repository, branch and commits, for a job on a repository (git.ts). */
   git?: GitState;
+  /** GENERATE's drafts so far, and the files they were written over (the user's, if any). */
+  drafts?: { written: number; given?: FileSetRef };
 
   constructor(readonly input: CodingJobInput) {
     const resume = input.resume;

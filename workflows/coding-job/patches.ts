@@ -33,4 +33,9 @@ export const PATCHES = {
   exampleDrafts: 'example-drafts',
   /** A linter's finding in a test file blocks nothing in a round whose tests ran green (but for TEST jobs). */
   greenTestLintAdvisory: 'green-test-lint-advisory',
+  /**
+   * Where the first round's examples all pass but the job's own tests fail, fresh drafts are run
+   * against both before the tests are dropped, and one that passes them all replaces the code.
+   */
+  crossCheckDrafts: 'cross-check-drafts',
 } as const;

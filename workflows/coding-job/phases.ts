@@ -63,24 +63,8 @@ export async function prepare(job: CodingJob, checkedOut?: FileSetRef): Promise<
   if (generatesFirst(input.task, !!code)) {
     job.enter('GENERATE', `Writing ${job.language} code`);
     const drafts = draftsFor(job);
-    const given = code;
-    const generate = (draft?: { attempt: number; failure?: string }) =>
-      act.llm.generateCode.executeWithOptions(
-        { summary: `${input.task}${draft ? ` (draft ${draft.attempt})` : ''}: ${oneLine(input.description)}` },
-        [
-          {
-            task: generatorTask(input.task),
-            description: input.description,
-            language: job.language,
-            files: given,
-            context: input.context,
-            requirements: input.requirements,
-            memoryContext: job.memoryContext,
-            ...(drafts > 1 ? { withExamples: true } : {}),
-            ...(draft ? { draft } : {}),
-          },
-        ],
-      );
+    job.drafts = { written: 1, ...(code ? { given: code } : {}) };
+    const generate = (draft?: { attempt: number; failure?: string }) => generateDraft(job, drafts > 1, draft);
     const generated = await generate();
     const record: IterationRecord = {
       iteration: 0,
@@ -104,6 +88,34 @@ export async function prepare(job: CodingJob, checkedOut?: FileSetRef): Promise<
     job.enter('WRITE_TESTS', debug ? 'Writing a test that reproduces the error' : 'Writing tests');
     job.code = await writeTestsFor(job, 0, debug ? 'write a reproducing test' : 'write tests', job.memoryContext);
   }
+}
+
+/** One GENERATE call: the first answer, or a later draft (with its own seed); over the user's files, if any. */
+function generateDraft(
+  job: CodingJob,
+  withExamples: boolean,
+  draft?: { attempt: number; failure?: string },
+  tests?: FileSetRef,
+): Promise<GenerateCodeResult> {
+  const { input } = job;
+  const label = tests ? 'cross-check draft' : 'draft';
+  return job.act.llm.generateCode.executeWithOptions(
+    { summary: `${input.task}${draft ? ` (${label} ${draft.attempt})` : ''}: ${oneLine(input.description)}` },
+    [
+      {
+        task: generatorTask(input.task),
+        description: input.description,
+        language: job.language,
+        files: job.drafts?.given,
+        context: input.context,
+        requirements: input.requirements,
+        memoryContext: job.memoryContext,
+        ...(withExamples ? { withExamples: true } : {}),
+        ...(draft ? { draft } : {}),
+        ...(tests ? { tests } : {}),
+      },
+    ],
+  );
 }
 
 /** Drafts the job may write: new code from the real-model loop, when the task asks for more than one. */
@@ -150,6 +162,7 @@ async function bestDraft(
       failure = example ? oneLine(example.message, 400) : undefined;
     }
     if (attempt >= drafts || job.overBudget()) break;
+    job.drafts!.written = attempt + 1;
     job.enter('GENERATE', `Draft ${attempt + 1} of ${drafts}: draft ${best!.attempt} is the best so far`);
     // A draft the model cannot give in the answer's shape is no draft: the best one so far stands.
     const next = await generate({ attempt: attempt + 1, ...(failure ? { failure } : {}) }).catch((err: unknown) => {
@@ -174,6 +187,54 @@ async function bestDraft(
   }
   if (best!.attempt !== attempt) log.info('going on with an earlier draft', { draft: best!.attempt, of: attempt });
   return best!.files;
+}
+
+/** Fresh drafts a cross-check may write: at most this many, and never past the job's drafts. */
+export const CROSS_CHECK_DRAFTS = 2;
+
+/**
+ * A second opinion where the code and the job's own tests disagree while every one of the task's
+ * examples passes. Either side may be wrong: a small model's test often expects a wrong value, and
+ * code can pass an example by chance (HumanEval/71 on he80e: `0.5 * a * b` gave
+ * `triangle_area(3, 4, 5) == 6.00`; the model's test of a (5, 5, 5) triangle was right, and the loop
+ * dropped it). Fresh drafts, written without seeing the code or the tests, are run against the
+ * examples and the job's tests: one that passes them all makes two independent answers that agree
+ * against the code, and replaces it. Else the code stands, and the refactor drops the tests it fails.
+ * Returns whether the code was replaced.
+ */
+export async function crossCheck(job: CodingJob): Promise<boolean> {
+  const left = job.drafts ? Math.min(CROSS_CHECK_DRAFTS, draftsFor(job) - job.drafts.written) : 0;
+  for (let n = 1; n <= left && !job.overBudget(); n++) {
+    const attempt = job.drafts!.written + 1;
+    job.drafts!.written = attempt;
+    job.enter('GENERATE', `Cross-check draft ${n} of ${left}: the job's own tests fail where the examples pass`);
+    const draft = await generateDraft(job, true, { attempt }, job.code).catch((err: unknown) => {
+      if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
+      throw err;
+    });
+    if (!draft) continue;
+    const record: IterationRecord = {
+      iteration: 0,
+      step: 'generate',
+      files: draft.files,
+      explanation: `Cross-check draft ${n}, written afresh: the code passed every example of the task but failed some of the job's own tests. ${draft.explanation}`,
+      usage: job.count(draft.usage),
+    };
+    job.iterations.push(record);
+    if (!draft.examplesPath) continue;
+    const run = await job
+      .sandbox()
+      .runTests.executeWithOptions({ summary: `run the examples and the job's tests (cross-check draft ${n})` }, [
+        { files: draft.files, language: job.language },
+      ]);
+    record.tests = { ...countsOf(run.report), summary: `cross-check: ${run.summary}` };
+    if (run.report.passed > 0 && run.report.failed + run.report.errors === 0) {
+      log.info('a cross-check draft passes the examples and the tests the code failed; going on with it', { n });
+      job.code = draft.files;
+      return true;
+    }
+  }
+  return false;
 }
 
 /** WRITE_TESTS: tests for the job's files (for DEBUG, a test that reproduces the error), recorded as a step of `iteration`. */

@@ -15,7 +15,9 @@ import { STEP_NAMES } from './details';
 import { checkout, commitRound, deliver, roundMessage } from './git';
 import { CodingJob, type Round } from './job';
 import { PATCHES } from './patches';
-import { awaitApproval, prepare, refactor, review, runTests, writeTestsFor } from './phases';
+import { awaitApproval, crossCheck, prepare, refactor, review, runTests, writeTestsFor } from './phases';
+import { isExamplesPath } from '../../common/task-examples';
+import type { FileSetRef } from '../../activities/artifacts/store';
 import { compareScores, otherThanMissingTests, scoreOf, stalled, STALLED_ROUNDS, testsGreen } from './policy';
 
 /**
@@ -112,10 +114,26 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
         // The input files are in the artifact store by now; the new run needs only the checkpoint.
         return await continueAsNew<typeof codingLifecycleWorkflow>({ ...input, files: undefined, resume: checkpoint });
       }
-      const record = job.iterations[job.iterations.length - 1]!;
+      let record = job.iterations[job.iterations.length - 1]!;
 
       // --- RUN_TESTS. No tests is green only where the task asks for none (review, document, deploy).
-      const { tests, failures, exampleFailed } = await runTests(job, record, iteration);
+      let { tests, failures, exampleFailed } = await runTests(job, record, iteration);
+      // The first round's code passes every example but fails some of its own tests: fresh drafts
+      // give a second opinion on which side is wrong before the loop acts on either.
+      if (
+        iteration === 0 &&
+        !resume &&
+        tests &&
+        tests.failed > 0 &&
+        tests.errors === 0 &&
+        !exampleFailed &&
+        hasExamples(job.code) &&
+        patched(PATCHES.crossCheckDrafts) &&
+        (await crossCheck(job))
+      ) {
+        record = job.iterations[job.iterations.length - 1]!;
+        ({ tests, failures, exampleFailed } = await runTests(job, record, iteration));
+      }
       const missingTests = job.testsRequired && !tests;
       const testsPass = testsGreen(tests, missingTests);
 
@@ -230,4 +248,9 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
       }
     }
   }
+}
+
+/** Whether the job's files hold the task's examples as a test file (written by GENERATE's drafts). */
+function hasExamples(code: FileSetRef): boolean {
+  return code.files.some((f) => isExamplesPath(f.path));
 }
