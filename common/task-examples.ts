@@ -1,7 +1,8 @@
 /**
  * The examples a task states, as tests the job runs: `>>> f(2)` followed by `4` in a docstring, or
  * `f(2) == 4`, `f(2) ➞ 4`, `f(2) -> 4`, `f(2) returns 4`, `f(2) => true` and the worked
- * `f(2) -> 2 + 2 = 4` in prose. They are the user's own words about what the code must do, so they are the one part of a job's tests the model did not invent: they are
+ * `f(2) -> 2 + 2 = 4` in prose, and, for a function the task defines, arguments stated apart from the
+ * call (`Input: [4, 2, 3]` / `Output: [2, 1]`, `For lst = [1, 2] the output should be 5`). They are the user's own words about what the code must do, so they are the one part of a job's tests the model did not invent: they are
  * never rewritten to make a job pass, and when they fail, the code is wrong.
  *
  * Only examples whose call names the task's API and whose arguments and expected value are plain
@@ -149,8 +150,15 @@ export function taskExamples(
     examples.push({ call, expected: value });
   };
   const lines = description.slice(0, 40_000).split('\n');
+  const fn = definedParameters(description, names);
   for (let i = 0; i < lines.length && examples.length < max; i++) {
     const line = lines[i]!;
+    const stated = fn && statedExample(lines, i, fn);
+    if (stated) {
+      if (stated.call) add(stated.call, stated.expected);
+      i = stated.next;
+      continue;
+    }
     const doctest = /^\s*>>>\s?(.*)$/.exec(line);
     if (doctest) {
       // The expression, with `...` continuation lines; then the output up to a blank line, the next
@@ -180,6 +188,100 @@ export function taskExamples(
 
 /** The longest prose example read. */
 const EXAMPLE_CHARS = 2_000;
+
+/**
+ * The parameters of the one function of `names` the description defines (`def f(a, b):`, or
+ * `function f(a, b)`), for examples that state only the arguments (`Input: [4, 2, 3]`). Undefined
+ * when none or several are defined, or a parameter has a default or is variadic: then a call cannot
+ * be told from its arguments alone.
+ */
+function definedParameters(
+  description: string,
+  names: readonly string[],
+): { name: string; params: string[] } | undefined {
+  const found: { name: string; params: string[] }[] = [];
+  for (const name of names) {
+    const m = new RegExp(
+      `(?:^|\\n)\\s*(?:def|(?:export\\s+)?(?:async\\s+)?function)\\s+${escape(name)}\\s*\\(([^)]{0,400})\\)`,
+    ).exec(description.slice(0, 40_000));
+    if (!m) continue;
+    const parts = topLevelParts(m[1]!);
+    if (parts === undefined) return undefined;
+    const params: string[] = [];
+    for (const part of parts) {
+      const p = /^([A-Za-z_$][\w$]*)\s*(?::[^=]*)?$/.exec(part);
+      if (!p) return undefined;
+      if (p[1] !== 'self') params.push(p[1]!);
+    }
+    found.push({ name, params });
+  }
+  return found.length === 1 && found[0]!.params.length > 0 ? found[0] : undefined;
+}
+
+/** `text` split at its top-level commas, each part trimmed (none empty); undefined when unbalanced. */
+function topLevelParts(text: string): string[] | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      const end = stringEnd(text, i);
+      if (end < 0) return undefined;
+      i = end;
+    } else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c) && --depth < 0) return undefined;
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  if (depth !== 0) return undefined;
+  const last = text.slice(start).trim();
+  if (last) parts.push(last);
+  return parts.every(Boolean) ? parts : undefined;
+}
+
+/**
+ * The call that arguments stated on their own make: `[4, 2, 3]` for a function of one parameter, or
+ * `grid = [[1, 2]], k = 3` naming every parameter in order. Undefined otherwise (`1, 2` for one
+ * parameter, or names that are not the function's).
+ */
+function callFromArguments(fn: { name: string; params: string[] }, text: string): string | undefined {
+  const parts = topLevelParts(text.trim());
+  if (!parts || parts.length === 0) return undefined;
+  const named = parts.map((p) => /^([A-Za-z_$][\w$]*)\s*[=:]\s*([\s\S]+)$/.exec(p));
+  if (named.every((m) => m !== null)) {
+    if (named.length !== fn.params.length || named.some((m, i) => m![1] !== fn.params[i])) return undefined;
+    return `${fn.name}(${named.map((m) => m![2]!.trim()).join(', ')})`;
+  }
+  return fn.params.length === 1 && parts.length === 1 ? `${fn.name}(${parts[0]})` : undefined;
+}
+
+/**
+ * Examples that state the arguments and the value apart: `Input: [4,2,3]` then, within the next
+ * lines, `Output: [2, 1]`; or `For lst = [1, 2] the output should be 5`. Undefined when `lines[i]`
+ * starts neither.
+ */
+function statedExample(
+  lines: readonly string[],
+  i: number,
+  fn: { name: string; params: string[] },
+): { call?: string; expected: string; next: number } | undefined {
+  const line = lines[i]!.slice(0, EXAMPLE_CHARS);
+  const input = /^\s*Input\s*:\s*(\S.*)$/.exec(line);
+  if (input) {
+    for (let j = i + 1; j < Math.min(lines.length, i + 4); j++) {
+      if (/^\s*Input\s*:/.test(lines[j]!)) break;
+      const output = /^\s*Output\s*:\s*(\S.*)$/.exec(lines[j]!.slice(0, EXAMPLE_CHARS));
+      if (output) return { call: callFromArguments(fn, input[1]!), expected: valuePrefix(output[1]!), next: j };
+    }
+    return undefined;
+  }
+  const prose = /^\s*For\s+(\S.*?)\s+the output should be\s+(\S.*)$/i.exec(line);
+  if (prose) return { call: callFromArguments(fn, prose[1]!), expected: valuePrefix(prose[2]!), next: i };
+  return undefined;
+}
 
 /** `f(2) == 4`-style examples in a line of prose. */
 function callsWithValues(line: string, names: readonly string[]): TaskExample[] {

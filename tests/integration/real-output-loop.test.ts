@@ -410,6 +410,7 @@ describe('the loop on real model output', () => {
     expect(drafts[1]!.body.seed).toBe(2);
     expect(drafts[1]!.text).not.toContain('return a * b');
     expect(drafts[1]!.text).not.toContain(stamp);
+    expect(drafts[1]!.text).not.toContain('Code from earlier jobs');
     expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
   });
 

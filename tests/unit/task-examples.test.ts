@@ -99,6 +99,48 @@ describe('the examples a task states', () => {
     ]);
   });
 
+  it('reads arguments stated apart from the call, for a function the task defines (HumanEval/68, /78, /129)', () => {
+    const pluck = [
+      'def pluck(arr):',
+      '    """Example 1:',
+      '        Input: [4,2,3]',
+      '        Output: [2, 1]',
+      '        Explanation: 2 has the smallest even value.',
+      '    Example 2:',
+      '        Input: arr = []',
+      '        Output: []',
+      '    For arr = [5, 0, 3] the output should be [0, 1].',
+      '    """',
+    ].join('\n');
+    expect(taskExamples(pluck, ['pluck'])).toEqual([
+      { call: 'pluck([4,2,3])', expected: '[2, 1]' },
+      { call: 'pluck([])', expected: '[]' },
+      { call: 'pluck([5, 0, 3])', expected: '[0, 1]' },
+    ]);
+    // Several parameters: only when the example names each of them, in order.
+    const minPath = 'def minPath(grid, k):\n    Input: grid = [ [1,2], [3,4]], k = 3\n    Output: [1, 2, 1]\n';
+    expect(taskExamples(minPath, ['minPath'])).toEqual([
+      { call: 'minPath([ [1,2], [3,4]], 3)', expected: '[1, 2, 1]' },
+    ]);
+    const renamed = 'def max_fill(grid, capacity):\n    Input: grid = [[1]], bucket_capacity = 1\n    Output: 1\n';
+    expect(taskExamples(renamed, ['max_fill'])).toEqual([]);
+    // `1, 2` for one parameter is no call of it; nor is a prose value, or an Output with no Input.
+    const loose = [
+      'function count(text: string): number {',
+      'Input: 1, 2',
+      'Output: 3',
+      'For text = 1000, the sum of digits will be 1 the output should be "1".',
+      'Output: 4',
+    ].join('\n');
+    expect(taskExamples(loose, ['count'], 12, 'js')).toEqual([]);
+    // A parameter with a default, or a function the task does not define, leaves the call unknown.
+    expect(taskExamples('def f(a, b=2):\n    Input: a = 1\n    Output: 3\n', ['f'])).toEqual([]);
+    expect(taskExamples('Input: [1]\nOutput: 1\n', ['f'])).toEqual([]);
+    // A long hostile line costs no more than a short one.
+    const hostile = `def f(x):\n${'For x = '.repeat(4_000)}\nFor x = 2 the output should be 4.\n`;
+    expect(taskExamples(hostile, ['f'])).toEqual([{ call: 'f(2)', expected: '4' }]);
+  });
+
   it('takes no example when the task names no API, and none twice', () => {
     expect(taskExamples('>>> f(1)\n2', [])).toEqual([]);
     expect(taskExamples('>>> f(1)\n2\n\nf(1) == 2', ['f'])).toHaveLength(1);

@@ -109,7 +109,8 @@ function generateDraft(
         files: job.drafts?.given,
         context: input.context,
         requirements: input.requirements,
-        memoryContext: job.memoryContext,
+        // A cross-check is a second opinion: recalled memory, which the code saw, could bias it the same way.
+        ...(tests ? {} : { memoryContext: job.memoryContext }),
         ...(withExamples ? { withExamples: true } : {}),
         ...(draft ? { draft } : {}),
         ...(tests ? { tests } : {}),
@@ -197,7 +198,8 @@ export const CROSS_CHECK_DRAFTS = 2;
  * examples passes. Either side may be wrong: a small model's test often expects a wrong value, and
  * code can pass an example by chance (HumanEval/71 on he80e: `0.5 * a * b` gave
  * `triangle_area(3, 4, 5) == 6.00`; the model's test of a (5, 5, 5) triangle was right, and the loop
- * dropped it). Fresh drafts, written without seeing the code or the tests, are run against the
+ * dropped it). Fresh drafts, written without seeing the code, the tests or the recalled memory (/71's
+ * wrong formula came from /45's `triangle_area`, recalled by its name), are run against the
  * examples and the job's tests: one that passes them all makes two independent answers that agree
  * against the code, and replaces it. Else the code stands, and the refactor drops the tests it fails.
  * Returns whether the code was replaced.
