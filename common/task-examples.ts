@@ -127,6 +127,67 @@ export function withoutFailingTests(path: string, content: string, failing: read
   return kept.join('\n').replace(/\n{4,}/g, '\n\n\n');
 }
 
+/**
+ * A pytest file with each test function of several plain `assert`s split into one test per assert
+ * (`test_area` → `test_area_1`, `test_area_2`…), each keeping every other statement of the body in
+ * its place. A small model puts a right and a wrong assert in one function, and pytest stops at the
+ * first that fails: split, each is judged on its own. Functions with decorators, compound
+ * statements (`for`, `if`, `with`…) or a single assert are left as they are. Undefined when nothing
+ * is split.
+ */
+export function oneTestPerAssert(content: string): string | undefined {
+  const lines = content.split('\n');
+  const out: string[] = [];
+  let split = false;
+  for (let i = 0; i < lines.length; i++) {
+    const def = /^def (test_\w*)(\(.*\):)\s*$/.exec(lines[i]!);
+    if (!def || (i > 0 && /^@/.test(lines[i - 1]!))) {
+      out.push(lines[i]!);
+      continue;
+    }
+    let end = i + 1;
+    while (end < lines.length && (!lines[end]!.trim() || /^\s/.test(lines[end]!))) end++;
+    while (end > i + 1 && !lines[end - 1]!.trim()) end--;
+    const statements = bodyStatements(lines.slice(i + 1, end));
+    const asserts = statements?.filter((s) => /^\s*assert\b/.test(s[0]!)).length ?? 0;
+    if (!statements || asserts < 2) {
+      out.push(...lines.slice(i, end));
+      i = end - 1;
+      continue;
+    }
+    let n = 0;
+    for (let k = 0; k < statements.length; k++) {
+      if (!/^\s*assert\b/.test(statements[k]![0]!)) continue;
+      n++;
+      if (n > 1) out.push('', '');
+      out.push(`def ${def[1]}_${n}${def[2]}`);
+      for (const [j, s] of statements.entries()) if (j === k || !/^\s*assert\b/.test(s[0]!)) out.push(...s);
+    }
+    split = true;
+    i = end - 1;
+  }
+  return split ? out.join('\n') : undefined;
+}
+
+/** A function body's statements (each with its continuation lines), or undefined when one is compound. */
+function bodyStatements(body: readonly string[]): string[][] | undefined {
+  const indent = /^(\s+)\S/.exec(body.find((l) => l.trim()) ?? '')?.[1];
+  if (!indent) return undefined;
+  const statements: string[][] = [];
+  for (const line of body) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    if (line.startsWith(indent) && !/^\s/.test(line.slice(indent.length))) {
+      const code = line.trim();
+      if (/^(for|while|if|elif|else|with|try|except|finally|def|class|async|return|yield|raise|@)\b/.test(code))
+        return undefined;
+      if (/:\s*(#.*)?$/.test(code) && !/[([{,]\s*$/.test(code)) return undefined;
+      statements.push([line]);
+    } else if (statements.length && line.startsWith(indent)) statements[statements.length - 1]!.push(line);
+    else return undefined;
+  }
+  return statements;
+}
+
 const ARROWS =
   /^\s*(?:(?:#|\/\/)\s*(?:returns?|==>|->|=>)|==>|===|==|➞|→|->|=>|returns|should return|should be|gives)\s*/;
 

@@ -373,12 +373,22 @@ describe('the loop on real model output', () => {
     expect(reviews[0]!.user).not.toContain('Failing tests:');
   });
 
-  it("replaces code that passes the task's examples by chance with a fresh draft that also passes the job's own tests", async () => {
-    // Seen on HumanEval/71: `0.5 * a * b` gave the one example of a right triangle, the model's own
-    // test of another triangle was right, and the loop dropped the test.
+  it("replaces code that passes the task's examples by chance when fresh drafts agree against it, assert by assert", async () => {
+    // Seen on HumanEval/71: `0.5 * a * b` gave the one example of a right triangle; the model's test
+    // held a right assert (another triangle, which the code failed) and a wrong one (which fresh,
+    // right drafts failed), so judged whole, code and drafts failed the same test.
     const byChance = 'def add(a, b):\n    """Add two numbers."""\n    return a * b\n';
     const stamp = `three ${Date.now()}`;
-    const tests = `from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3, "${stamp}"\n`;
+    const tests = [
+      'from calc import add',
+      '',
+      '',
+      'def test_add():',
+      '    small = add(1, 2)',
+      `    assert small == 3, "${stamp}"`,
+      '    assert add(0, 5) == 0, "wrong: zero plus five is five"',
+      '',
+    ].join('\n');
     stack.model.reset();
     stack.model.setScript({
       rules: [
@@ -394,23 +404,38 @@ describe('the loop on real model output', () => {
     const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 2) == 4`;
     const { result } = await run({ description }, 'examples-cross-check-draft');
     expect(result.outcome).toBe('succeeded');
-    expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'generate']);
-    // The first draft passed the example and failed the job's test; the cross-check draft passed both.
+    expect(result.iterations.map((i) => i.step)).toEqual([
+      'generate',
+      'write-tests',
+      'generate',
+      'generate',
+      'refactor',
+    ]);
+    // The first draft passed the example and failed the job's test; each cross-check draft passed the
+    // example and the right assert, and failed the wrong one.
     expect(result.iterations[0]!.tests).toMatchObject({ passed: 1, failed: 0 });
     expect(result.iterations[1]!.tests).toMatchObject({ passed: 1, failed: 1 });
-    expect(result.iterations[2]!.explanation).toMatch(/^Cross-check draft 1, written afresh/);
-    expect(result.iterations[2]!.tests).toMatchObject({ passed: 2, failed: 0, errors: 0 });
+    for (const i of [2, 3]) {
+      expect(result.iterations[i]!.explanation).toMatch(new RegExp(`^Cross-check draft ${i - 1}, written afresh`));
+      expect(result.iterations[i]!.tests).toMatchObject({ passed: 2, failed: 1, errors: 0 });
+      expect(result.iterations[i]!.tests!.summary).toContain('test_add_2');
+    }
+    // Two drafts agree against the code: the job goes on with theirs, and the wrong assert, which they
+    // fail while every example passes, is dropped without a rewrite.
     const files = await filesOf(result);
     expect(files['calc.py']).toBe(CALC.FIXED);
-    expect(files['test_calc.py']).toBe(tests);
-    // A fresh sample with a seed of its own that saw neither the code nor the tests: an independent
-    // second opinion, not a fix bent to the test. No rewrite was asked for.
+    expect(files['test_calc.py']).toContain('def test_add_1():\n    small = add(1, 2)\n    assert small == 3');
+    expect(files['test_calc.py']).not.toContain('add(0, 5)');
+    expect(result.iterations.at(-1)!.tests).toMatchObject({ passed: 2, failed: 0 });
+    // Fresh samples with seeds of their own that saw neither the code, the tests nor the memory: an
+    // independent second opinion, not a fix bent to the test. No rewrite was asked for.
     const drafts = stack.model.chatRequests().filter(isGenerate);
-    expect(drafts).toHaveLength(2);
-    expect(drafts[1]!.body.seed).toBe(2);
-    expect(drafts[1]!.text).not.toContain('return a * b');
-    expect(drafts[1]!.text).not.toContain(stamp);
-    expect(drafts[1]!.text).not.toContain('Code from earlier jobs');
+    expect(drafts.map((d) => d.body.seed)).toEqual([undefined, 2, 3]);
+    for (const d of drafts.slice(1)) {
+      expect(d.text).not.toContain('return a * b');
+      expect(d.text).not.toContain(stamp);
+      expect(d.text).not.toContain('Code from earlier jobs');
+    }
     expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
   });
 

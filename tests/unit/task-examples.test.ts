@@ -9,6 +9,7 @@ import {
   isExampleFailure,
   isExamplesPath,
   nodeExamplesTestFile,
+  oneTestPerAssert,
   taskExamples,
   withoutFailingNodeTests,
   withoutFailingTests,
@@ -275,6 +276,62 @@ describe('failing tests', () => {
         'pager > pages',
       ].map(isExampleFailure),
     ).toEqual([true, true, false, false]);
+  });
+
+  it('splits a test function of several asserts into one test per assert, and leaves the rest alone', () => {
+    const content = [
+      'import pytest',
+      'from area import area',
+      '',
+      '',
+      'def test_area():',
+      '    """Two triangles."""',
+      '    assert area(3, 4, 5) == 6',
+      '    big = area(',
+      '        5, 5, 5)',
+      '    assert big == pytest.approx(10.83, abs=0.01)',
+      '',
+      '',
+      'def test_one():',
+      '    assert area(1, 1, 3) == -1',
+      '',
+      '',
+      '@pytest.mark.parametrize("x", [1, 2])',
+      'def test_marked(x):',
+      '    assert x',
+      '    assert x > 0',
+      '',
+      '',
+      'def test_loop():',
+      '    for x in [1, 2]:',
+      '        assert area(x, x, x) > 0',
+      '    assert True',
+      '',
+    ].join('\n');
+    const split = oneTestPerAssert(content)!;
+    expect(split).toContain(
+      [
+        'def test_area_1():',
+        '    """Two triangles."""',
+        '    assert area(3, 4, 5) == 6',
+        '    big = area(',
+        '        5, 5, 5)',
+        '',
+        '',
+        'def test_area_2():',
+        '    """Two triangles."""',
+        '    big = area(',
+        '        5, 5, 5)',
+        '    assert big == pytest.approx(10.83, abs=0.01)',
+        '',
+        '',
+        'def test_one():',
+      ].join('\n'),
+    );
+    expect(split).not.toContain('def test_area():');
+    // A decorated function, a compound statement and a single assert stay as written.
+    expect(split.slice(split.indexOf('def test_one():'))).toBe(content.slice(content.indexOf('def test_one():')));
+    expect(oneTestPerAssert('def test_x():\n    assert 1\n')).toBeUndefined();
   });
 
   it('drops the failing top-level test functions with their decorators, and nothing else', () => {

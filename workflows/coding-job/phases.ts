@@ -199,18 +199,40 @@ export const CROSS_CHECK_DRAFTS = 2;
  * code can pass an example by chance (HumanEval/71 on he80e: `0.5 * a * b` gave
  * `triangle_area(3, 4, 5) == 6.00`; the model's test of a (5, 5, 5) triangle was right, and the loop
  * dropped it). Fresh drafts, written without seeing the code, the tests or the recalled memory (/71's
- * wrong formula came from /45's `triangle_area`, recalled by its name), are run against the
- * examples and the job's tests: one that passes them all makes two independent answers that agree
- * against the code, and replaces it. Else the code stands, and the refactor drops the tests it fails.
- * Returns whether the code was replaced.
+ * wrong formula came from /45's `triangle_area`, recalled by its name), run against the examples and
+ * the job's tests split one test per assert; a draft that fails an example is out. Answers that
+ * pass the same asserts agree, and each group scores its size times the asserts it passes (as
+ * CodeT ranks samples): a group without the code that scores higher replaces it, with the split
+ * tests. Else the code stands, and the refactor drops the tests it fails. Returns whether the code
+ * was replaced.
  */
 export async function crossCheck(job: CodingJob): Promise<boolean> {
   const left = job.drafts ? Math.min(CROSS_CHECK_DRAFTS, draftsFor(job) - job.drafts.written) : 0;
+  if (left <= 0 || job.overBudget()) return false;
+  job.enter('GENERATE', "Cross-checking: the job's own tests fail where the task's examples pass");
+  const { files: tests, split } = await job.act.files.splitTestAsserts.executeWithOptions(
+    { summary: 'one test per assert, for the cross-check' },
+    [{ files: job.code }],
+  );
+  const runOf = (files: FileSetRef, label: string) =>
+    job
+      .sandbox()
+      .runTests.executeWithOptions({ summary: `run the examples and the job's tests (${label})` }, [
+        { files, language: job.language },
+      ]);
+  const code = split.length ? (await runOf(tests, 'the code, one test per assert')).report : undefined;
+  const answers: { files: FileSetRef; passed: number; failing: string; isCode: boolean }[] = [];
+  const keyOf = (r: { failed: number; errors: number; failures: { name: string }[] }) =>
+    `${r.errors}:${r.failures
+      .map((f) => f.name)
+      .sort()
+      .join('|')}`;
+  if (code) answers.push({ files: job.code, passed: code.passed, failing: keyOf(code), isCode: true });
   for (let n = 1; n <= left && !job.overBudget(); n++) {
     const attempt = job.drafts!.written + 1;
     job.drafts!.written = attempt;
     job.enter('GENERATE', `Cross-check draft ${n} of ${left}: the job's own tests fail where the examples pass`);
-    const draft = await generateDraft(job, true, { attempt }, job.code).catch((err: unknown) => {
+    const draft = await generateDraft(job, true, { attempt }, tests).catch((err: unknown) => {
       if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
       throw err;
     });
@@ -224,19 +246,30 @@ export async function crossCheck(job: CodingJob): Promise<boolean> {
     };
     job.iterations.push(record);
     if (!draft.examplesPath) continue;
-    const run = await job
-      .sandbox()
-      .runTests.executeWithOptions({ summary: `run the examples and the job's tests (cross-check draft ${n})` }, [
-        { files: draft.files, language: job.language },
-      ]);
-    record.tests = { ...countsOf(run.report), summary: `cross-check: ${run.summary}` };
-    if (run.report.passed > 0 && run.report.failed + run.report.errors === 0) {
-      log.info('a cross-check draft passes the examples and the tests the code failed; going on with it', { n });
-      job.code = draft.files;
-      return true;
-    }
+    const { report: run, summary } = await runOf(draft.files, `cross-check draft ${n}`);
+    record.tests = { ...countsOf(run), summary: `cross-check: ${summary}` };
+    if (run.failures.some((f) => isExampleFailure(f.name))) continue;
+    answers.push({ files: draft.files, passed: run.passed, failing: keyOf(run), isCode: false });
   }
-  return false;
+  // Without a split the code's run is the round's own: its failures are those of any test it failed.
+  if (!code && answers.length > 0) {
+    const own = (await runOf(job.code, 'the code')).report;
+    answers.unshift({ files: job.code, passed: own.passed, failing: keyOf(own), isCode: true });
+  }
+  const groups = new Map<string, typeof answers>();
+  for (const a of answers) groups.set(a.failing, [...(groups.get(a.failing) ?? []), a]);
+  const scoreOf = (g: typeof answers) => g.length * g[0]!.passed;
+  const mine = [...groups.values()].find((g) => g.some((a) => a.isCode));
+  let best = mine;
+  for (const g of groups.values()) if (!best || scoreOf(g) > scoreOf(best)) best = g;
+  if (!best || best === mine) return false;
+  log.info('cross-check drafts agree against the code; going on with one', {
+    drafts: best.length,
+    score: scoreOf(best),
+    code: mine ? scoreOf(mine) : 0,
+  });
+  job.code = best[0]!.files;
+  return true;
 }
 
 /** WRITE_TESTS: tests for the job's files (for DEBUG, a test that reproduces the error), recorded as a step of `iteration`. */
