@@ -5,7 +5,7 @@ import answersFixture from '../support/fixtures/real-answers/qwen2.5-coder.json'
 import { CALC } from '../support/calc-script';
 import { maybeRecordHistory } from '../support/histories';
 import { useJobStack } from '../support/job-stack';
-import type { RecordedChatRequest, ScriptedReply } from '../support/scripted-model-server';
+import type { RecordedChatRequest, ScriptedReply, ScriptedRule } from '../support/scripted-model-server';
 
 /**
  * The loop on the answers real local models give (recorded in tests/support/fixtures/real-answers),
@@ -37,6 +37,12 @@ const filesOf = (result: CodingJobResult) => artifactStore().getFiles(result.fil
 const isGenerate = (r: RecordedChatRequest) => r.system.includes('Write only the code, not tests');
 const calcAnswer = (content: string): ScriptedReply => ({
   content: { files: [{ path: 'calc.py', content }], explanation: 'add' },
+});
+/** The test engineer's answer: `content` as test_calc.py. */
+const testEngineer = (content: string): ScriptedRule => ({
+  match: 'test engineer',
+  in: 'system',
+  reply: { content: { files: [{ path: 'test_calc.py', content }], explanation: 'tests' } },
 });
 /** Generate's answers, one per draft (the last repeating). */
 const drafting = (...answers: string[]) => ({
@@ -105,11 +111,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: plusTests }], explanation: 'tests' } },
-        },
+        testEngineer(plusTests),
         { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
         {
           match: 'Rewrite the file calc.py',
@@ -141,11 +143,7 @@ describe('the loop on real model output', () => {
     stack.model.setScript({
       rules: [
         { match: 'has no body yet', in: 'last', reply: { content: `calc.py\n\`\`\`python\n${CALC.FIXED}\`\`\`\n` } },
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
-        },
+        testEngineer(CALC.TESTS),
         { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
       ],
       default: { content: `calc.py\n\`\`\`python\n${STUB}\`\`\`\nDone.` },
@@ -173,14 +171,7 @@ describe('the loop on real model output', () => {
     const shallow = 'from calc import add\n\n\ndef test_add_exists():\n    assert callable(add)\n';
     stack.model.reset();
     stack.model.setScript({
-      rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: shallow }], explanation: 'tests' } },
-        },
-        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
-      ],
+      rules: [testEngineer(shallow), { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW }],
       default: { content: `calc.py\n\`\`\`python\n${STUB}\`\`\`\n` },
     });
     const { result } = await run(
@@ -205,11 +196,7 @@ describe('the loop on real model output', () => {
     stack.model.setScript({
       rules: [
         { match: 'That is calc.py unchanged', in: 'last', reply: block(CALC.FIXED) },
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
-        },
+        testEngineer(CALC.TESTS),
         {
           match: '/code reviewer[\\s\\S]*Failing tests:/',
           reply: { content: { findings: [], failingTests: 'code', summary: 'add subtracts.' } },
@@ -241,11 +228,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: wrongTest }], explanation: 'tests' } },
-        },
+        testEngineer(wrongTest),
         {
           match: '/code reviewer[\\s\\S]*Failing tests:/',
           reply: {
@@ -284,11 +267,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
-        },
+        testEngineer(CALC.TESTS),
         {
           match: 'code reviewer',
           in: 'system',
@@ -332,11 +311,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: wrongTests }], explanation: 'tests' } },
-        },
+        testEngineer(wrongTests),
         {
           // The model blames the code; the task's examples, which the code passes, say otherwise.
           match: '/code reviewer[\\s\\S]*Failing tests:/',
@@ -392,11 +367,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: tests }], explanation: 'tests' } },
-        },
+        testEngineer(tests),
         { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
         drafting(byChance, CALC.FIXED),
       ],
@@ -546,11 +517,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
-        },
+        testEngineer(CALC.TESTS),
         { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
         drafting(CALC.BUGGY, CALC.FIXED),
       ],
@@ -578,9 +545,9 @@ describe('the loop on real model output', () => {
     expect(files['test_calc_examples.py']).toContain('expected = 5');
     // The drafts' examples file is in the job's files by now: the test engineer is told of it, not
     // shown it (the local 1.5B model copied its helper `_same` into its own tests, which then failed).
-    const testEngineer = stack.model.chatRequests().find((r) => r.system.includes('test engineer'))!;
-    expect(testEngineer.user).toContain('already tested in `test_calc_examples.py`');
-    expect(testEngineer.user).not.toContain(
+    const engineerAsked = stack.model.chatRequests().find((r) => r.system.includes('test engineer'))!;
+    expect(engineerAsked.user).toContain('already tested in `test_calc_examples.py`');
+    expect(engineerAsked.user).not.toContain(
       files['test_calc_examples.py']!.split('\n').find((l) => l.includes('def '))!,
     );
   });
@@ -590,11 +557,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
-        },
+        testEngineer(CALC.TESTS),
         { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
         {
           match: 'Rewrite the file calc.py',
@@ -623,14 +586,7 @@ describe('the loop on real model output', () => {
     const tests = 'from calc import add\n\n\ndef test_add():\n    unused = add(0, 0)\n    assert add(1, 2) == 3\n';
     stack.model.reset();
     stack.model.setScript({
-      rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: tests }], explanation: 'tests' } },
-        },
-        { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
-      ],
+      rules: [testEngineer(tests), { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW }],
       default: calcAnswer(CALC.FIXED),
     });
     const { result } = await run({ description: `an add(a, b) function ${Date.now()}` }, 'green-tests-lint-advisory');
@@ -644,11 +600,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
-        },
+        testEngineer(CALC.TESTS),
         { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
         {
           match: 'Write only the code, not tests',
@@ -676,11 +628,7 @@ describe('the loop on real model output', () => {
     stack.model.reset();
     stack.model.setScript({
       rules: [
-        {
-          match: 'test engineer',
-          in: 'system',
-          reply: { content: { files: [{ path: 'test_calc.py', content: CALC.TESTS }], explanation: 'tests' } },
-        },
+        testEngineer(CALC.TESTS),
         { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
         {
           match: 'Rewrite the file calc.py',
