@@ -132,10 +132,10 @@ describe('the sophia CLI against the real API, workers and Temporal', () => {
   it('follows a running job phase by phase, then prints its result with the result exit code', async () => {
     scriptGreenJob();
     // A model that takes its time: the job is still generating when `follow` connects (each CLI run
-    // starts a tsx process, under a second here).
+    // starts a tsx process: under a second on an idle machine, over 4 s on a loaded one).
     stack.model.enqueue({
       content: { files: [{ path: 'calc.py', content: CODE }], explanation: 'add returns the sum' },
-      delayMs: 4_000,
+      delayMs: 15_000,
     });
     const run = await runSophia([
       'run',
