@@ -391,8 +391,11 @@ describe('the loop on real model output', () => {
       expect(result.iterations[i]!.tests).toMatchObject({ passed: 2, failed: 1, errors: 0 });
       expect(result.iterations[i]!.tests!.summary).toContain('test_add_2');
     }
-    // Two drafts agree against the code: the job goes on with theirs, and the wrong assert, which they
-    // fail while every example passes, is dropped without a rewrite.
+    // Two drafts agree against the code: the job goes on with the first of them (its step is the
+    // round's, reviewed), and the wrong assert, which they fail while every example passes, is
+    // dropped without a rewrite.
+    expect(result.iterations[2]!.findings).toBeDefined();
+    expect(result.iterations[3]!.findings).toBeUndefined();
     const files = await filesOf(result);
     expect(files['calc.py']).toBe(CALC.FIXED);
     expect(files['test_calc.py']).toContain('def test_add_1():\n    small = add(1, 2)\n    assert small == 3');

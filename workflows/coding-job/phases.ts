@@ -203,12 +203,12 @@ export const CROSS_CHECK_DRAFTS = 2;
  * the job's tests split one test per assert; a draft that fails an example is out. Answers that
  * pass the same asserts agree, and each group scores its size times the asserts it passes (as
  * CodeT ranks samples): a group without the code that scores higher replaces it, with the split
- * tests. Else the code stands, and the refactor drops the tests it fails. Returns whether the code
- * was replaced.
+ * tests. Else the code stands, and the refactor drops the tests it fails. Returns the step of the draft
+ * that replaced the code, if one did.
  */
-export async function crossCheck(job: CodingJob): Promise<boolean> {
+export async function crossCheck(job: CodingJob): Promise<IterationRecord | undefined> {
   const left = job.drafts ? Math.min(CROSS_CHECK_DRAFTS, draftsFor(job) - job.drafts.written) : 0;
-  if (left <= 0 || job.overBudget()) return false;
+  if (left <= 0 || job.overBudget()) return undefined;
   job.enter('GENERATE', "Cross-checking: the job's own tests fail where the task's examples pass");
   const { files: tests, split } = await job.act.files.splitTestAsserts.executeWithOptions(
     { summary: 'one test per assert, for the cross-check' },
@@ -221,13 +221,13 @@ export async function crossCheck(job: CodingJob): Promise<boolean> {
         { files, language: job.language },
       ]);
   const code = split.length ? (await runOf(tests, 'the code, one test per assert')).report : undefined;
-  const answers: { files: FileSetRef; passed: number; failing: string; isCode: boolean }[] = [];
+  const answers: { files: FileSetRef; passed: number; failing: string; record?: IterationRecord }[] = [];
   const keyOf = (r: { failed: number; errors: number; failures: { name: string }[] }) =>
     `${r.errors}:${r.failures
       .map((f) => f.name)
       .sort()
       .join('|')}`;
-  if (code) answers.push({ files: job.code, passed: code.passed, failing: keyOf(code), isCode: true });
+  if (code) answers.push({ files: job.code, passed: code.passed, failing: keyOf(code) });
   for (let n = 1; n <= left && !job.overBudget(); n++) {
     const attempt = job.drafts!.written + 1;
     job.drafts!.written = attempt;
@@ -249,27 +249,27 @@ export async function crossCheck(job: CodingJob): Promise<boolean> {
     const { report: run, summary } = await runOf(draft.files, `cross-check draft ${n}`);
     record.tests = { ...countsOf(run), summary: `cross-check: ${summary}` };
     if (run.failures.some((f) => isExampleFailure(f.name))) continue;
-    answers.push({ files: draft.files, passed: run.passed, failing: keyOf(run), isCode: false });
+    answers.push({ files: draft.files, passed: run.passed, failing: keyOf(run), record });
   }
   // Without a split the code's run is the round's own: its failures are those of any test it failed.
   if (!code && answers.length > 0) {
     const own = (await runOf(job.code, 'the code')).report;
-    answers.unshift({ files: job.code, passed: own.passed, failing: keyOf(own), isCode: true });
+    answers.unshift({ files: job.code, passed: own.passed, failing: keyOf(own) });
   }
   const groups = new Map<string, typeof answers>();
   for (const a of answers) groups.set(a.failing, [...(groups.get(a.failing) ?? []), a]);
   const scoreOf = (g: typeof answers) => g.length * g[0]!.passed;
-  const mine = [...groups.values()].find((g) => g.some((a) => a.isCode));
+  const mine = [...groups.values()].find((g) => g.some((a) => !a.record));
   let best = mine;
   for (const g of groups.values()) if (!best || scoreOf(g) > scoreOf(best)) best = g;
-  if (!best || best === mine) return false;
+  if (!best || best === mine) return undefined;
   log.info('cross-check drafts agree against the code; going on with one', {
     drafts: best.length,
     score: scoreOf(best),
     code: mine ? scoreOf(mine) : 0,
   });
   job.code = best[0]!.files;
-  return true;
+  return best[0]!.record;
 }
 
 /** WRITE_TESTS: tests for the job's files (for DEBUG, a test that reproduces the error), recorded as a step of `iteration`. */

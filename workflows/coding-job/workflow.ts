@@ -120,7 +120,7 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
       let { tests, failures, exampleFailed } = await runTests(job, record, iteration);
       // The first round's code passes every example but fails some of its own tests: fresh drafts
       // give a second opinion on which side is wrong before the loop acts on either.
-      if (
+      const adopted =
         iteration === 0 &&
         !resume &&
         tests &&
@@ -128,10 +128,11 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
         tests.errors === 0 &&
         !exampleFailed &&
         hasExamples(job.code) &&
-        patched(PATCHES.crossCheckDrafts) &&
-        (await crossCheck(job))
-      ) {
-        record = job.iterations[job.iterations.length - 1]!;
+        patched(PATCHES.crossCheckDrafts)
+          ? await crossCheck(job)
+          : undefined;
+      if (adopted) {
+        record = adopted;
         ({ tests, failures, exampleFailed } = await runTests(job, record, iteration));
       }
       const missingTests = job.testsRequired && !tests;
