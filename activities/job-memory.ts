@@ -1,5 +1,5 @@
 import { config } from '../common/config';
-import { namedApis } from '../common/task-names';
+import { namedApis, statedSignatures } from '../common/task-names';
 import type { RecalledMemory } from '../workflows/coding-job/definitions';
 import { artifactStore, type FileSetRef } from './artifacts';
 import { searchMemory, storeMemory } from './memory';
@@ -28,10 +28,13 @@ export interface RecallForJobResult {
  * (`fib(n)`), only memories that use one of those names. A near neighbour is the worst poison for a
  * small model: asked for `fib` and shown `fib4`, or for `pairs_sum_to_zero` and shown
  * `triples_sum_to_zero`, it copies the reference (both seen on HumanEval with the local 1.5B model).
+ * Where the task writes a signature out, a memory defining that name with another number of
+ * parameters is another task's function (/45's `triangle_area(a, h)` against /71's `(a, b, c)`).
  * Read-only, idempotent. startToCloseTimeout ~30 s.
  * Failures: EmbedderMismatch (non-retryable); store outages are retried.
  */
 export async function recallForJob(input: RecallForJobInput): Promise<RecallForJobResult> {
+  const names = namedApis(input.query);
   const found = await searchMemory({
     query: input.query,
     tenant: input.tenant ?? 'local',
@@ -40,7 +43,8 @@ export async function recallForJob(input: RecallForJobInput): Promise<RecallForJ
     collections: ['code', 'fixes', 'reviews'],
     survived: true,
     minScore: config().MEMORY_RECALL_MIN_SCORE,
-    mentions: namedApis(input.query),
+    mentions: names,
+    signatures: statedSignatures(input.query, names),
     topK: 3,
     tokenBudget: input.tokenBudget ?? 1_000,
   });

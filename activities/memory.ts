@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { config } from '../common/config';
+import { definesOtherSignature } from '../common/task-names';
 import { artifactStore } from './artifacts';
 import { timeMemoryOperation } from './cache/metrics';
 import { chunkFile, languageOf } from './memory/chunker';
@@ -102,8 +103,9 @@ export async function searchMemory(input: SearchMemoryInput): Promise<SearchMemo
   const topK = input.topK ?? 5;
   const minScore = input.minScore ?? 0.1;
   const mentions = input.mentions?.length ? input.mentions : undefined;
-  // Hits that name none of `mentions` are dropped afterwards, so each collection offers more.
-  const candidates = mentions ? topK * 4 : topK;
+  const signatures = input.signatures && Object.keys(input.signatures).length ? input.signatures : undefined;
+  // Hits that name none of `mentions`, or define another signature, are dropped afterwards, so each collection offers more.
+  const candidates = mentions || signatures ? topK * 4 : topK;
   const collections = input.collections?.length ? input.collections : [...MEMORY_COLLECTIONS];
   const filter = { project: input.project, language: input.language, tags: input.tags, survived: input.survived };
   const found: MemorySearchHit[] = [];
@@ -120,7 +122,12 @@ export async function searchMemory(input: SearchMemoryInput): Promise<SearchMemo
     found.push(...hits.map((h) => toSearchHit(collection, h)));
   }
   const hits = found
-    .filter((h) => h.score >= minScore && (!mentions || mentionsAny(h.text, mentions)))
+    .filter(
+      (h) =>
+        h.score >= minScore &&
+        (!mentions || mentionsAny(h.text, mentions)) &&
+        (!signatures || !definesOtherSignature(h.text, signatures)),
+    )
     .sort((a, b) => b.score - a.score)
     .slice(0, topK);
   const { context, tokens } = formatContext(hits, input.tokenBudget ?? 1_500);

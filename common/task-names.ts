@@ -208,3 +208,67 @@ function scriptDefinition(content: string, name: string): { line: number; stub: 
     /^throw\s+new\s+Error\s*\(\s*(['"`])[^'"`]*(?:not\s+implemented|todo)[^'"`]*\1\s*\)\s*;?$/i.test(body);
   return { line, stub };
 }
+
+/**
+ * How many parameters `text` defines `name` with, once per definition: `def f(a, b=(1, 2))` and
+ * `function f<T>(a: Map<K, V>, b)` have 2. `self`, `cls` and Python's bare `*` and `/` markers are
+ * not parameters. A definition whose parameter list does not close (within 2,000 characters) is skipped.
+ */
+export function parameterCounts(text: string, name: string): number[] {
+  const n = name.replace(/\$/g, '\\$');
+  const head = new RegExp(`\\b(?:def|function)\\s+${n}\\s*(?:<[^>(]*>)?\\s*\\(`, 'g');
+  const counts: number[] = [];
+  for (const m of text.slice(0, 100_000).matchAll(head)) {
+    const parts: string[] = [];
+    let depth = 0;
+    let quote = '';
+    let part = '';
+    let closed = false;
+    for (let i = m.index + m[0].length; i < text.length && i < m.index + 2_000; i++) {
+      const c = text[i]!;
+      if (quote) {
+        if (c === '\\') i++;
+        else if (c === quote) quote = '';
+      } else if (c === '"' || c === "'" || c === '`') quote = c;
+      else if ('([{<'.includes(c)) depth++;
+      else if (c === ')' && depth === 0) {
+        closed = true;
+        break;
+      } else if (')]}>'.includes(c)) depth--;
+      else if (c === ',' && depth === 0) {
+        parts.push(part);
+        part = '';
+        continue;
+      }
+      part += c;
+    }
+    if (!closed) continue;
+    parts.push(part);
+    counts.push(
+      parts.map((p) => p.trim()).filter((p) => p !== '' && !/^(?:self|cls|\*|\/)(?:\s*:.*)?$/.test(p)).length,
+    );
+  }
+  return counts;
+}
+
+/**
+ * The parameter count of each of `names` as `description` defines it (`def triangle_area(a, b, c)`):
+ * only names defined there, and with one count.
+ */
+export function statedSignatures(description: string, names: readonly string[]): Record<string, number> {
+  const stated: Record<string, number> = {};
+  for (const name of names) {
+    const counts = [...new Set(parameterCounts(description, name))];
+    if (counts.length === 1) stated[name] = counts[0]!;
+  }
+  return stated;
+}
+
+/**
+ * Whether `text` defines one of the `signatures`' functions with another number of parameters: a
+ * same-named function of another task. Shown HumanEval/45's `triangle_area(a, h)` (½·a·h), the local
+ * 1.5B model copied it into /71's `triangle_area(a, b, c)` (Heron's formula).
+ */
+export function definesOtherSignature(text: string, signatures: Record<string, number>): boolean {
+  return Object.entries(signatures).some(([name, count]) => parameterCounts(text, name).some((c) => c !== count));
+}

@@ -82,3 +82,47 @@ describe('recall for a job that names its API', () => {
     expect(onFib4.context).toContain('a, b, c, d = b, c, d, a + b + c + d');
   });
 });
+
+/**
+ * A same-named function of another task is poison too: HumanEval/45's `triangle_area(a, h)` (½·a·h)
+ * was recalled into /71's `triangle_area(a, b, c)` (Heron) and copied.
+ */
+describe('recall for a job that writes its signature out', () => {
+  const task45 =
+    'def triangle_area(a, h):\n    """Given length of a side and high return area for a triangle.\n' +
+    '    >>> triangle_area(5, 3)\n    7.5\n    """\n';
+  const task71 =
+    'def triangle_area(a, b, c):\n    """Given the lengths of the three sides of a triangle. Return the area of\n' +
+    '    the triangle rounded to 2 decimal points if the three sides form a valid triangle.\n' +
+    '    Otherwise return -1\n    Example:\n    triangle_area(3, 4, 5) == 6.00\n    triangle_area(1, 2, 10) == -1\n    """\n';
+
+  it('does not show a two-parameter triangle_area to a job on the three-parameter one, but shows it to its own kind', async () => {
+    const project = `signature-${randomUUID().slice(0, 8)}`;
+    await storeMemory({
+      items: [
+        {
+          collection: 'code',
+          project,
+          language: 'python',
+          survived: true,
+          text: `Task: ${task45}\nFile: triangle_area.py\n${task45}    return 0.5 * a * h\n`,
+          metadata: { path: 'triangle_area.py' },
+        },
+      ],
+    });
+    // Same name, related text: only the signature tells them apart.
+    const byName = await searchMemory({ query: task71, project, language: 'python', mentions: ['triangle_area'] });
+    expect(byName.hits.map((h) => h.path)).toEqual(['triangle_area.py']);
+    const on71 = await recallForJob({ query: task71, project, language: 'python' });
+    expect(on71.hits).toBe(0);
+    expect(on71.context).toBe('');
+    // Asked again for the two-parameter function (its parameters renamed), the memory is shown.
+    const again = await recallForJob({
+      query: task45.replace('(a, h)', '(base, height)'),
+      project,
+      language: 'python',
+    });
+    expect(again.used?.map((m) => m.path)).toEqual(['triangle_area.py']);
+    expect(again.context).toContain('return 0.5 * a * h');
+  });
+});

@@ -1,4 +1,13 @@
-import { definesName, missingNames, namedApis, stubbedNames, suggestedModulePath } from '../../common/task-names';
+import {
+  definesName,
+  definesOtherSignature,
+  missingNames,
+  namedApis,
+  parameterCounts,
+  statedSignatures,
+  stubbedNames,
+  suggestedModulePath,
+} from '../../common/task-names';
 
 describe('the API a task names', () => {
   it('reads a call written in prose, skipping builtins and prose words', () => {
@@ -104,5 +113,43 @@ describe('a named API left as a stub', () => {
       { name: 'chunk', path: 'chunk.ts', line: 1 },
       { name: 'slugify', path: 'slug.js', line: 1 },
     ]);
+  });
+});
+
+describe('the signature a task states, and memories that define another', () => {
+  test('counts parameters, not commas inside types, defaults or strings', () => {
+    expect(parameterCounts('def triangle_area(a, h):\n    return a * h / 2', 'triangle_area')).toEqual([2]);
+    expect(
+      parameterCounts(
+        'def f(pairs: List[Tuple[int, int]], sep: str = ", ", limit=(1, 2), *args, **kwargs) -> Dict[str, int]:',
+        'f',
+      ),
+    ).toEqual([5]);
+    expect(parameterCounts('class C:\n    def m(self, x, /, *, y):\n        pass', 'm')).toEqual([2]);
+    expect(parameterCounts('def none():\n    pass\ndef none(a,):\n    pass', 'none')).toEqual([0, 1]);
+    expect(parameterCounts('export function chunk<T>(xs: Map<string, T>, size: number): T[][] {}', 'chunk')).toEqual([
+      2,
+    ]);
+    // Not a definition of `f`, or one that never closes.
+    expect(parameterCounts('f(1, 2)\ndef ff(a):\ndef f(a, b', 'f')).toEqual([]);
+  });
+
+  test('a task states a signature only for a name it defines one way', () => {
+    const task = 'def triangle_area(a, b, c):\n    """Heron.\n    triangle_area(3, 4, 5) == 6.00\n    """\n';
+    expect(statedSignatures(task, ['triangle_area'])).toEqual({ triangle_area: 3 });
+    expect(statedSignatures('a slugify(text) function', ['slugify'])).toEqual({});
+    expect(statedSignatures('def f(a):\n    pass\ndef f(a, b):\n    pass', ['f'])).toEqual({});
+  });
+
+  test("another task's same-named function is another signature; the same task's is not", () => {
+    const heron = { triangle_area: 3 };
+    const fromTask45 =
+      'Task: def triangle_area(a, h):\nFile: triangle_area.py\ndef triangle_area(a, h):\n    return 0.5 * a * h';
+    expect(definesOtherSignature(fromTask45, heron)).toBe(true);
+    // Parameter names may differ (a model renames them); the count is the signature.
+    expect(definesOtherSignature('def triangle_area(x, y, z):\n    s = (x + y + z) / 2', heron)).toBe(false);
+    // A memory that only calls the name defines nothing to compare.
+    expect(definesOtherSignature('print(triangle_area(3, 4))', heron)).toBe(false);
+    expect(definesOtherSignature(fromTask45, {})).toBe(false);
   });
 });

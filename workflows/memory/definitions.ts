@@ -48,6 +48,11 @@ export interface SearchMemoryInput {
   tokenBudget?: number;
   /** When given, only hits whose text uses one of these identifiers (as a whole identifier). */
   mentions?: string[];
+  /**
+   * Function name → parameter count, as the task defines them: hits that define one of these names
+   * with another count (a same-named function of another task) are dropped.
+   */
+  signatures?: Record<string, number>;
 }
 
 export interface MemorySearchHit {
