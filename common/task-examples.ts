@@ -129,7 +129,7 @@ export function withoutFailingTests(path: string, content: string, failing: read
 
 /**
  * A pytest file with each test function of several plain `assert`s split into one test per assert
- * (`test_area` → `test_area_1`, `test_area_2`…), each keeping every other statement of the body in
+ * (`test_area` → `test_area_1`, `test_area_2`…, each name new to the file), each keeping every other statement of the body in
  * its place. A small model puts a right and a wrong assert in one function, and pytest stops at the
  * first that fails: split, each is judged on its own. Functions with decorators, compound
  * statements (`for`, `if`, `with`…) or a single assert are left as they are. Undefined when nothing
@@ -137,6 +137,9 @@ export function withoutFailingTests(path: string, content: string, failing: read
  */
 export function oneTestPerAssert(content: string): string | undefined {
   const lines = content.split('\n');
+  // A name the file already defines (`test_area_1` beside `test_area`) gets a `_` more: Python keeps
+  // the last definition of a name, and one test would hide the other.
+  const taken = new Set([...content.matchAll(/^\s*(?:async\s+)?def\s+(\w+)/gm)].map((m) => m[1]!));
   const out: string[] = [];
   let split = false;
   for (let i = 0; i < lines.length; i++) {
@@ -160,7 +163,10 @@ export function oneTestPerAssert(content: string): string | undefined {
       if (!/^\s*assert\b/.test(statements[k]![0]!)) continue;
       n++;
       if (n > 1) out.push('', '');
-      out.push(`def ${def[1]}_${n}${def[2]}`);
+      let name = `${def[1]}_${n}`;
+      while (taken.has(name)) name += '_';
+      taken.add(name);
+      out.push(`def ${name}${def[2]}`);
       for (const [j, s] of statements.entries()) if (j === k || !/^\s*assert\b/.test(s[0]!)) out.push(...s);
     }
     split = true;

@@ -334,6 +334,21 @@ describe('failing tests', () => {
     expect(oneTestPerAssert('def test_x():\n    assert 1\n')).toBeUndefined();
   });
 
+  it('names each split test anew, never after a test the file already defines', () => {
+    const content = [
+      'def test_a():',
+      '    assert f(1) == 1',
+      '    assert f(2) == 2',
+      '',
+      '',
+      'def test_a_1():',
+      '    assert f(3) == 3',
+      '',
+    ].join('\n');
+    const names = [...oneTestPerAssert(content)!.matchAll(/^def (\w+)/gm)].map((m) => m[1]);
+    expect(names).toEqual(['test_a_1_', 'test_a_2', 'test_a_1']);
+  });
+
   it('drops the failing top-level test functions with their decorators, and nothing else', () => {
     const content = [
       'import pytest',
