@@ -2,8 +2,11 @@
  * Activities of the sandbox task queue: running generated code and its tests under bubblewrap.
  * Only activity functions are exported as values: the sandbox worker registers every export.
  */
+import { definesName } from '../common/task-names';
+import { isTestPath } from '../common/test-files';
 import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from './artifacts';
-import { executeSandboxed, type SandboxLanguage } from './sandbox/run-in-sandbox';
+import { outcomeKey, PROBE_HARNESS, probeSpec } from './sandbox/probes';
+import { executeSandboxed, REPORT_PLACEHOLDER, type SandboxLanguage } from './sandbox/run-in-sandbox';
 import { VIOLATION_TEXT, type Violation } from './sandbox/violations';
 import { runTestsInSandbox, type RunTestsInput, type RunTestsResult } from './test-runners/run-tests';
 
@@ -92,4 +95,80 @@ export async function runInSandbox(input: RunInSandboxInput): Promise<SandboxRun
  */
 export async function runTests(input: RunTestsInput): Promise<RunTestsResult> {
   return runTestsInSandbox(input);
+}
+
+export interface ProbeAnswersInput {
+  /** The task: its examples' arguments, varied, are the probes. */
+  description: string;
+  /** Python answers (the code, then drafts), each a file set holding a module that defines the function. */
+  answers: FileSetRef[];
+}
+
+export interface ProbeAnswersResult {
+  /** The function probed, when the task states examples of one; else nothing was run. */
+  function?: string;
+  /** Each probe's arguments, in order. */
+  probes: string[];
+  /** Per answer, one key per probe: two answers agree on a probe when their keys are equal. */
+  outcomes: string[][];
+  /** Per answer, what each probe gave, cut to 80 characters, for people. */
+  shown: string[][];
+}
+
+/**
+ * Calls each Python answer on probes, the task's example arguments varied one at a time (empty,
+ * shorter, reversed, off by one…; activities/sandbox/probes.ts), one fresh sandbox per answer, and
+ * reports what each call gave: a value, the exception's type, or `timeout` (1 s a call). An answer
+ * with no module defining the function, or whose run dies, gives `missing` or `died` for every probe.
+ * No expected values: the caller compares answers with each other.
+ * Idempotent (fresh sandboxes; the probes derive from the task alone). Timeouts: up to 60 s per
+ * answer, heartbeats as runInSandbox. Failures: `ToolchainMissing`, `SandboxUnavailable`.
+ */
+export async function probeAnswers(input: ProbeAnswersInput): Promise<ProbeAnswersResult> {
+  const spec = probeSpec(input.description);
+  if (!spec) return { probes: [], outcomes: [], shown: [] };
+  const store = artifactStore();
+  let probes: string[] = [];
+  const runs: (string[] | undefined)[] = [];
+  for (const answer of input.answers) {
+    const files = Object.fromEntries(
+      Object.entries(await store.getFiles(answer)).filter(([p]) => p.endsWith('.py') && !isTestPath(p)),
+    );
+    const module = Object.keys(files).find((p) => definesName(files[p]!, spec.function, p));
+    if (!module) {
+      runs.push(undefined);
+      continue;
+    }
+    const run = await executeSandboxed({
+      files: { ...files, '__sophia_probe__.py': PROBE_HARNESS, '__sophia_probe__.json': JSON.stringify(spec) },
+      command: ['python3', '__sophia_probe__.py', '__sophia_probe__.json', module, REPORT_PLACEHOLDER],
+      language: 'python',
+      timeoutMs: 60_000,
+    });
+    const rows = readProbeReport(run.report);
+    if (rows && rows.length > probes.length) probes = rows.map((r) => r[0]);
+    runs.push(rows?.map((r) => r[1]) ?? []);
+  }
+  const outcomes = runs.map((r) => probes.map((_, i) => r?.[i] ?? (r ? 'died' : 'missing')));
+  return {
+    function: spec.function,
+    probes,
+    outcomes: outcomes.map((o) => o.map(outcomeKey)),
+    shown: outcomes.map((o) => o.map((x) => (x.length > 80 ? `${x.slice(0, 77)}...` : x))),
+  };
+}
+
+/** The harness's `[[probe, outcome], …]`, or undefined when the run left none (it died, or wrote something else). */
+function readProbeReport(report: Buffer | undefined): [string, string][] | undefined {
+  try {
+    const rows: unknown = JSON.parse(report?.toString('utf8') ?? '');
+    if (
+      Array.isArray(rows) &&
+      rows.every((r) => Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'string'))
+    )
+      return rows as [string, string][];
+  } catch {
+    // Nothing usable: the answer's run died before writing its report.
+  }
+  return undefined;
 }

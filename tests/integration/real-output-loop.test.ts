@@ -413,6 +413,74 @@ describe('the loop on real model output', () => {
     expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
   });
 
+  describe('a probe check of green code', () => {
+    // Seen on HumanEval/70: the code passed every example and the model's tests (which restate the
+    // examples), and raised on inputs off them. Fresh drafts, called on the examples' arguments varied,
+    // outvote it.
+    const RAISES =
+      'def first_even(xs):\n    """The first even number."""\n    return [x for x in xs if x % 2 == 0][0]\n';
+    const RIGHT =
+      'def first_even(xs):\n    """The first even number."""\n    return next((x for x in xs if x % 2 == 0), None)\n';
+    const TESTS = 'from calc import first_even\n\n\ndef test_first_even():\n    assert first_even([1, 2, 3]) == 2\n';
+    const task = () =>
+      `a first_even(xs) function ${Date.now()}: the first even number in xs, or None when it has none. ` +
+      'e.g. first_even([1, 2, 3]) == 2 and first_even([4, 5]) == 4';
+    const script = (...answers: string[]) => {
+      stack.model.reset();
+      stack.model.setScript({
+        rules: [
+          testEngineer(TESTS),
+          { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+          drafting(...answers),
+        ],
+      });
+    };
+
+    it('replaces green code that two fresh drafts outvote on inputs varied from the examples', async () => {
+      script(RAISES, RIGHT);
+      const { result } = await run({ description: task() }, 'examples-probe-drafts');
+      expect(result.outcome).toBe('succeeded');
+      expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'generate', 'generate']);
+      expect(result.iterations[1]!.tests).toMatchObject({ passed: 3, failed: 0, errors: 0 });
+      // Both drafts passed every example and job test; the first is adopted, and its step is the round's.
+      const adopted = result.iterations[2]!;
+      expect(adopted.explanation).toMatch(/^Probe draft 1, written afresh/);
+      expect(adopted.explanation).toMatch(/Adopted: on \d+ probes varied from the task's examples/);
+      expect(adopted.explanation).toContain('e.g. first_even([]): the code gave raise:IndexError, this draft None.');
+      expect(adopted.findings).toBeDefined();
+      expect(result.iterations[3]!.tests).toMatchObject({ passed: 3, failed: 0 });
+      const files = await filesOf(result);
+      expect(files['calc.py']).toBe(RIGHT);
+      expect(files['test_calc.py']).toBe(TESTS);
+      // Independent samples: seeds of their own, and neither the code nor the tests in their prompts.
+      const drafts = stack.model.chatRequests().filter(isGenerate);
+      expect(drafts.map((d) => d.body.seed)).toEqual([undefined, 2, 3]);
+      for (const d of drafts.slice(1)) {
+        expect(d.text).not.toContain('if x % 2 == 0][0]');
+        expect(d.text).not.toContain('def test_first_even');
+      }
+    });
+
+    it('keeps the code when only one draft differs from it', async () => {
+      script(RIGHT, RAISES, RIGHT);
+      const { result } = await run({ description: task() }, 'examples-probe-drafts-kept');
+      expect(result.outcome).toBe('succeeded');
+      expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests', 'generate', 'generate']);
+      expect(result.iterations.map((i) => i.explanation).join('\n')).not.toContain('Adopted');
+      // The round stays the code's own.
+      expect(result.iterations[1]!.findings).toBeDefined();
+      expect((await filesOf(result))['calc.py']).toBe(RIGHT);
+    });
+
+    it('writes no probe drafts when the job has fewer than two drafts left', async () => {
+      script(RAISES, RIGHT);
+      const { result } = await run({ description: task(), options: { drafts: 2 } }, 'examples-probe-no-drafts-left');
+      expect(result.outcome).toBe('succeeded');
+      expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'write-tests']);
+      expect((await filesOf(result))['calc.py']).toBe(RAISES);
+    });
+  });
+
   it("leaves right code alone when its own test file does not load and the task's examples pass (seen on HumanEval/18)", async () => {
     stack.model.reset();
     stack.model.setScript({
@@ -526,7 +594,8 @@ describe('the loop on real model output', () => {
       ],
     });
     const description = `an add(a, b) function ${Date.now()}, e.g. add(2, 3) == 5 and add(-1, 1) == 0`;
-    const { result } = await run({ description }, 'examples-second-draft');
+    // Three drafts: two for GENERATE, and one left is too few for a probe check (which writes two).
+    const { result } = await run({ description, options: { drafts: 3 } }, 'examples-second-draft');
     expect(result.outcome).toBe('succeeded');
     expect(result.iterations.map((i) => i.step)).toEqual(['generate', 'generate', 'write-tests']);
     // The first draft's examples ran in the sandbox and failed; the second's passed.

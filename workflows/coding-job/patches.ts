@@ -38,4 +38,10 @@ export const PATCHES = {
    * against both before the tests are dropped, and one that passes them all replaces the code.
    */
   crossCheckDrafts: 'cross-check-drafts',
+  /**
+   * Where the first round is all green (examples and job tests), two fresh drafts that pass them too
+   * are compared with the code on probes varied from the examples, and one that the answers agree
+   * with more than the code replaces it.
+   */
+  probeDrafts: 'probe-drafts',
 } as const;

@@ -272,6 +272,80 @@ export async function crossCheck(job: CodingJob): Promise<IterationRecord | unde
   return best[0]!.record;
 }
 
+/** Fresh drafts a probe check writes: two, so that they can outvote the code; never past the job's drafts. */
+export const PROBE_DRAFTS = 2;
+
+/**
+ * A second opinion where the first round is all green: every example and every job test passes. A
+ * small model's tests mostly restate the examples, and code can pass them and still be wrong off
+ * them (HumanEval/68 on he80f returned `[inf, -1]` where no value was even; /70 raised on an
+ * odd-length list). Two fresh drafts, written as a cross-check's are (no code, tests or memory
+ * shown), must pass every example and job test too. Then the code and the drafts are called on
+ * probes, the examples' arguments varied (empty, shorter, reversed, off by one), and each answer
+ * scores how many probe outcomes it shares with the others (minimum Bayes risk over execution, as in
+ * MBR-exec): a draft that agrees with the rest more than the code does replaces it. Answers that
+ * agree everywhere change nothing. Returns the adopted draft's step, if one was.
+ */
+export async function probeCheck(job: CodingJob): Promise<IterationRecord | undefined> {
+  const left = job.drafts ? Math.min(PROBE_DRAFTS, draftsFor(job) - job.drafts.written) : 0;
+  if (left < PROBE_DRAFTS || job.overBudget()) return undefined;
+  const drafts: { files: FileSetRef; record: IterationRecord }[] = [];
+  for (let n = 1; n <= left && !job.overBudget(); n++) {
+    const attempt = job.drafts!.written + 1;
+    job.drafts!.written = attempt;
+    job.enter('GENERATE', `Probe draft ${n} of ${left}: a second opinion on green code`);
+    const draft = await generateDraft(job, true, { attempt }, job.code).catch((err: unknown) => {
+      if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
+      throw err;
+    });
+    if (!draft) continue;
+    const record: IterationRecord = {
+      iteration: 0,
+      step: 'generate',
+      files: draft.files,
+      explanation: `Probe draft ${n}, written afresh: the code passed every example and test; a second opinion off them. ${draft.explanation}`,
+      usage: job.count(draft.usage),
+    };
+    job.iterations.push(record);
+    if (!draft.examplesPath) continue;
+    const { report: run, summary } = await job
+      .sandbox()
+      .runTests.executeWithOptions({ summary: `run the examples and the job's tests (probe draft ${n})` }, [
+        { files: draft.files, language: job.language },
+      ]);
+    record.tests = { ...countsOf(run), summary: `probe draft: ${summary}` };
+    if (run.failed === 0 && run.errors === 0 && run.passed > 0) drafts.push({ files: draft.files, record });
+  }
+  if (drafts.length < PROBE_DRAFTS) return undefined;
+  const probed = await job
+    .sandbox()
+    .probeAnswers.executeWithOptions({ summary: 'probe the code and the drafts off the examples' }, [
+      { description: job.input.description, answers: [job.code, ...drafts.map((d) => d.files)] },
+    ]);
+  const { outcomes, probes, shown } = probed;
+  if (outcomes.length !== drafts.length + 1 || probes.length === 0) return undefined;
+  const agreement = (i: number) =>
+    outcomes.reduce((sum, other, j) => sum + (j === i ? 0 : other.filter((o, p) => o === outcomes[i]![p]).length), 0);
+  const scores = outcomes.map((_, i) => agreement(i));
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+  if (best === 0) return undefined;
+  const differs = probes.flatMap((p, k) => (outcomes[0]![k] !== outcomes[best]![k] ? [k] : []));
+  const first = differs[0]!;
+  const adopted = drafts[best - 1]!;
+  adopted.record.explanation =
+    `${adopted.record.explanation}\nAdopted: on ${probes.length} probes varied from the task's examples it agrees with the other answers ` +
+    `${scores[best]} times, the code ${scores[0]}; they differ on ${differs.length}, e.g. ${probed.function}(${probes[first]}): ` +
+    `the code gave ${shown[0]![first]}, this draft ${shown[best]![first]}.`;
+  log.info('probe drafts outvote the code; going on with one', {
+    probes: probes.length,
+    scores,
+    differ: differs.length,
+  });
+  job.code = adopted.files;
+  return adopted.record;
+}
+
 /** WRITE_TESTS: tests for the job's files (for DEBUG, a test that reproduces the error), recorded as a step of `iteration`. */
 export async function writeTestsFor(
   job: CodingJob,

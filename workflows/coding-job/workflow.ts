@@ -15,7 +15,7 @@ import { STEP_NAMES } from './details';
 import { checkout, commitRound, deliver, roundMessage } from './git';
 import { CodingJob, type Round } from './job';
 import { PATCHES } from './patches';
-import { awaitApproval, crossCheck, prepare, refactor, review, runTests, writeTestsFor } from './phases';
+import { awaitApproval, crossCheck, prepare, probeCheck, refactor, review, runTests, writeTestsFor } from './phases';
 import { isExamplesPath } from '../../common/task-examples';
 import type { FileSetRef } from '../../activities/artifacts/store';
 import { compareScores, otherThanMissingTests, scoreOf, stalled, STALLED_ROUNDS, testsGreen } from './policy';
@@ -130,7 +130,16 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
         hasExamples(job.code) &&
         patched(PATCHES.crossCheckDrafts)
           ? await crossCheck(job)
-          : undefined;
+          : iteration === 0 &&
+              !resume &&
+              tests &&
+              tests.failed === 0 &&
+              tests.errors === 0 &&
+              job.language === 'python' &&
+              hasExamples(job.code) &&
+              patched(PATCHES.probeDrafts)
+            ? await probeCheck(job)
+            : undefined;
       if (adopted) {
         record = adopted;
         ({ tests, failures, exampleFailed } = await runTests(job, record, iteration));
