@@ -47,7 +47,8 @@ export function outcomeKey(outcome: string): string {
  * The harness, run as `python3 __sophia_probe__.py <spec.json> <module.py> {report}` in the sandbox.
  * Arguments are read with `ast.literal_eval` (an example that is not plain literals is skipped);
  * variants change one argument at a time. Each call gets deep copies, a time limit and no stdout;
- * its outcome is the result's normalised repr (floats to 6 places, sets sorted), or the exception's
+ * its outcome is the result's normalised repr (floats to 6 places, sets sorted, containers cut to
+ * their first 100 items, 20 below the top, 4 levels), or the exception's
  * type, or `timeout` (once three calls have timed out, or after 15 s in all, the rest are not made
  * and count as `timeout`). Writes `[[probe, outcome], …]` as JSON to the report.
  */
@@ -81,18 +82,19 @@ def variants(v, depth=0):
     return out
 
 def norm(x, depth=0):
-    if depth > 4:
+    if depth > 3:
         return '...'
+    room = 100 if depth == 0 else 20
     if isinstance(x, bool) or x is None:
         return repr(x)
     if isinstance(x, float):
         return 'nan' if math.isnan(x) else repr(round(x, 6) + 0.0)
     if isinstance(x, (list, tuple)):
-        return type(x).__name__ + '[' + ','.join(norm(y, depth + 1) for y in list(x)[:100]) + ']'
+        return type(x).__name__ + '[' + ','.join(norm(y, depth + 1) for y in list(x)[:room]) + ']'
     if isinstance(x, (set, frozenset)):
-        return 'set[' + ','.join(sorted(norm(y, depth + 1) for y in x)) + ']'
+        return 'set[' + ','.join(sorted(norm(y, depth + 1) for y in x)[:room]) + ']'
     if isinstance(x, dict):
-        return 'dict[' + ','.join(sorted(norm(k, depth + 1) + ':' + norm(v, depth + 1) for k, v in list(x.items())[:100])) + ']'
+        return 'dict[' + ','.join(sorted(norm(k, depth + 1) + ':' + norm(v, depth + 1) for k, v in list(x.items())[:room])) + ']'
     return type(x).__name__ + ':' + repr(x)[:300]
 
 examples = []

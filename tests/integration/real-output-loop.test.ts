@@ -461,6 +461,50 @@ describe('the loop on real model output', () => {
       }
     });
 
+    it('writes another probe draft when one fails an example, until two pass', async () => {
+      const wrong = 'def first_even(xs):\n    """The first even number."""\n    return xs[0]\n';
+      script(RAISES, wrong, RIGHT);
+      const { result } = await run({ description: task() }, 'examples-probe-draft-fails-example');
+      expect(result.iterations.map((i) => i.step)).toEqual([
+        'generate',
+        'write-tests',
+        'generate',
+        'generate',
+        'generate',
+      ]);
+      // It fails the example first_even([1, 2, 3]) == 2 and the job's test of the same.
+      expect(result.iterations[2]!.tests).toMatchObject({ passed: 1, failed: 2 });
+      // The second and third drafts passed; the second is adopted.
+      expect(result.iterations[3]!.explanation).toMatch(/^Probe draft 2, written afresh[\s\S]*Adopted: /);
+      expect(result.iterations[4]!.explanation).not.toContain('Adopted');
+      expect((await filesOf(result))['calc.py']).toBe(RIGHT);
+    });
+
+    it('probes the first green round, also when a refactor made it green (seen on HumanEval/75)', async () => {
+      stack.model.reset();
+      stack.model.setScript({
+        rules: [
+          // As the 1.5B model wrote /75's tests: cut off mid-way, they do not load.
+          testEngineer('from calc import first_even\n\n\ndef test_first_even(:\n    assert first_even([2]) == 2\n'),
+          { match: 'code reviewer', in: 'system', reply: CLEAN_REVIEW },
+          drafting(RAISES, RIGHT),
+        ],
+      });
+      const { result } = await run({ description: task() }, 'examples-probe-after-refactor');
+      expect(result.outcome).toBe('succeeded');
+      expect(result.iterations.map((i) => [i.iteration, i.step])).toEqual([
+        [0, 'generate'],
+        [0, 'write-tests'],
+        [1, 'refactor'],
+        [1, 'generate'],
+        [1, 'generate'],
+      ]);
+      expect(result.iterations[1]!.tests).toMatchObject({ errors: 1 });
+      expect(result.iterations[3]!.explanation).toMatch(/^Probe draft 1, written afresh[\s\S]*Adopted: /);
+      expect((await filesOf(result))['calc.py']).toBe(RIGHT);
+      expect(stack.model.chatRequests().some((r) => r.user.startsWith('Rewrite the file'))).toBe(false);
+    });
+
     it('keeps the code when only one draft differs from it', async () => {
       script(RIGHT, RAISES, RIGHT);
       const { result } = await run({ description: task() }, 'examples-probe-drafts-kept');

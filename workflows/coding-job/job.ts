@@ -89,6 +89,8 @@ export class CodingJob {
   git?: GitState;
   /** GENERATE's drafts so far, and the files they were written over (the user's, if any). */
   drafts?: { written: number; given?: FileSetRef };
+  /** Whether a green round has had its probe check (once a job). */
+  probed = false;
 
   constructor(readonly input: CodingJobInput) {
     const resume = input.resume;

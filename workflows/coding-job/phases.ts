@@ -272,35 +272,41 @@ export async function crossCheck(job: CodingJob): Promise<IterationRecord | unde
   return best[0]!.record;
 }
 
-/** Fresh drafts a probe check writes: two, so that they can outvote the code; never past the job's drafts. */
+/**
+ * Drafts a probe check needs, passing every example and test: two, so that they can outvote the
+ * code. It writes at most PROBE_DRAFT_ATTEMPTS for them, and never past the job's drafts.
+ */
 export const PROBE_DRAFTS = 2;
+export const PROBE_DRAFT_ATTEMPTS = 4;
 
 /**
- * A second opinion where the first round is all green: every example and every job test passes. A
+ * A second opinion where a round is first all green: every example and every job test passes. A
  * small model's tests mostly restate the examples, and code can pass them and still be wrong off
  * them (HumanEval/68 on he80f returned `[inf, -1]` where no value was even; /70 raised on an
- * odd-length list). Two fresh drafts, written as a cross-check's are (no code, tests or memory
- * shown), must pass every example and job test too. Then the code and the drafts are called on
+ * odd-length list; on /75 the round went green once the refactor dropped a test file that did not
+ * load). Fresh drafts, written as a cross-check's are (no code, tests or memory shown), until two
+ * pass every example and job test too (at most 4, within the job's drafts). Then the code and the drafts are called on
  * probes, the examples' arguments varied (empty, shorter, reversed, off by one), and each answer
  * scores how many probe outcomes it shares with the others (minimum Bayes risk over execution, as in
  * MBR-exec): a draft that agrees with the rest more than the code does replaces it. Answers that
  * agree everywhere change nothing. Returns the adopted draft's step, if one was.
  */
-export async function probeCheck(job: CodingJob): Promise<IterationRecord | undefined> {
-  const left = job.drafts ? Math.min(PROBE_DRAFTS, draftsFor(job) - job.drafts.written) : 0;
+export async function probeCheck(job: CodingJob, iteration: number): Promise<IterationRecord | undefined> {
+  job.probed = true;
+  const left = job.drafts ? Math.min(PROBE_DRAFT_ATTEMPTS, draftsFor(job) - job.drafts.written) : 0;
   if (left < PROBE_DRAFTS || job.overBudget()) return undefined;
   const drafts: { files: FileSetRef; record: IterationRecord }[] = [];
-  for (let n = 1; n <= left && !job.overBudget(); n++) {
+  for (let n = 1; n <= left && drafts.length < PROBE_DRAFTS && !job.overBudget(); n++) {
     const attempt = job.drafts!.written + 1;
     job.drafts!.written = attempt;
-    job.enter('GENERATE', `Probe draft ${n} of ${left}: a second opinion on green code`);
+    job.enter('GENERATE', `Probe draft ${n} (of up to ${left}): a second opinion on green code`);
     const draft = await generateDraft(job, true, { attempt }, job.code).catch((err: unknown) => {
       if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
       throw err;
     });
     if (!draft) continue;
     const record: IterationRecord = {
-      iteration: 0,
+      iteration,
       step: 'generate',
       files: draft.files,
       explanation: `Probe draft ${n}, written afresh: the code passed every example and test; a second opinion off them. ${draft.explanation}`,

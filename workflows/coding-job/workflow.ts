@@ -119,7 +119,8 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
       // --- RUN_TESTS. No tests is green only where the task asks for none (review, document, deploy).
       let { tests, failures, exampleFailed } = await runTests(job, record, iteration);
       // The first round's code passes every example but fails some of its own tests: fresh drafts
-      // give a second opinion on which side is wrong before the loop acts on either.
+      // give a second opinion on which side is wrong before the loop acts on either. The first green
+      // round (examples and tests) gets one too, on inputs off the examples.
       const adopted =
         iteration === 0 &&
         !resume &&
@@ -130,7 +131,7 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
         hasExamples(job.code) &&
         patched(PATCHES.crossCheckDrafts)
           ? await crossCheck(job)
-          : iteration === 0 &&
+          : !job.probed &&
               !resume &&
               tests &&
               tests.failed === 0 &&
@@ -138,7 +139,7 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
               job.language === 'python' &&
               hasExamples(job.code) &&
               patched(PATCHES.probeDrafts)
-            ? await probeCheck(job)
+            ? await probeCheck(job, iteration)
             : undefined;
       if (adopted) {
         record = adopted;
