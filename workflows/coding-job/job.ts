@@ -89,8 +89,8 @@ export class CodingJob {
   git?: GitState;
   /** GENERATE's drafts so far, and the files they were written over (the user's, if any). */
   drafts?: { written: number; given?: FileSetRef };
-  /** Whether a green round has had its probe check (once a job). */
-  probed = false;
+  /** Whether the job has had its second opinion, a cross-check or a probe check: one a job. */
+  secondOpinion = false;
 
   constructor(readonly input: CodingJobInput) {
     const resume = input.resume;

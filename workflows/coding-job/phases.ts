@@ -2,6 +2,7 @@ import { condition, log, patched } from '@temporalio/workflow';
 import { PATCHES } from './patches';
 import type { FileSetRef } from '../../activities/artifacts/store';
 import type { GenerateCodeResult } from '../../activities/llm';
+import type { TestReport } from '../../activities/sandbox';
 import { isExampleFailure } from '../../common/task-examples';
 import { isTestPath } from '../../common/test-files';
 import type { CodingJob, Decision, Round } from './job';
@@ -190,6 +191,41 @@ async function bestDraft(
   return best!.files;
 }
 
+/**
+ * One fresh draft of a second opinion (a cross-check's or a probe check's): written without the code,
+ * the tests or the recalled memory, recorded as a step of `iteration`, and run with the examples and
+ * `tests` (the job's tests, merged in unseen by the model). Undefined when the model gave no usable
+ * answer; no `run` when the draft wrote no examples file.
+ */
+async function writeSecondOpinion(
+  job: CodingJob,
+  draft: { n: number; iteration: number; tests: FileSetRef; label: string; why: string },
+): Promise<{ files: FileSetRef; record: IterationRecord; run?: TestReport } | undefined> {
+  const attempt = job.drafts!.written + 1;
+  job.drafts!.written = attempt;
+  const written = await generateDraft(job, true, { attempt }, draft.tests).catch((err: unknown) => {
+    if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
+    throw err;
+  });
+  if (!written) return undefined;
+  const record: IterationRecord = {
+    iteration: draft.iteration,
+    step: 'generate',
+    files: written.files,
+    explanation: `${draft.label[0]!.toUpperCase()}${draft.label.slice(1)} ${draft.n}, written afresh: ${draft.why} ${written.explanation}`,
+    usage: job.count(written.usage),
+  };
+  job.iterations.push(record);
+  if (!written.examplesPath) return { files: written.files, record };
+  const { report: run, summary } = await job
+    .sandbox()
+    .runTests.executeWithOptions({ summary: `run the examples and the job's tests (${draft.label} ${draft.n})` }, [
+      { files: written.files, language: job.language },
+    ]);
+  record.tests = { ...countsOf(run), summary: `${draft.label.replace(/ draft$/, '')}: ${summary}` };
+  return { files: written.files, record, run };
+}
+
 /** Fresh drafts a cross-check may write: at most this many, and never past the job's drafts. */
 export const CROSS_CHECK_DRAFTS = 2;
 
@@ -207,6 +243,7 @@ export const CROSS_CHECK_DRAFTS = 2;
  * that replaced the code, if one did.
  */
 export async function crossCheck(job: CodingJob): Promise<IterationRecord | undefined> {
+  job.secondOpinion = true;
   const left = job.drafts ? Math.min(CROSS_CHECK_DRAFTS, draftsFor(job) - job.drafts.written) : 0;
   if (left <= 0 || job.overBudget()) return undefined;
   job.enter('GENERATE', "Cross-checking: the job's own tests fail where the task's examples pass");
@@ -229,25 +266,16 @@ export async function crossCheck(job: CodingJob): Promise<IterationRecord | unde
       .join('|')}`;
   if (code) answers.push({ files: job.code, passed: code.passed, failing: keyOf(code) });
   for (let n = 1; n <= left && !job.overBudget(); n++) {
-    const attempt = job.drafts!.written + 1;
-    job.drafts!.written = attempt;
     job.enter('GENERATE', `Cross-check draft ${n} of ${left}: the job's own tests fail where the examples pass`);
-    const draft = await generateDraft(job, true, { attempt }, tests).catch((err: unknown) => {
-      if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
-      throw err;
-    });
-    if (!draft) continue;
-    const record: IterationRecord = {
+    const draft = await writeSecondOpinion(job, {
+      n,
       iteration: 0,
-      step: 'generate',
-      files: draft.files,
-      explanation: `Cross-check draft ${n}, written afresh: the code passed every example of the task but failed some of the job's own tests. ${draft.explanation}`,
-      usage: job.count(draft.usage),
-    };
-    job.iterations.push(record);
-    if (!draft.examplesPath) continue;
-    const { report: run, summary } = await runOf(draft.files, `cross-check draft ${n}`);
-    record.tests = { ...countsOf(run), summary: `cross-check: ${summary}` };
+      tests,
+      label: 'cross-check draft',
+      why: "the code passed every example of the task but failed some of the job's own tests.",
+    });
+    if (!draft?.run) continue;
+    const { run, record } = draft;
     if (run.failures.some((f) => isExampleFailure(f.name))) continue;
     answers.push({ files: draft.files, passed: run.passed, failing: keyOf(run), record });
   }
@@ -292,35 +320,20 @@ export const PROBE_DRAFT_ATTEMPTS = 4;
  * agree everywhere change nothing. Returns the adopted draft's step, if one was.
  */
 export async function probeCheck(job: CodingJob, iteration: number): Promise<IterationRecord | undefined> {
-  job.probed = true;
+  job.secondOpinion = true;
   const left = job.drafts ? Math.min(PROBE_DRAFT_ATTEMPTS, draftsFor(job) - job.drafts.written) : 0;
   if (left < PROBE_DRAFTS || job.overBudget()) return undefined;
   const drafts: { files: FileSetRef; record: IterationRecord }[] = [];
   for (let n = 1; n <= left && drafts.length < PROBE_DRAFTS && !job.overBudget(); n++) {
-    const attempt = job.drafts!.written + 1;
-    job.drafts!.written = attempt;
     job.enter('GENERATE', `Probe draft ${n} (of up to ${left}): a second opinion on green code`);
-    const draft = await generateDraft(job, true, { attempt }, job.code).catch((err: unknown) => {
-      if (['ModelOutputInvalid', 'ModelRefused'].includes(stepFailureType(err) ?? '')) return undefined;
-      throw err;
-    });
-    if (!draft) continue;
-    const record: IterationRecord = {
+    const draft = await writeSecondOpinion(job, {
+      n,
       iteration,
-      step: 'generate',
-      files: draft.files,
-      explanation: `Probe draft ${n}, written afresh: the code passed every example and test; a second opinion off them. ${draft.explanation}`,
-      usage: job.count(draft.usage),
-    };
-    job.iterations.push(record);
-    if (!draft.examplesPath) continue;
-    const { report: run, summary } = await job
-      .sandbox()
-      .runTests.executeWithOptions({ summary: `run the examples and the job's tests (probe draft ${n})` }, [
-        { files: draft.files, language: job.language },
-      ]);
-    record.tests = { ...countsOf(run), summary: `probe draft: ${summary}` };
-    if (run.failed === 0 && run.errors === 0 && run.passed > 0) drafts.push({ files: draft.files, record });
+      tests: job.code,
+      label: 'probe draft',
+      why: 'the code passed every example and test; a second opinion off them.',
+    });
+    if (draft?.run && draft.run.failed === 0 && draft.run.errors === 0 && draft.run.passed > 0) drafts.push(draft);
   }
   if (drafts.length < PROBE_DRAFTS) return undefined;
   const probed = await job

@@ -119,8 +119,8 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
       // --- RUN_TESTS. No tests is green only where the task asks for none (review, document, deploy).
       let { tests, failures, exampleFailed } = await runTests(job, record, iteration);
       // The first round's code passes every example but fails some of its own tests: fresh drafts
-      // give a second opinion on which side is wrong before the loop acts on either. The first green
-      // round (examples and tests) gets one too, on inputs off the examples.
+      // give a second opinion on which side is wrong before the loop acts on either. Else the first
+      // green round (examples and tests) gets one, on inputs off the examples. One a job.
       const adopted =
         iteration === 0 &&
         !resume &&
@@ -131,7 +131,7 @@ async function lifecycle(job: CodingJob): Promise<CodingJobResult> {
         hasExamples(job.code) &&
         patched(PATCHES.crossCheckDrafts)
           ? await crossCheck(job)
-          : !job.probed &&
+          : !job.secondOpinion &&
               !resume &&
               tests &&
               tests.failed === 0 &&
