@@ -5,7 +5,7 @@
 import { definesName } from '../common/task-names';
 import { isTestPath } from '../common/test-files';
 import { artifactStore, type ArtifactRef, type FileMap, type FileSetRef } from './artifacts';
-import { outcomeKey, PROBE_HARNESS, probeSpec } from './sandbox/probes';
+import { MAX_PROBES, outcomeKey, PROBE_HARNESS, probeSpec } from './sandbox/probes';
 import { executeSandboxed, REPORT_PLACEHOLDER, type SandboxLanguage } from './sandbox/run-in-sandbox';
 import { VIOLATION_TEXT, type Violation } from './sandbox/violations';
 import { runTestsInSandbox, type RunTestsInput, type RunTestsResult } from './test-runners/run-tests';
@@ -162,11 +162,13 @@ export async function probeAnswers(input: ProbeAnswersInput): Promise<ProbeAnswe
 function readProbeReport(report: Buffer | undefined): [string, string][] | undefined {
   try {
     const rows: unknown = JSON.parse(report?.toString('utf8') ?? '');
+    // The answer's own code shares the harness's process and could write the report: whatever it
+    // holds, no more than MAX_PROBES rows of bounded strings reach the workflow.
     if (
       Array.isArray(rows) &&
       rows.every((r) => Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'string'))
     )
-      return rows as [string, string][];
+      return (rows as [string, string][]).slice(0, MAX_PROBES).map(([p, o]) => [p.slice(0, 200), o.slice(0, 2_000)]);
   } catch {
     // Nothing usable: the answer's run died before writing its report.
   }

@@ -2,6 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { recallForJob } from '../../activities/job-memory';
 import { searchMemory, storeMemory } from '../../activities/memory';
 
+/** A verified code memory of `path` in a new project of its own; returns the project. */
+async function rememberCode(prefix: string, path: string, text: string): Promise<string> {
+  const project = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await storeMemory({
+    items: [{ collection: 'code', project, language: 'python', survived: true, text, metadata: { path } }],
+  });
+  return project;
+}
+
 /** What a job recalls is put in its prompt as "fixes that worked before": only verified work. */
 describe('recall for a job', () => {
   it('recalls only memories that survived tests and review', async () => {
@@ -42,22 +51,8 @@ describe('recall for a job that names its API', () => {
   const fibTask =
     'def fib(n: int):\n    """Return n-th Fibonacci number.\n    >>> fib(10)\n    55\n    >>> fib(1)\n    1\n    >>> fib(8)\n    21\n    """\n';
 
-  async function rememberFib4(): Promise<string> {
-    const project = `near-${randomUUID().slice(0, 8)}`;
-    await storeMemory({
-      items: [
-        {
-          collection: 'code',
-          project,
-          language: 'python',
-          survived: true,
-          text: `Task: ${templated('fib4', fib4Task)}\nFile: fib4.py\n${fib4Code}`,
-          metadata: { path: 'fib4.py' },
-        },
-      ],
-    });
-    return project;
-  }
+  const rememberFib4 = () =>
+    rememberCode('near', 'fib4.py', `Task: ${templated('fib4', fib4Task)}\nFile: fib4.py\n${fib4Code}`);
 
   it('does not show fib4 to a job asked for fib, though the texts score as related', async () => {
     const project = await rememberFib4();
@@ -97,19 +92,11 @@ describe('recall for a job that writes its signature out', () => {
     '    Otherwise return -1\n    Example:\n    triangle_area(3, 4, 5) == 6.00\n    triangle_area(1, 2, 10) == -1\n    """\n';
 
   it('does not show a two-parameter triangle_area to a job on the three-parameter one, but shows it to its own kind', async () => {
-    const project = `signature-${randomUUID().slice(0, 8)}`;
-    await storeMemory({
-      items: [
-        {
-          collection: 'code',
-          project,
-          language: 'python',
-          survived: true,
-          text: `Task: ${task45}\nFile: triangle_area.py\n${task45}    return 0.5 * a * h\n`,
-          metadata: { path: 'triangle_area.py' },
-        },
-      ],
-    });
+    const project = await rememberCode(
+      'signature',
+      'triangle_area.py',
+      `Task: ${task45}\nFile: triangle_area.py\n${task45}    return 0.5 * a * h\n`,
+    );
     // Same name, related text: only the signature tells them apart.
     const byName = await searchMemory({ query: task71, project, language: 'python', mentions: ['triangle_area'] });
     expect(byName.hits.map((h) => h.path)).toEqual(['triangle_area.py']);

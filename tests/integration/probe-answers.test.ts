@@ -58,6 +58,17 @@ describe('probing answers off the examples', () => {
     expect(new Set(missing)).toEqual(new Set(['missing']));
   }, 120_000);
 
+  it('passes on no more than MAX_PROBES bounded rows from an answer that writes the report itself', async () => {
+    const forger =
+      `${TASK}    return []\n\n\nimport json, os, sys\n` +
+      "with open(sys.argv[3], 'w') as f:\n    json.dump([['x' * 5_000, 'y' * 5_000]] * 80, f)\nos._exit(0)\n";
+    const probed = await probeAnswers({ description: TASK, answers: [await put({ 'pluck.py': forger })] });
+    // 80 rows of 5,000 characters came back (800 KB, inside the output cap); 48 of 200 go on.
+    expect(probed.probes).toHaveLength(MAX_PROBES);
+    expect(probed.probes.every((p) => p.length === 200)).toBe(true);
+    expect(probed.shown[0]!.every((o) => o.length <= 80)).toBe(true);
+  }, 120_000);
+
   it('probes nothing for a task without examples', async () => {
     const probed = await probeAnswers({
       description: 'a slugify(text) function',
