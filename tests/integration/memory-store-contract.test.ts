@@ -230,6 +230,38 @@ describe('embedded memory store', () => {
     await second.close();
   });
 
+  test('a graph that loses records (a sparse graph over many equal vectors) still answers every search in full', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-memory-sparse-'));
+    // A degree-2 graph searched with a candidate list of 1 reaches a fraction of 200 records made of
+    // three distinct vectors; the store must notice the short answer and scan instead.
+    const store = new EmbeddedMemoryStore({
+      dir,
+      exactScanBelow: 0,
+      hnsw: { connectivity: 2, expansionAdd: 2, expansionSearch: 1 },
+    });
+    await store.ensureCollection('code', EMBEDDER);
+    const locals = Array.from({ length: 200 }, (_, i) =>
+      record(`local ${i}`, axis(0, i), { project: i % 2 ? 'alpha' : 'beta', tags: i % 4 ? [] : ['four'] }),
+    );
+    await store.upsert('code', locals);
+    const count = (filter?: Parameters<MemoryStore['search']>[0]['filter'], topK = 300, tenant?: string) =>
+      store.search({ collection: 'code', vector: axis(0), topK, tenant, filter }).then((hits) => hits.length);
+
+    expect(await count()).toBe(200);
+    expect(await count(undefined, 150)).toBe(150);
+    expect(await count({ project: 'alpha' })).toBe(100);
+    expect(await count({ tags: ['four'] })).toBe(50);
+    // Another tenant's record: the default tenant's searches are now filtered ones.
+    await store.upsert('code', [
+      { ...record('theirs', axis(0)), id: tenantMemoryId('acme', 'theirs'), tenant: 'acme' },
+    ]);
+    expect(await count()).toBe(200);
+    expect(await count(undefined, 300, 'acme')).toBe(1);
+    const best = await store.search({ collection: 'code', vector: axis(0, 0), topK: 5 });
+    expect(best.map((h) => h.score)).toEqual([...best.map((h) => h.score)].sort((a, b) => b - a));
+    await store.close();
+  });
+
   test('ignores a torn last log line left by a crash mid-write', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sophia-memory-torn-'));
     const first = new EmbeddedMemoryStore({ dir });

@@ -287,7 +287,14 @@ export class Collection {
     for (const p of projects.values()) owned += p.size;
     // The tenant's records are all there is (a single-tenant install): the graph needs no filter.
     if (!hasFilter(filter) && owned === this.byId.size) {
-      return this.annSearch(vector, Math.min(query.topK, this.byId.size), () => true);
+      const all = [...projects.values()];
+      return this.annSearch(
+        vector,
+        query.topK,
+        () => true,
+        owned,
+        () => this.scanPartitions(all, vector, query.topK),
+      );
     }
 
     // The named project's partition, or all the tenant's; the rest of the filter narrows them.
@@ -299,57 +306,76 @@ export class Collection {
     if (!hasFilter(rest)) {
       const size = partitions.reduce((n, p) => n + p.size, 0);
       if (size === 0) return [];
-      if (size <= this.options.exactScanBelow) {
-        // Exact, in native code, over the partitions' own blocks of vectors.
-        const scored = partitions.flatMap((p) => p.nearest(vector, query.topK));
-        scored.sort((a, b) => b.score - a.score);
-        return scored.slice(0, query.topK).map(({ key, score }) => this.hit(this.byKey.get(key)!, score));
-      }
+      const exact = () => this.scanPartitions(partitions, vector, query.topK);
+      if (size <= this.options.exactScanBelow) return exact();
       const inside = new Set(partitions);
-      return this.annSearch(
-        vector,
-        query.topK,
-        (key) => inside.has(this.byKey.get(key)!.partition),
-        this.byId.size / size,
-      );
+      return this.annSearch(vector, query.topK, (key) => inside.has(this.byKey.get(key)!.partition), size, exact);
     }
 
     const keys: number[] = [];
     for (const p of partitions)
       for (const key of p.allKeys()) if (matchesFilter(this.byKey.get(key)!.payload, rest)) keys.push(key);
     if (keys.length === 0) return [];
-    if (keys.length <= Math.min(this.options.exactScanBelow, FILTERED_SCAN_BELOW)) {
-      const scored = keys.map((key) => ({ key, score: this.byKey.get(key)!.partition.dot(key, vector) }));
-      scored.sort((a, b) => b.score - a.score);
-      return scored.slice(0, query.topK).map(({ key, score }) => this.hit(this.byKey.get(key)!, score));
-    }
+    const exact = () => this.scanKeys(keys, vector, query.topK);
+    if (keys.length <= Math.min(this.options.exactScanBelow, FILTERED_SCAN_BELOW)) return exact();
     const accepted = new Set(keys);
-    return this.annSearch(vector, query.topK, (key) => accepted.has(key), this.byId.size / keys.length);
+    return this.annSearch(vector, query.topK, (key) => accepted.has(key), keys.length, exact);
+  }
+
+  /** Exact, in native code, over the partitions' own blocks of vectors. */
+  private scanPartitions(partitions: Partition[], vector: Float32Array, topK: number): MemoryHit[] {
+    return this.best(
+      partitions.flatMap((p) => p.nearest(vector, topK)),
+      topK,
+    );
+  }
+
+  /** Exact, in JavaScript, over the given records. */
+  private scanKeys(keys: number[], vector: Float32Array, topK: number): MemoryHit[] {
+    return this.best(
+      keys.map((key) => ({ key, score: this.byKey.get(key)!.partition.dot(key, vector) })),
+      topK,
+    );
+  }
+
+  private best(scored: { key: number; score: number }[], topK: number): MemoryHit[] {
+    scored.sort((a, b) => b.score - a.score);
+    return scored.slice(0, topK).map(({ key, score }) => this.hit(this.byKey.get(key)!, score));
   }
 
   private hit(entry: Entry, score: number): MemoryHit {
     return { id: entry.id, score, text: entry.text, payload: entry.payload };
   }
 
-  /** Graph search with over-fetching by the filter's selectivity, widened until topK hits pass it. */
+  /**
+   * Graph search for the `accepted` records `accept` admits, over-fetching by their share of the
+   * collection and widening until topK of them are found. A graph can lose records (many equal
+   * vectors, a sparse graph): when even a search of the whole graph finds fewer than it should, the
+   * answer is the exact scan instead, so a search never silently drops what it was asked for.
+   */
   private annSearch(
     vector: Float32Array,
     topK: number,
     accept: (key: number) => boolean,
-    selectivity = 1,
+    accepted: number,
+    exact: () => MemoryHit[],
   ): MemoryHit[] {
+    const want = Math.min(topK, accepted);
+    if (want <= 0) return [];
     const size = this.index.size();
-    let fetch = Math.min(size, Math.ceil(topK * selectivity * 1.5) + (selectivity > 1 ? topK : 0));
+    const selectivity = size / accepted;
+    let fetch = Math.min(size, Math.ceil(want * selectivity * 1.5) + (selectivity > 1 ? want : 0));
     for (;;) {
       const { keys, distances } = this.index.search(vector, fetch, 1);
       const hits: MemoryHit[] = [];
-      for (let i = 0; i < keys.length && hits.length < topK; i++) {
+      for (let i = 0; i < keys.length && hits.length < want; i++) {
         const key = Number(keys[i]);
         const entry = this.byKey.get(key);
         if (!entry || !accept(key)) continue;
         hits.push(this.hit(entry, 1 - distances[i]!));
       }
-      if (hits.length >= topK || fetch >= size) return hits;
+      if (hits.length >= want) return hits;
+      if (fetch >= size) return exact();
       fetch = Math.min(size, fetch * 4);
     }
   }
