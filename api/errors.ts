@@ -101,7 +101,11 @@ export function toHttpError(err: unknown): HttpError {
     return new HttpError(400, 'InvalidInput', 'The request is invalid.', {
       fields: err.issues.slice(0, 20).map((i) => ({
         path: i.path.map(String).join('.').slice(0, 200) || '(body)',
-        message: i.message.slice(0, 300),
+        // A refused map key (a file name…) says why, not zod's bare "Invalid key in record".
+        message: (i.code === 'invalid_key' && i.issues.length > 0
+          ? i.issues.map((inner) => inner.message).join('; ')
+          : i.message
+        ).slice(0, 300),
       })),
     });
   }

@@ -47,6 +47,11 @@ function inspect(body: unknown): Problem | undefined {
 
 export function guardBody(): RequestHandler {
   return (req, _res, next) => {
+    // A body the JSON parser skipped (text/plain, a form, no type at all) would reach the routes as
+    // no body, and be refused for fields it may well hold: say what to send instead.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+    if (hasBody && !req.is('application/json'))
+      return next(new HttpError(415, 'UnsupportedMediaType', 'Send JSON with Content-Type: application/json.'));
     const problem = req.body === undefined ? undefined : inspect(req.body);
     if (problem) return next(new HttpError(400, 'InvalidInput', 'The request is invalid.', { fields: [problem] }));
     // Route and query strings too: a lone surrogate there is decoded by Express before any route runs.

@@ -23,6 +23,7 @@ const indexId = z.object({ id: z.string().meta({ description: 'A project name or
 
 const commonErrors = {
   401: error('No key, or a wrong one (Authorization: Bearer <key>).'),
+  415: error('A body that is not JSON (UnsupportedMediaType): send Content-Type: application/json.'),
   503: error('Temporal is unreachable.'),
 };
 const jobErrors = { ...commonErrors, 404: error('No such job (or another tenant’s).') };

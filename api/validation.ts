@@ -114,6 +114,11 @@ export type StartJobBody = z.infer<typeof startJobSchema>;
 
 export const workflowIdSchema = z.string().regex(/^[\w.:-]{1,200}$/, 'a workflow id');
 
+/** A path parameter checked by `schema`: a refusal names the parameter (`id`), not the body. */
+export function pathParam<T>(schema: z.ZodType<T>, raw: unknown, name = 'id'): T {
+  return z.object({ [name]: schema }).parse({ [name]: raw })[name] as T;
+}
+
 /** `POST /api/workflows/:id/retry`. */
 export const retrySchema = z
   .object({

@@ -4,7 +4,7 @@ import { callerOf } from '../auth';
 import { followJob } from '../job-follow';
 import type { TemporalGateway } from '../temporal-gateway';
 import { z } from 'zod';
-import { workflowIdSchema } from '../validation';
+import { pathParam, workflowIdSchema } from '../validation';
 import { WaitLimiter } from '../wait-limiter';
 import { jobStatus } from './workflows';
 
@@ -36,7 +36,7 @@ export function jobEventsHandler(deps: { gateway: TemporalGateway; cfg: Config }
     // response's close, not the request's: the request closes as soon as its body is read.
     const aborted = new AbortController();
     res.on('close', () => aborted.abort());
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const query = eventsQuerySchema.parse(req.query);
     const tenant = callerOf(res).tenant;
     const release = streams.acquire(tenant);

@@ -8,6 +8,7 @@ import { SEARCH_ATTRIBUTES } from '../../temporal/search-attributes';
 import { callerOf } from '../auth';
 import { catalogueHttpError, HttpError, jobFailureToHttp, toHttpError } from '../errors';
 import { tenantOf } from '../tenancy';
+import { pathParam } from '../validation';
 import { taskQueues } from '../../temporal/task-queues';
 import type { indexRepositoryWorkflow } from '../../workflows/index-repository/workflow';
 import type { searchMemoryWorkflow, storeMemoryWorkflow } from '../../workflows/memory/workflow';
@@ -197,7 +198,7 @@ export function indexRouter(deps: MemoryRouterDeps): Router {
   router.get(
     '/:id',
     route(async (req, res) => {
-      const id = indexIdSchema.parse(req.params.id);
+      const id = pathParam(indexIdSchema, req.params.id);
       const tenant = callerOf(res).tenant;
       const own = indexWorkflowId('', tenant);
       const workflowId = id.startsWith(own) ? id : indexWorkflowId(id, tenant);

@@ -37,6 +37,7 @@ import type { TemporalGateway } from '../temporal-gateway';
 import {
   approveSchema,
   changesSchema,
+  pathParam,
   retrySchema,
   startJobSchema,
   workflowIdSchema,
@@ -349,11 +350,11 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(await jobStatus(gateway, cfg, workflowIdSchema.parse(req.params.id), callerOf(res).tenant));
+    res.json(await jobStatus(gateway, cfg, pathParam(workflowIdSchema, req.params.id), callerOf(res).tenant));
   });
 
   router.get('/:id/result', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const wait = Number(req.query.wait ?? 0);
     const waitMs = Number.isFinite(wait) ? Math.min(Math.max(Math.floor(wait), 0), cfg.API_WAIT_TIMEOUT_MS) : 0;
     const tenant = callerOf(res).tenant;
@@ -365,7 +366,7 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
   });
 
   router.post('/:id/cancel', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const { handle, description } = await describeOwned(gateway, callerOf(res).tenant, workflowId);
     if (description.status.name !== 'RUNNING') {
       throw new HttpError(
@@ -383,7 +384,7 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
 
   /** Re-runs a failed job from its last good step; finished steps keep their results. */
   router.post('/:id/retry', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const body = retrySchema.parse(req.body ?? {});
     const tenant = callerOf(res).tenant;
     await describeOwned(gateway, tenant, workflowId);
@@ -437,7 +438,7 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
   }
 
   router.post('/:id/approve', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const body = approveSchema.parse(req.body ?? {});
     const status = await gate(callerOf(res).tenant, workflowId, (h) =>
       h.executeUpdate(approveUpdate, { args: [body] }),
@@ -446,14 +447,14 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
   });
 
   router.post('/:id/reject', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const body = approveSchema.parse(req.body ?? {});
     const status = await gate(callerOf(res).tenant, workflowId, (h) => h.executeUpdate(rejectUpdate, { args: [body] }));
     res.json({ workflowId, decision: 'rejected', status });
   });
 
   router.post('/:id/request-changes', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const body = changesSchema.parse(req.body ?? {});
     const status = await gate(callerOf(res).tenant, workflowId, (h) =>
       h.executeUpdate(requestChangesUpdate, { args: [body] }),
@@ -463,7 +464,7 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
 
   /** The job's final files, inline: what a client shows or writes to disk. */
   router.get('/:id/files', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const { result } = await jobResult(gateway, cfg, workflowId, callerOf(res).tenant);
     if (!result.files) throw new HttpError(404, 'NoFiles', 'The job produced no files.', { workflowId });
     res.json({ workflowId, files: await artifactStore().getFiles(result.files) });
@@ -474,7 +475,7 @@ export function workflowsRouter(deps: { gateway: TemporalGateway; cfg: Config; q
    * with `git apply` at the base. JSON with the git facts, or the bare diff for `Accept: text/x-diff`.
    */
   router.get('/:id/patch', async (req, res) => {
-    const workflowId = workflowIdSchema.parse(req.params.id);
+    const workflowId = pathParam(workflowIdSchema, req.params.id);
     const { result } = await jobResult(gateway, cfg, workflowId, callerOf(res).tenant);
     const git = result.git;
     if (!git?.patch)

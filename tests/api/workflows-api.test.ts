@@ -73,6 +73,34 @@ describe('POST /api/workflows', () => {
     expect(res.body.error.details.fields[0].path).toBe('(body)');
   });
 
+  it('refuses a body that is not JSON with 415, instead of reading it as no body', async () => {
+    for (const [type, body] of [
+      ['text/plain', '{"task":"generate","description":"x"}'],
+      ['application/x-www-form-urlencoded', 'task=generate&description=x'],
+    ]) {
+      const res = await request(app).post('/api/workflows').set('content-type', type!).send(body).expect(415);
+      expect(res.body.error.code).toBe('UnsupportedMediaType');
+      expect(res.body.error.message).toContain('application/json');
+    }
+    // No body at all is no media type to refuse: the route's own answer.
+    await request(app).post('/api/workflows/job-local.none/cancel').expect(404);
+  });
+
+  it('says why a file name is refused, and names the id when the id is bad', async () => {
+    const res = await request(app)
+      .post('/api/workflows')
+      .send({ task: 'debug', description: 'x', language: 'python', files: { '../../etc/passwd': 'x' } })
+      .expect(400);
+    expect(res.body.error.details.fields).toEqual([
+      {
+        path: 'files.../../etc/passwd',
+        message: expect.stringContaining('must be a relative path inside the project'),
+      },
+    ]);
+    const bad = await request(app).get('/api/workflows/a%20b').expect(400);
+    expect(bad.body.error.details.fields).toEqual([{ path: 'id', message: 'a workflow id' }]);
+  });
+
   it('rejects an unknown task and a missing description with 400 naming both fields', async () => {
     const res = await request(app).post('/api/workflows').send({ task: 'dance' }).expect(400);
     expect(res.body.error.code).toBe('InvalidInput');
